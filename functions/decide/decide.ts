@@ -1,0 +1,88 @@
+import { alarmName } from '../../shared/domain/catalog';
+import { type Decision, evaluatePolicy } from '../../shared/domain/decision';
+import { NotFound } from '../../shared/domain/errors';
+import { detailTypes, source, version } from '../../shared/domain/events/upshift-events';
+import type { VerificationResult } from '../../shared/domain/verification';
+import type { UpgradeRequest } from '../../shared/domain/workflow';
+import type { AlarmReader, CatalogStore, Clock, EventPublisher, RegistryStore, WorkflowStore } from '../../shared/ports';
+
+export interface DecidePorts {
+  catalog: CatalogStore;
+  registry: RegistryStore;
+  alarms: AlarmReader;
+  events: EventPublisher;
+  workflows: WorkflowStore;
+  clock: Clock;
+}
+
+/**
+ * Decide: evaluates the environment's policy, read from DynamoDB, against the facts.
+ * 1. gather facts (policy, registry, alarms now, verification, time);
+ * 2. evaluate (pure, explainable: reasons and a trace);
+ * 3. record the decision; 4. announce a deferral.
+ */
+export async function decide(
+  input: { workflowId: string; request: UpgradeRequest; verification: VerificationResult; deferrals: number },
+  ports: DecidePorts,
+): Promise<Decision> {
+  const { request } = input;
+  const [policy, component, registry] = await Promise.all([
+    ports.catalog.getPolicy(request.environment),
+    ports.catalog.getComponent(request.component),
+    ports.registry.get(request.component, request.environment),
+  ]);
+  if (!policy) throw new NotFound(`no policy for environment ${request.environment}`);
+  if (!component) throw new NotFound(`component ${request.component} is no longer in the catalog`);
+  const names = component.alarms.map((a) => alarmName(request.component, request.environment, a.id));
+  const states = names.length ? await ports.alarms.describe(names) : [];
+  const now = ports.clock.now().toISOString();
+
+  const decision = evaluatePolicy(
+    {
+      component: request.component,
+      environment: request.environment,
+      version: request.version,
+      ...(request.currentVersion ? { currentVersion: request.currentVersion } : {}),
+      bump: request.bump,
+      labels: request.labels,
+      platform: request.platform,
+      verification: input.verification,
+      now,
+      ...(registry?.lastUpgradeAt ? { lastUpgradeAt: registry.lastUpgradeAt } : {}),
+      alarmsInAlarm: states.filter((s) => s.state === 'ALARM').map((s) => s.name),
+      deferrals: input.deferrals,
+    },
+    policy,
+  );
+  await ports.workflows.append(
+    input.workflowId,
+    {
+      stage: 'Decide',
+      at: now,
+      status: decision.decision,
+      detail: `${decision.risk} risk; ${decision.reasons.map((r) => r.code).join(', ')}${
+        decision.deferUntil ? `; until ${decision.deferUntil}` : ''
+      }`,
+    },
+    { decision },
+  );
+  if (decision.decision === 'DEFER') {
+    await ports.events.publish([
+      {
+        source,
+        detailType: detailTypes.DEFERRED,
+        time: now,
+        detail: {
+          schemaVersion: version,
+          workflowId: input.workflowId,
+          component: request.component,
+          environment: request.environment,
+          version: request.version,
+          reasons: decision.reasons,
+          deferUntil: decision.deferUntil,
+        },
+      },
+    ]);
+  }
+  return decision;
+}

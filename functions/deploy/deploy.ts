@@ -1,0 +1,101 @@
+import { alarmName, targetFor } from '../../shared/domain/catalog';
+import { allAtOnceConfig, shiftDurationMinutes } from '../../shared/domain/deploy-configs';
+import { NotFound } from '../../shared/domain/errors';
+import type { DeploymentHandle } from '../../shared/domain/steps';
+import type { UpgradeRequest } from '../../shared/domain/workflow';
+import type { CatalogStore, Clock, Deployer, LockStore, RegistryStore, WorkflowStore } from '../../shared/ports';
+import { lockKey } from '../lock/lock';
+
+export interface DeployPorts {
+  catalog: CatalogStore;
+  registry: RegistryStore;
+  deployer: Deployer;
+  locks: LockStore;
+  workflows: WorkflowStore;
+  clock: Clock;
+  pollSeconds: number;
+}
+
+/** How long past the config's shift time a deployment may run before Upshift stops it. */
+export const DEPLOYMENT_GRACE_MINUTES = 60;
+
+/**
+ * Deploy: starts a CodeDeploy deployment through the deployer port.
+ * - `upgrade`: the candidate, with the decision's deployment config;
+ * - `revert`: the last known-good version, all at once, to leave a bad bake fast.
+ * 1. build the request; 2. create the deployment; 3. extend the lease over shift and bake;
+ * 4. record the deployment id.
+ */
+export async function deploy(
+  input: {
+    workflowId: string;
+    request: UpgradeRequest;
+    decision: { deploymentConfig: string; bakeMinutes: number };
+    mode: 'upgrade' | 'revert';
+  },
+  ports: DeployPorts,
+): Promise<DeploymentHandle> {
+  const { request, mode } = input;
+  const component = await ports.catalog.getComponent(request.component);
+  if (!component) throw new NotFound(`component ${request.component} is no longer in the catalog`);
+  const target = targetFor(component, request.environment);
+  const alarmNames = component.alarms.map((a) => alarmName(request.component, request.environment, a.id));
+
+  let version = request.version;
+  let artifact = request.artifact;
+  let currentVersion = request.currentVersion;
+  let currentArtifact = request.currentArtifact;
+  let deploymentConfig = input.decision.deploymentConfig;
+  if (mode === 'revert') {
+    const registry = await ports.registry.get(request.component, request.environment);
+    if (!registry) throw new NotFound(`no registry entry for ${request.component} in ${request.environment}`);
+    version = registry.lastKnownGood.version;
+    artifact = registry.lastKnownGood.artifact;
+    currentVersion = request.version;
+    currentArtifact = request.artifact;
+    deploymentConfig = allAtOnceConfig[request.platform];
+  }
+
+  const { deploymentId } = await ports.deployer.createDeployment({
+    workflowId: input.workflowId,
+    component: request.component,
+    environment: request.environment,
+    platform: request.platform,
+    target,
+    version,
+    artifact,
+    ...(currentVersion ? { currentVersion } : {}),
+    ...(currentArtifact ? { currentArtifact } : {}),
+    deploymentConfig,
+    alarmNames,
+    revert: mode === 'revert',
+  });
+  const now = ports.clock.now();
+  const shiftMinutes = shiftDurationMinutes(request.platform, deploymentConfig);
+  const deadline = new Date(now.getTime() + (shiftMinutes + DEPLOYMENT_GRACE_MINUTES) * 60_000);
+  await ports.locks.acquire(
+    lockKey(request.component, request.environment),
+    input.workflowId,
+    now,
+    (shiftMinutes + DEPLOYMENT_GRACE_MINUTES + input.decision.bakeMinutes) * 60 + 15 * 60,
+  );
+  await ports.workflows.append(
+    input.workflowId,
+    {
+      stage: mode === 'revert' ? 'Revert' : 'Deploy',
+      at: now.toISOString(),
+      status: 'CREATED',
+      detail: `${deploymentId}: ${version} with ${deploymentConfig}`,
+    },
+    { [mode === 'revert' ? 'revert' : 'deployment']: { deploymentId, version, deploymentConfig } },
+  );
+  return {
+    deploymentId,
+    mode,
+    version,
+    deploymentConfig,
+    startedAt: now.toISOString(),
+    deadline: deadline.toISOString(),
+    pollSeconds: ports.pollSeconds,
+  };
+}

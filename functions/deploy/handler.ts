@@ -1,0 +1,29 @@
+import middy from '@middy/core';
+import { z } from 'zod';
+import { stepBase } from '../../shared/domain/steps';
+import { awsPorts } from '../../shared/aws/wiring';
+import { stepLogging, zodInput } from '../../shared/runtime/middleware';
+import { type DeployPorts, deploy } from './deploy';
+
+export const inputSchema = stepBase.extend({
+  decision: z.object({ deploymentConfig: z.string(), bakeMinutes: z.number().int().min(0) }),
+  mode: z.enum(['upgrade', 'revert']),
+});
+
+export function createHandler(ports: DeployPorts) {
+  return middy()
+    .use(stepLogging('Deploy'))
+    .use(zodInput('Deploy', inputSchema))
+    .handler((event) => deploy(event as z.infer<typeof inputSchema>, ports));
+}
+
+const aws = awsPorts();
+export const handler = createHandler({
+  catalog: aws.stores().catalog,
+  registry: aws.stores().registry,
+  deployer: aws.deployer(),
+  locks: aws.stores().locks,
+  workflows: aws.stores().workflows,
+  clock: aws.clock,
+  pollSeconds: aws.config.UPSHIFT_POLL_SECONDS,
+});

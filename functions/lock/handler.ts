@@ -1,0 +1,18 @@
+import middy from '@middy/core';
+import { z } from 'zod';
+import { stepBase } from '../../shared/domain/steps';
+import { awsPorts } from '../../shared/aws/wiring';
+import { stepLogging, zodInput } from '../../shared/runtime/middleware';
+import { type LockPorts, lock } from './lock';
+
+export const inputSchema = stepBase.extend({ action: z.enum(['acquire', 'release']) });
+
+export function createHandler(ports: LockPorts) {
+  return middy()
+    .use(stepLogging('Lock'))
+    .use(zodInput('Lock', inputSchema))
+    .handler((event) => lock(event as z.infer<typeof inputSchema>, ports));
+}
+
+const aws = awsPorts();
+export const handler = createHandler({ locks: aws.stores().locks, workflows: aws.stores().workflows, clock: aws.clock });

@@ -1,0 +1,156 @@
+import { detailTypeForOutcome, type Outcome, type Reason, source, version } from '../../shared/domain/events/upshift-events';
+import { retryableOutcomes, type UpgradeRequest } from '../../shared/domain/workflow';
+import type { Clock, DedupeStore, EventPublisher, LockStore, RegistryStore, WorkflowStore } from '../../shared/ports';
+import { dedupeKey } from '../intake/intake';
+import { lockKey } from '../lock/lock';
+import type { RecordState } from './schema';
+
+export interface RecordPorts {
+  registry: RegistryStore;
+  locks: LockStore;
+  dedupe: DedupeStore;
+  workflows: WorkflowStore;
+  events: EventPublisher;
+  clock: Clock;
+}
+
+/** The reasons for an outcome, from what the workflow gathered on its way. */
+export function explainOutcome(state: RecordState): Reason[] {
+  const { terminal } = state;
+  switch (terminal.outcome) {
+    case 'SKIPPED':
+    case 'IGNORED':
+    case 'INVALID':
+      return state.intake?.reasons ?? [];
+    case 'FAILED': {
+      const error = state.error;
+      return [{ code: error?.Error ?? 'FAILED', message: causeMessage(error?.Cause) || 'the workflow failed' }];
+    }
+    case 'REJECTED':
+      if (terminal.stage === 'approval') {
+        const a = state.approval;
+        return [
+          {
+            code: 'REJECTED_BY_APPROVER',
+            message: `rejected by ${a?.by ?? 'an approver'}${a?.comment ? `: ${a.comment}` : ''}`,
+          },
+        ];
+      }
+      return state.decision?.reasons ?? [{ code: 'REJECTED', message: 'rejected by policy' }];
+    case 'EXPIRED':
+      if (terminal.stage === 'lock') {
+        return [{ code: 'LOCK_TIMEOUT', message: 'gave up waiting for the lock held by another upgrade' }];
+      }
+      return [
+        {
+          code: 'APPROVAL_TIMEOUT',
+          message: `no approval within ${Math.round((state.decision?.approvalTimeoutSeconds ?? 0) / 60)} minutes`,
+        },
+      ];
+    case 'ROLLED_BACK': {
+      if (terminal.stage === 'bake') {
+        const alarm = state.bake?.alarm;
+        return [
+          {
+            code: 'BAKE_ALARM',
+            message: `alarm ${alarm?.name ?? 'unknown'} entered ALARM during the bake${alarm?.at ? ` at ${alarm.at}` : ''}; reverted to ${
+              state.revert?.version ?? 'the last known-good version'
+            }`,
+          },
+        ];
+      }
+      const s = state.deploymentStatus;
+      const reasons: Reason[] = (s?.alarms ?? []).map((a) => ({
+        code: 'ALARM',
+        message: `alarm ${a.name} entered ALARM at ${a.at}: ${a.reason}`,
+      }));
+      reasons.unshift({
+        code: `DEPLOYMENT_${(s?.status ?? 'FAILED').toUpperCase()}`,
+        message: `deployment ${state.deployment?.deploymentId ?? ''} ${s?.status?.toLowerCase() ?? 'failed'}${
+          s?.errorCode ? ` (${s.errorCode}: ${s.errorMessage ?? ''})` : ''
+        }; CodeDeploy rolled traffic back`,
+      });
+      return reasons;
+    }
+    case 'COMPLETED':
+      return [
+        {
+          code: 'DEPLOYED',
+          message: `${state.intake?.request?.version} deployed by ${state.deployment?.deploymentId} with ${state.deployment?.deploymentConfig}`,
+        },
+        ...(state.bake?.status === 'PASSED' ? [{ code: 'BAKED', message: `no alarm until ${state.bake.until}` }] : []),
+      ];
+    case 'DEFERRED':
+      return state.decision?.reasons ?? [];
+  }
+}
+
+function causeMessage(cause: unknown): string {
+  if (typeof cause !== 'string') return cause ? JSON.stringify(cause) : '';
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: string };
+    return parsed.errorMessage ?? cause;
+  } catch {
+    return cause;
+  }
+}
+
+/**
+ * Record: ends every workflow, whatever path it took.
+ * 1. on COMPLETED, promote the version in the registry;
+ * 2. release the lock (a no-op if this workflow does not hold it);
+ * 3. release the dedupe claim when the same version may be retried;
+ * 4. finish the workflow record; 5. emit the outcome event.
+ */
+export async function record(
+  input: { workflowId: string; state: RecordState },
+  ports: RecordPorts,
+): Promise<{ outcome: Outcome; reasons: Reason[] }> {
+  const { state, workflowId } = input;
+  const outcome = state.terminal.outcome;
+  const reasons = explainOutcome(state);
+  const now = ports.clock.now().toISOString();
+  const request: UpgradeRequest | undefined = state.intake?.request;
+
+  if (request) {
+    if (outcome === 'COMPLETED') {
+      await ports.registry.promote({
+        component: request.component,
+        environment: request.environment,
+        version: request.version,
+        artifact: request.artifact,
+        ...(state.deployment?.deploymentId ? { deploymentId: state.deployment.deploymentId } : {}),
+        at: now,
+      });
+    }
+    await ports.locks.release(lockKey(request.component, request.environment), workflowId);
+    if (retryableOutcomes.includes(outcome)) {
+      await ports.dedupe.release(dedupeKey(request.component, request.environment, request.version), workflowId);
+    }
+  }
+  await ports.workflows.append(workflowId, {
+    stage: 'Record',
+    at: now,
+    status: outcome,
+    detail: reasons.map((r) => r.code).join(', '),
+  });
+  await ports.workflows.finish(workflowId, { outcome, reasons, at: now });
+  const record = await ports.workflows.get(workflowId);
+  await ports.events.publish([
+    {
+      source,
+      detailType: detailTypeForOutcome(outcome),
+      time: now,
+      detail: {
+        schemaVersion: version,
+        workflowId,
+        outcome,
+        reasons,
+        ...(record?.component ? { component: record.component } : {}),
+        ...(record?.environment ? { environment: record.environment } : {}),
+        ...(record?.version ? { version: record.version } : {}),
+      },
+    },
+  ]);
+  return { outcome, reasons };
+}

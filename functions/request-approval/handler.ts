@@ -1,0 +1,29 @@
+import middy from '@middy/core';
+import { z } from 'zod';
+import { decisionSchema, stepBase, verificationSchema } from '../../shared/domain/steps';
+import { awsPorts } from '../../shared/aws/wiring';
+import { stepLogging, zodInput } from '../../shared/runtime/middleware';
+import { type RequestApprovalPorts, requestApproval } from './request-approval';
+
+export const inputSchema = stepBase.extend({
+  taskToken: z.string().min(1).max(2048),
+  decision: decisionSchema,
+  verification: verificationSchema,
+});
+
+export function createHandler(ports: RequestApprovalPorts) {
+  return middy()
+    .use(stepLogging('RequestApproval'))
+    .use(zodInput('RequestApproval', inputSchema))
+    .handler((event) => requestApproval(event as z.infer<typeof inputSchema>, ports));
+}
+
+const aws = awsPorts();
+export const handler = createHandler({
+  approvals: aws.stores().approvals,
+  locks: aws.stores().locks,
+  events: aws.events(),
+  workflows: aws.stores().workflows,
+  ids: aws.ids,
+  clock: aws.clock,
+});

@@ -1,0 +1,73 @@
+import { targetFor } from '../../shared/domain/catalog';
+import { NotFound } from '../../shared/domain/errors';
+import type { UpgradeRequest } from '../../shared/domain/workflow';
+import { judgeVerification, type VerificationResult } from '../../shared/domain/verification';
+import type { CatalogStore, Clock, Prober, WorkflowStore } from '../../shared/ports';
+
+export interface VerifyPorts {
+  catalog: CatalogStore;
+  prober: Prober;
+  workflows: WorkflowStore;
+  clock: Clock;
+}
+
+/**
+ * Verify: runs the component's probe suite against the candidate and the current version and
+ * compares them (error rates, latency, response shapes). The raw measurements are kept as
+ * evidence on the workflow record.
+ * 1. load the component and the environment's verification thresholds;
+ * 2. probe both versions;
+ * 3. judge; 4. record the evidence.
+ */
+export async function verify(
+  input: { workflowId: string; request: UpgradeRequest },
+  ports: VerifyPorts,
+): Promise<VerificationResult> {
+  const { request } = input;
+  const component = await ports.catalog.getComponent(request.component);
+  if (!component) throw new NotFound(`component ${request.component} is no longer in the catalog`);
+  const policy = await ports.catalog.getPolicy(request.environment);
+  if (!policy) throw new NotFound(`no policy for environment ${request.environment}`);
+  const target = targetFor(component, request.environment);
+  const requests = component.probes.requests;
+  const samples = component.probes.samples;
+
+  let result: VerificationResult;
+  if (requests.length === 0) {
+    result = {
+      verdict: 'INCONCLUSIVE',
+      findings: [{ code: 'NO_PROBES', message: `${request.component} declares no probes` }],
+      candidate: { version: request.version, samples: 0, errors: 0, errorRate: 0, p50Ms: 0, p95Ms: 0 },
+    };
+  } else {
+    const base = { component: request.component, environment: request.environment, target };
+    const candidate = await ports.prober.run({ ...base, version: request.version, artifact: request.artifact }, requests, samples);
+    const current =
+      request.currentVersion && request.currentArtifact
+        ? await ports.prober.run(
+            { ...base, version: request.currentVersion, artifact: request.currentArtifact },
+            requests,
+            samples,
+          )
+        : [];
+    result = judgeVerification({
+      candidateVersion: request.version,
+      ...(request.currentVersion ? { currentVersion: request.currentVersion } : {}),
+      candidate,
+      current,
+      expectFields: Object.fromEntries(requests.map((r) => [r.name, r.expectFields])),
+      thresholds: policy.verification,
+    });
+  }
+  await ports.workflows.append(
+    input.workflowId,
+    {
+      stage: 'Verify',
+      at: ports.clock.now().toISOString(),
+      status: result.verdict,
+      detail: result.findings.map((f) => f.message).join('; '),
+    },
+    { verification: result },
+  );
+  return result;
+}

@@ -1,0 +1,442 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { Catalog, Component } from '../domain/catalog';
+import { LockHeld, NotFound, TransientDependencyError } from '../domain/errors';
+import type { Policy } from '../domain/policy';
+import type { HistoryEntry, RegistryEntry, WorkflowRecord } from '../domain/workflow';
+import type {
+  ApprovalRecord,
+  ApprovalStore,
+  CatalogStore,
+  DedupeStore,
+  Lease,
+  LockStore,
+  RegistryStore,
+  WorkflowStore,
+} from '../ports';
+
+/**
+ * The single-table design (docs/data-model.md). Every repository writes single items with
+ * conditions, so it runs the same on DynamoDB and on dynalite, which lacks transactions.
+ */
+export const keys = {
+  catalogComponent: (name: string) => ({ pk: 'CATALOG', sk: `COMPONENT#${name}` }),
+  catalogRepository: (repository: string) => ({ pk: 'CATALOG', sk: `ECR#${repository}` }),
+  policy: (environment: string) => ({ pk: `POLICY#${environment}`, sk: 'CURRENT' }),
+  registry: (component: string, environment: string) => ({ pk: `TARGET#${component}#${environment}`, sk: 'REGISTRY' }),
+  lock: (key: string) => ({ pk: `LOCK#${key}`, sk: 'LOCK' }),
+  dedupe: (key: string) => ({ pk: `DEDUPE#${key}`, sk: 'DEDUPE' }),
+  workflow: (id: string) => ({ pk: `WORKFLOW#${id}`, sk: 'RECORD' }),
+  approval: (id: string) => ({ pk: `APPROVAL#${id}`, sk: 'RECORD' }),
+};
+
+export const GSI1 = 'gsi1';
+
+/** Wraps SDK failures: conditional failures are the caller's business, the rest may be retried. */
+async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) throw error;
+    throw new TransientDependencyError(`DynamoDB ${what} failed: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return error instanceof ConditionalCheckFailedException || (error as Error)?.name === 'ConditionalCheckFailedException';
+}
+
+function strip<T extends Record<string, unknown>>(item: Record<string, unknown> | undefined): T | undefined {
+  if (!item) return undefined;
+  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, expiresAt: _e, taskToken: _t, ...rest } = item;
+  return rest as T;
+}
+
+export class DynamoCatalogStore implements CatalogStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async getComponent(name: string): Promise<Component | undefined> {
+    const out = await call('GetItem', () =>
+      this.db.send(new GetCommand({ TableName: this.table, Key: keys.catalogComponent(name) })),
+    );
+    return out.Item?.component as Component | undefined;
+  }
+
+  async findComponentByRepository(repository: string): Promise<string | undefined> {
+    const out = await call('GetItem', () =>
+      this.db.send(new GetCommand({ TableName: this.table, Key: keys.catalogRepository(repository) })),
+    );
+    return out.Item?.component as string | undefined;
+  }
+
+  async getPolicy(environment: string): Promise<Policy | undefined> {
+    const out = await call('GetItem', () =>
+      this.db.send(new GetCommand({ TableName: this.table, Key: keys.policy(environment) })),
+    );
+    return out.Item?.policy as Policy | undefined;
+  }
+
+  async putCatalog(catalog: Catalog, by: string, at: string): Promise<void> {
+    for (const [name, component] of Object.entries(catalog.components)) {
+      await call('PutItem', () =>
+        this.db.send(
+          new PutCommand({ TableName: this.table, Item: { ...keys.catalogComponent(name), component, updatedBy: by, updatedAt: at } }),
+        ),
+      );
+      for (const repository of component.sources.ecr?.repositories ?? []) {
+        await call('PutItem', () =>
+          this.db.send(new PutCommand({ TableName: this.table, Item: { ...keys.catalogRepository(repository), component: name } })),
+        );
+      }
+    }
+    for (const [environment, policy] of Object.entries(catalog.policies)) {
+      await call('PutItem', () =>
+        this.db.send(
+          new PutCommand({
+            TableName: this.table,
+            Item: { ...keys.policy(environment), environment, policy, updatedBy: by, updatedAt: at },
+          }),
+        ),
+      );
+    }
+  }
+}
+
+export class DynamoRegistryStore implements RegistryStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async get(component: string, environment: string): Promise<RegistryEntry | undefined> {
+    const out = await call('GetItem', () =>
+      this.db.send(new GetCommand({ TableName: this.table, Key: keys.registry(component, environment), ConsistentRead: true })),
+    );
+    return strip<RegistryEntry & Record<string, unknown>>(out.Item);
+  }
+
+  async seed(entry: RegistryEntry): Promise<void> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...keys.registry(entry.component, entry.environment), ...entry },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw new TransientDependencyError('DynamoDB PutItem failed', { cause: error });
+    }
+  }
+
+  async promote(input: Parameters<RegistryStore['promote']>[0]): Promise<RegistryEntry> {
+    const existing = await this.get(input.component, input.environment);
+    if (!existing) throw new NotFound(`no registry entry for ${input.component} in ${input.environment}`);
+    const current = {
+      version: input.version,
+      artifact: input.artifact,
+      at: input.at,
+      ...(input.deploymentId ? { deploymentId: input.deploymentId } : {}),
+    };
+    const entry: RegistryEntry = {
+      ...existing,
+      current,
+      previous: existing.current,
+      lastKnownGood: current,
+      lastUpgradeAt: input.at,
+    };
+    await call('PutItem', () =>
+      this.db.send(new PutCommand({ TableName: this.table, Item: { ...keys.registry(input.component, input.environment), ...entry } })),
+    );
+    return entry;
+  }
+}
+
+export class DynamoLockStore implements LockStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async acquire(key: string, owner: string, now: Date, leaseSeconds: number): Promise<Lease> {
+    const nowS = Math.floor(now.getTime() / 1000);
+    const expiresAt = nowS + leaseSeconds;
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...keys.lock(key), owner, expiresAt, acquiredAt: now.toISOString() },
+          // Free, expired (TTL deletion lags, so expiry is checked here), or already ours (renewal).
+          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now OR #owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':now': nowS, ':owner': owner },
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) {
+        const held = await this.get(key);
+        throw new LockHeld(held?.owner ?? 'unknown', held?.expiresAt ?? 'unknown');
+      }
+      throw new TransientDependencyError(`DynamoDB PutItem (lock ${key}) failed`, { cause: error });
+    }
+    return { key, owner, expiresAt: new Date(expiresAt * 1000).toISOString() };
+  }
+
+  async release(key: string, owner: string): Promise<boolean> {
+    try {
+      await this.db.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: keys.lock(key),
+          ConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':owner': owner },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw new TransientDependencyError(`DynamoDB DeleteItem (lock ${key}) failed`, { cause: error });
+    }
+  }
+
+  async get(key: string): Promise<Lease | undefined> {
+    const out = await call('GetItem', () =>
+      this.db.send(new GetCommand({ TableName: this.table, Key: keys.lock(key), ConsistentRead: true })),
+    );
+    if (!out.Item) return undefined;
+    return { key, owner: out.Item.owner as string, expiresAt: new Date((out.Item.expiresAt as number) * 1000).toISOString() };
+  }
+}
+
+export class DynamoDedupeStore implements DedupeStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async claim(key: string, workflowId: string, at: string): Promise<{ claimed: boolean; workflowId: string }> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...keys.dedupe(key), workflowId, at },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return { claimed: true, workflowId };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw new TransientDependencyError('DynamoDB PutItem (dedupe) failed', { cause: error });
+      const out = await call('GetItem', () =>
+        this.db.send(new GetCommand({ TableName: this.table, Key: keys.dedupe(key), ConsistentRead: true })),
+      );
+      return { claimed: false, workflowId: (out.Item?.workflowId as string) ?? 'unknown' };
+    }
+  }
+
+  async release(key: string, workflowId: string): Promise<void> {
+    try {
+      await this.db.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: keys.dedupe(key),
+          ConditionExpression: 'workflowId = :wf',
+          ExpressionAttributeValues: { ':wf': workflowId },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw new TransientDependencyError('DynamoDB DeleteItem (dedupe) failed', { cause: error });
+    }
+  }
+}
+
+export class DynamoWorkflowStore implements WorkflowStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async create(record: WorkflowRecord): Promise<void> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            ...keys.workflow(record.workflowId),
+            ...record,
+            gsi1pk: 'WORKFLOWS',
+            gsi1sk: `${record.startedAt}#${record.workflowId}`,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (error) {
+      // A retried Intake writes the same record again; the first write stands.
+      if (!isConditionFailure(error)) throw new TransientDependencyError('DynamoDB PutItem (workflow) failed', { cause: error });
+    }
+  }
+
+  async append(workflowId: string, entry: HistoryEntry, evidence?: Record<string, unknown>): Promise<void> {
+    const names: Record<string, string> = { '#history': 'history' };
+    const values: Record<string, unknown> = { ':entry': [entry] };
+    const sets = ['#history = list_append(#history, :entry)'];
+    Object.entries(evidence ?? {}).forEach(([k, v], i) => {
+      names[`#e${i}`] = k;
+      values[`:e${i}`] = v;
+      sets.push(`evidence.#e${i} = :e${i}`);
+    });
+    await call('UpdateItem', () =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.workflow(workflowId),
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      ),
+    ).catch((error) => {
+      if (isConditionFailure(error)) throw new NotFound(`workflow ${workflowId} does not exist`);
+      throw error;
+    });
+  }
+
+  async finish(workflowId: string, input: Parameters<WorkflowStore['finish']>[1]): Promise<void> {
+    await call('UpdateItem', () =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.workflow(workflowId),
+          UpdateExpression: 'SET #status = :ended, outcome = :outcome, reasons = :reasons, endedAt = :at',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':ended': 'ENDED', ':outcome': input.outcome, ':reasons': input.reasons, ':at': input.at },
+        }),
+      ),
+    );
+  }
+
+  async get(workflowId: string): Promise<WorkflowRecord | undefined> {
+    const out = await call('GetItem', () =>
+      this.db.send(new GetCommand({ TableName: this.table, Key: keys.workflow(workflowId), ConsistentRead: true })),
+    );
+    return strip<WorkflowRecord & Record<string, unknown>>(out.Item);
+  }
+
+  async list(limit: number): Promise<WorkflowRecord[]> {
+    const out = await call('Query', () =>
+      this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: GSI1,
+          KeyConditionExpression: 'gsi1pk = :pk',
+          ExpressionAttributeValues: { ':pk': 'WORKFLOWS' },
+          ScanIndexForward: false,
+          Limit: limit,
+        }),
+      ),
+    );
+    return (out.Items ?? []).map((i) => strip<WorkflowRecord & Record<string, unknown>>(i) as WorkflowRecord);
+  }
+}
+
+export class DynamoApprovalStore implements ApprovalStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async create(record: ApprovalRecord, taskToken: string): Promise<void> {
+    await call('PutItem', () =>
+      this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            ...keys.approval(record.approvalId),
+            ...record,
+            taskToken,
+            gsi1pk: 'APPROVALS#PENDING',
+            gsi1sk: `${record.requestedAt}#${record.approvalId}`,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      ),
+    );
+  }
+
+  async get(approvalId: string): Promise<ApprovalRecord | undefined> {
+    const out = await call('GetItem', () =>
+      this.db.send(new GetCommand({ TableName: this.table, Key: keys.approval(approvalId), ConsistentRead: true })),
+    );
+    return strip<ApprovalRecord & Record<string, unknown>>(out.Item);
+  }
+
+  async listPending(limit: number): Promise<ApprovalRecord[]> {
+    const out = await call('Query', () =>
+      this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: GSI1,
+          KeyConditionExpression: 'gsi1pk = :pk',
+          ExpressionAttributeValues: { ':pk': 'APPROVALS#PENDING' },
+          Limit: limit,
+        }),
+      ),
+    );
+    return (out.Items ?? []).map((i) => strip<ApprovalRecord & Record<string, unknown>>(i) as ApprovalRecord);
+  }
+
+  async decide(
+    approvalId: string,
+    input: { status: 'APPROVED' | 'REJECTED'; by: string; at: string; comment?: string },
+  ): Promise<{ taskToken: string } | undefined> {
+    try {
+      const out = await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.approval(approvalId),
+          UpdateExpression:
+            'SET #status = :status, decidedBy = :by, decidedAt = :at, #comment = :comment REMOVE gsi1pk, gsi1sk',
+          ConditionExpression: '#status = :pending',
+          ExpressionAttributeNames: { '#status': 'status', '#comment': 'comment' },
+          ExpressionAttributeValues: {
+            ':status': input.status,
+            ':by': input.by,
+            ':at': input.at,
+            ':comment': input.comment ?? '',
+            ':pending': 'PENDING',
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return { taskToken: out.Attributes?.taskToken as string };
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw new TransientDependencyError('DynamoDB UpdateItem (approval) failed', { cause: error });
+    }
+  }
+}
+
+/** All repositories over one table. */
+export function dynamoStores(db: DynamoDBDocumentClient, table: string) {
+  return {
+    catalog: new DynamoCatalogStore(db, table),
+    registry: new DynamoRegistryStore(db, table),
+    locks: new DynamoLockStore(db, table),
+    dedupe: new DynamoDedupeStore(db, table),
+    workflows: new DynamoWorkflowStore(db, table),
+    approvals: new DynamoApprovalStore(db, table),
+  };
+}
+export type Stores = ReturnType<typeof dynamoStores>;

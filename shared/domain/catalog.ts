@@ -1,0 +1,149 @@
+import { z } from 'zod';
+import { artifactSchema } from './events/artifact';
+import { policySchema } from './policy';
+import { isSemVer } from './semver';
+import { describeIssues } from './zod-issues';
+import { InvalidDocument } from './errors';
+
+const name = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected lowercase letters, digits and dashes');
+const semver = z.string().refine(isSemVer, 'expected a semantic version such as 1.2.3');
+
+export const targetSchema = z.discriminatedUnion(
+  'type',
+  [
+    z.object({
+      type: z.literal('lambda'),
+      functionName: z.string().min(1),
+      alias: z.string().min(1).default('live'),
+    }),
+    z.object({
+      type: z.literal('ecs'),
+      cluster: z.string().min(1),
+      service: z.string().min(1),
+      containerName: z.string().min(1),
+      containerPort: z.number().int().min(1).max(65535),
+    }),
+    z.object({
+      type: z.literal('ec2'),
+      autoScalingGroups: z.array(z.string()).default([]),
+    }),
+  ],
+  { error: 'expected a target with type "lambda", "ecs" or "ec2"' },
+);
+export type Target = z.infer<typeof targetSchema>;
+
+export const alarmSchema = z.object({
+  /** Short id; the CloudWatch alarm is named `<component>-<environment>-<id>`. */
+  id: name,
+  metric: z.enum(['errorRate', 'errors', 'latencyP99'], { error: 'expected errorRate, errors or latencyP99' }),
+  /** Percent for errorRate, a count for errors, milliseconds for latencyP99. */
+  threshold: z.number().min(0),
+  periodSeconds: z.number().int().refine((s) => s === 10 || s === 30 || (s >= 60 && s % 60 === 0), {
+    error: 'expected 10, 30 or a multiple of 60',
+  }).default(60),
+  evaluationPeriods: z.number().int().min(1).max(100).default(1),
+  datapointsToAlarm: z.number().int().min(1).max(100).optional(),
+});
+export type AlarmDefinition = z.infer<typeof alarmSchema>;
+
+export const probeSchema = z.object({
+  name: z.string().min(1),
+  payload: z.unknown(),
+  /** Fields that a successful response must carry. */
+  expectFields: z.array(z.string()).default([]),
+});
+
+export const profileSchema = z.object({
+  /** Share of live requests that fail (0..1). */
+  errorRate: z.number().min(0).max(1).default(0),
+  /** Share of probe requests that fail; probes cover fewer paths than live traffic. */
+  probeErrorRate: z.number().min(0).max(1).optional(),
+  latencyMs: z.number().min(0).default(40),
+});
+export type Profile = z.infer<typeof profileSchema>;
+
+export const environmentSchema = z.object({
+  /** The version serving before Upshift's first upgrade; it seeds the registry. */
+  baseline: z.object({ version: semver, artifact: artifactSchema }),
+  /** Overrides the component's target in this environment. */
+  target: targetSchema.optional(),
+});
+
+export const componentSchema = z.object({
+  description: z.string().default(''),
+  target: targetSchema,
+  environments: z.record(name, environmentSchema).refine((e) => Object.keys(e).length > 0, {
+    error: 'expected at least one environment',
+  }),
+  sources: z
+    .object({ ecr: z.object({ repositories: z.array(z.string().min(1)).min(1) }).optional() })
+    .default({}),
+  alarms: z.array(alarmSchema).max(10, 'CodeDeploy takes at most 10 alarms').default([]),
+  probes: z
+    .object({ samples: z.number().int().min(1).max(1000).default(20), requests: z.array(probeSchema).default([]) })
+    .default({ samples: 20, requests: [] }),
+  local: z
+    .object({
+      /** `profiles` uses the per-version profiles below; `demo-service` runs local/demo-service code. */
+      kind: z.enum(['profiles', 'demo-service']).default('profiles'),
+      requestsPerMinute: z.number().int().min(1).max(100_000).default(120),
+      defaultProfile: profileSchema.default({ errorRate: 0, latencyMs: 40 }),
+      versions: z.record(semver, profileSchema).default({}),
+    })
+    .default({ kind: 'profiles', requestsPerMinute: 120, defaultProfile: { errorRate: 0, latencyMs: 40 }, versions: {} }),
+});
+export type Component = z.infer<typeof componentSchema>;
+
+export const catalogSchema = z.object({
+  $schema: z.string().optional(),
+  components: z.record(name, componentSchema),
+  policies: z.record(name, policySchema),
+});
+export type Catalog = z.infer<typeof catalogSchema>;
+
+/**
+ * Parses a catalog document. Every problem is reported with its path in the file, e.g.
+ * `components.checkout.alarms[0].threshold: expected number, received string`.
+ */
+export function parseCatalog(document: unknown, label = 'catalog'): Catalog {
+  const result = catalogSchema.safeParse(document);
+  if (!result.success) throw new InvalidDocument(label, describeIssues(result.error));
+  const catalog = result.data;
+  const problems: string[] = [];
+  for (const [componentName, component] of Object.entries(catalog.components)) {
+    for (const [envName, env] of Object.entries(component.environments)) {
+      if (!catalog.policies[envName]) {
+        problems.push(`components.${componentName}.environments.${envName}: no policy for environment "${envName}"`);
+      }
+      const target = env.target ?? component.target;
+      const artifactType = env.baseline.artifact.type === 'image' ? 'ecs' : env.baseline.artifact.type;
+      if (artifactType !== target.type) {
+        problems.push(
+          `components.${componentName}.environments.${envName}.baseline.artifact.type: expected "${target.type}" to match the target`,
+        );
+      }
+    }
+  }
+  if (problems.length) throw new InvalidDocument(label, problems);
+  return catalog;
+}
+
+/** The component's environments in declaration order; the first is the default. */
+export function defaultEnvironment(component: Component): string {
+  const first = Object.keys(component.environments)[0];
+  if (!first) throw new Error('component has no environments');
+  return first;
+}
+
+export function targetFor(component: Component, environment: string): Target {
+  return component.environments[environment]?.target ?? component.target;
+}
+
+export function alarmName(component: string, environment: string, alarmId: string): string {
+  return `${component}-${environment}-${alarmId}`;
+}
+
+/** The component that declares this ECR repository as a source. */
+export function componentForRepository(catalog: Catalog, repository: string): string | undefined {
+  return Object.entries(catalog.components).find(([, c]) => c.sources.ecr?.repositories.includes(repository))?.[0];
+}

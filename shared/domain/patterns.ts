@@ -1,0 +1,36 @@
+import type { EventPattern } from './event-pattern';
+import * as alarm from './events/alarm-state-change';
+import * as codedeploy from './events/codedeploy-state-change';
+import * as ecr from './events/ecr-image-action';
+import * as published from './events/version-published';
+
+/**
+ * Every EventBridge rule pattern Upshift uses, defined once. The CDK stack deploys these objects
+ * and the local bus routes with them through the same matcher.
+ */
+export const rulePatterns = {
+  /** CI's contract; any source may publish it on the Upshift bus. */
+  versionPublished: { 'detail-type': [published.detailType] },
+  /** A successful image push in ECR. */
+  ecrImagePush: {
+    source: [ecr.source],
+    'detail-type': [ecr.detailType],
+    detail: { 'action-type': ['PUSH'], result: ['SUCCESS'] },
+  },
+  /** CodeDeploy deployments reaching an end state. */
+  codeDeployDeploymentEnded: {
+    source: [codedeploy.source],
+    'detail-type': [codedeploy.detailType],
+    detail: { state: ['SUCCESS', 'FAILURE', 'STOP'] },
+  },
+  /** Alarms entering ALARM. */
+  alarmEnteredAlarm: {
+    source: [alarm.source],
+    'detail-type': [alarm.detailType],
+    detail: { state: { value: ['ALARM'] } },
+  },
+} as const satisfies Record<string, EventPattern>;
+
+/** The patterns whose events start an upgrade workflow. */
+export const upgradeTriggerRules = ['versionPublished', 'ecrImagePush'] as const;
+export type RuleName = keyof typeof rulePatterns;

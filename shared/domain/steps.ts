@@ -1,0 +1,76 @@
+import { z } from 'zod';
+import { decisions } from './decision';
+import { upgradeRequestSchema } from './workflow';
+
+/**
+ * Schemas of what the steps hand each other through the state machine. Each handler validates
+ * the parts of the state it reads with these.
+ */
+const finding = z.object({ code: z.string(), message: z.string() });
+const measurement = z.object({
+  version: z.string(),
+  samples: z.number(),
+  errors: z.number(),
+  errorRate: z.number(),
+  p50Ms: z.number(),
+  p95Ms: z.number(),
+});
+
+export const verificationSchema = z.object({
+  verdict: z.enum(['PASS', 'FAIL', 'INCONCLUSIVE']),
+  findings: z.array(finding),
+  candidate: measurement,
+  current: measurement.optional(),
+});
+
+export const decisionSchema = z.object({
+  decision: z.enum(decisions),
+  reasons: z.array(finding),
+  risk: z.enum(['LOW', 'MEDIUM', 'HIGH', 'CRITICAL']),
+  priority: z.number(),
+  deploymentConfig: z.string(),
+  bakeMinutes: z.number(),
+  approvalTimeoutSeconds: z.number(),
+  deferUntil: z.string().optional(),
+  trace: z.array(z.object({ check: z.string(), matched: z.boolean(), detail: z.string() })),
+});
+
+export const deploymentSchema = z.object({
+  deploymentId: z.string(),
+  mode: z.enum(['upgrade', 'revert']),
+  version: z.string(),
+  deploymentConfig: z.string(),
+  startedAt: z.string(),
+  deadline: z.string(),
+  pollSeconds: z.number().int().min(1),
+});
+export type DeploymentHandle = z.infer<typeof deploymentSchema>;
+
+export const deploymentStatusSchema = z.object({
+  status: z.string(),
+  trafficPercent: z.number().optional(),
+  errorCode: z.string().optional(),
+  errorMessage: z.string().optional(),
+  alarms: z.array(z.object({ name: z.string(), reason: z.string(), at: z.string() })).default([]),
+  rollbackDeploymentId: z.string().optional(),
+  checkedAt: z.string(),
+});
+export type DeploymentStatusResult = z.infer<typeof deploymentStatusSchema>;
+
+export const bakeSchema = z.object({
+  status: z.enum(['BAKING', 'PASSED', 'ALARM']),
+  until: z.string(),
+  pollSeconds: z.number().int().min(1),
+  alarm: z.object({ name: z.string(), reason: z.string(), at: z.string() }).optional(),
+});
+export type BakeResult = z.infer<typeof bakeSchema>;
+
+export const approvalResultSchema = z.object({
+  approved: z.boolean(),
+  approvalId: z.string(),
+  by: z.string(),
+  at: z.string(),
+  comment: z.string().default(''),
+});
+
+export const stepBase = z.object({ workflowId: z.string().min(1), request: upgradeRequestSchema });

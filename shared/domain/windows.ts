@@ -1,0 +1,162 @@
+/**
+ * Maintenance windows in IANA time zones. A window is a weekly local-time range; one whose end is
+ * not after its start crosses midnight. A local time inside a spring-forward gap moves forward by
+ * the gap's length; an ambiguous one (fall-back) takes the earlier instant.
+ */
+export const weekdays = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'] as const;
+export type Weekday = (typeof weekdays)[number];
+
+export interface Window {
+  days: readonly Weekday[];
+  /** HH:MM local time. */
+  start: string;
+  /** HH:MM local time; at or before `start` means the window ends the next day. */
+  end: string;
+  timezone: string;
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(timeZone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+      weekday: 'short',
+    });
+    formatters.set(timeZone, f);
+  }
+  return f;
+}
+
+export function isValidTimeZone(timeZone: string): boolean {
+  try {
+    formatter(timeZone);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+interface LocalParts {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+  weekday: Weekday;
+}
+
+export function localParts(epochMs: number, timeZone: string): LocalParts {
+  const parts: Record<string, string> = {};
+  for (const p of formatter(timeZone).formatToParts(new Date(epochMs))) parts[p.type] = p.value;
+  return {
+    year: Number(parts.year),
+    month: Number(parts.month),
+    day: Number(parts.day),
+    hour: Number(parts.hour),
+    minute: Number(parts.minute),
+    second: Number(parts.second),
+    weekday: (parts.weekday ?? 'Sun').toUpperCase() as Weekday,
+  };
+}
+
+/** The zone's offset from UTC at an instant, in ms. */
+function offsetAt(epochMs: number, timeZone: string): number {
+  const p = localParts(epochMs, timeZone);
+  const asUtc = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
+  return asUtc - (epochMs - (((epochMs % 1000) + 1000) % 1000));
+}
+
+/** The instant at which the wall clock in `timeZone` shows the given local time. */
+export function zonedTimeToEpoch(
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  timeZone: string,
+): number {
+  const wall = Date.UTC(year, month - 1, day, hour, minute);
+  // Try both offsets around the wall time; keep the earliest instant that shows this wall time.
+  const candidates = [offsetAt(wall - 86_400_000, timeZone), offsetAt(wall + 86_400_000, timeZone)];
+  const matches = candidates
+    .map((off) => wall - off)
+    .filter((t) => {
+      const p = localParts(t, timeZone);
+      return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute) === wall;
+    })
+    .sort((a, b) => a - b);
+  if (matches[0] !== undefined) return matches[0];
+  // The wall time falls in a gap: keep the offset from before it, which lands as far past the gap
+  // as the wall time was into it (Temporal's "compatible" disambiguation).
+  return wall - (candidates[0] as number);
+}
+
+function parseHm(hm: string): [number, number] {
+  const m = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(hm);
+  if (!m) throw new Error(`expected HH:MM, got "${hm}"`);
+  return [Number(m[1]), Number(m[2])];
+}
+
+export interface WindowOccurrence {
+  start: number;
+  end: number;
+}
+
+/** Every occurrence of the windows that starts within [fromMs - 2 days, toMs]. */
+export function occurrences(windows: readonly Window[], fromMs: number, toMs: number): WindowOccurrence[] {
+  const out: WindowOccurrence[] = [];
+  for (const w of windows) {
+    const [sh, sm] = parseHm(w.start);
+    const [eh, em] = parseHm(w.end);
+    const crosses = eh * 60 + em <= sh * 60 + sm;
+    const first = localParts(fromMs - 2 * 86_400_000, w.timezone);
+    const firstDay = Date.UTC(first.year, first.month - 1, first.day);
+    for (let day = firstDay; day <= toMs + 86_400_000; day += 86_400_000) {
+      const d = new Date(day);
+      const weekday = weekdays[d.getUTCDay()] as Weekday;
+      if (!w.days.includes(weekday)) continue;
+      const y = d.getUTCFullYear();
+      const mo = d.getUTCMonth() + 1;
+      const da = d.getUTCDate();
+      const start = zonedTimeToEpoch(y, mo, da, sh, sm, w.timezone);
+      const endDay = new Date(day + (crosses ? 86_400_000 : 0));
+      const end = zonedTimeToEpoch(
+        endDay.getUTCFullYear(),
+        endDay.getUTCMonth() + 1,
+        endDay.getUTCDate(),
+        eh,
+        em,
+        w.timezone,
+      );
+      if (end > start && start <= toMs) out.push({ start, end });
+    }
+  }
+  return out.sort((a, b) => a.start - b.start);
+}
+
+/** True when `atMs` lies inside one of the windows (start inclusive, end exclusive). */
+export function isInWindow(windows: readonly Window[], atMs: number): boolean {
+  return occurrences(windows, atMs, atMs).some((o) => o.start <= atMs && atMs < o.end);
+}
+
+/**
+ * The first instant at or after `atMs` that lies inside a window: `atMs` itself when it already
+ * does. Undefined when there are no windows at all (no constraint) or none within 8 weeks.
+ */
+export function nextWindowStart(windows: readonly Window[], atMs: number): number | undefined {
+  if (windows.length === 0) return undefined;
+  const horizon = atMs + 56 * 86_400_000;
+  const all = occurrences(windows, atMs, horizon);
+  if (all.some((o) => o.start <= atMs && atMs < o.end)) return atMs;
+  return all.find((o) => o.start > atMs)?.start;
+}

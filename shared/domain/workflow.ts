@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import { artifactSchema } from './events/artifact';
+import { type Outcome, outcomeSchema, type Reason, reasonSchema } from './events/upshift-events';
+
+export const platformSchema = z.enum(['lambda', 'ecs', 'ec2']);
+
+/** An accepted event, normalized. Every later step works from this, never from the raw event. */
+export const upgradeRequestSchema = z.object({
+  workflowId: z.string().min(1),
+  component: z.string().min(1),
+  environment: z.string().min(1),
+  version: z.string().min(1),
+  artifact: artifactSchema,
+  platform: platformSchema,
+  labels: z.array(z.string()).default([]),
+  commit: z.string().optional(),
+  publishedBy: z.string().optional(),
+  source: z.string(),
+  eventId: z.string(),
+  receivedAt: z.string(),
+  currentVersion: z.string().optional(),
+  currentArtifact: artifactSchema.optional(),
+  bump: z.enum(['major', 'minor', 'patch', 'prerelease', 'none', 'downgrade']),
+});
+export type UpgradeRequest = z.infer<typeof upgradeRequestSchema>;
+
+export const historyEntrySchema = z.object({
+  stage: z.string(),
+  at: z.string(),
+  status: z.string(),
+  detail: z.string().default(''),
+});
+export type HistoryEntry = z.infer<typeof historyEntrySchema>;
+
+export interface WorkflowRecord {
+  workflowId: string;
+  status: 'RUNNING' | 'ENDED';
+  outcome?: Outcome;
+  reasons: Reason[];
+  component?: string;
+  environment?: string;
+  version?: string;
+  source?: string;
+  eventId?: string;
+  startedAt: string;
+  endedAt?: string;
+  history: HistoryEntry[];
+  /** Evidence kept for approvers and on-call: verification, decision, deployment, rollback. */
+  evidence: Record<string, unknown>;
+}
+
+export const workflowRecordSchema = z.object({
+  workflowId: z.string(),
+  status: z.enum(['RUNNING', 'ENDED']),
+  outcome: outcomeSchema.optional(),
+  reasons: z.array(reasonSchema),
+  component: z.string().optional(),
+  environment: z.string().optional(),
+  version: z.string().optional(),
+  source: z.string().optional(),
+  eventId: z.string().optional(),
+  startedAt: z.string(),
+  endedAt: z.string().optional(),
+  history: z.array(historyEntrySchema),
+  evidence: z.record(z.string(), z.unknown()),
+});
+
+/** What the registry knows about one component in one environment. */
+export interface RegistryEntry {
+  component: string;
+  environment: string;
+  current: { version: string; artifact: z.infer<typeof artifactSchema>; deploymentId?: string; at: string };
+  previous?: { version: string; artifact: z.infer<typeof artifactSchema>; deploymentId?: string; at: string };
+  lastKnownGood: { version: string; artifact: z.infer<typeof artifactSchema>; deploymentId?: string; at: string };
+  lastUpgradeAt?: string;
+}
+
+/** Outcomes after which the same version may be published again (the dedupe claim is released). */
+export const retryableOutcomes: readonly Outcome[] = ['FAILED', 'EXPIRED', 'DEFERRED'];

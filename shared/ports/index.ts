@@ -1,0 +1,181 @@
+/**
+ * Ports: what the use cases need from the outside world. AWS adapters live in shared/aws, local
+ * stand-ins in local/. Use cases take these as arguments; only handler.ts files wire them.
+ */
+import type { Catalog, Component } from '../domain/catalog';
+import type { Artifact } from '../domain/events/artifact';
+import type { Reason } from '../domain/events/upshift-events';
+import type { Platform } from '../domain/deploy-configs';
+import type { Policy } from '../domain/policy';
+import type { ProbeSample } from '../domain/verification';
+import type { HistoryEntry, RegistryEntry, WorkflowRecord } from '../domain/workflow';
+import type { Target } from '../domain/catalog';
+
+export interface Clock {
+  now(): Date;
+}
+
+export interface IdGenerator {
+  /** A new unique id with the prefix, sortable by creation time. */
+  next(prefix: string): string;
+}
+
+export interface CatalogStore {
+  getComponent(name: string): Promise<Component | undefined>;
+  findComponentByRepository(repository: string): Promise<string | undefined>;
+  getPolicy(environment: string): Promise<Policy | undefined>;
+  /** Writes the catalog's components and policies (used when seeding). */
+  putCatalog(catalog: Catalog, by: string, at: string): Promise<void>;
+}
+
+export interface RegistryStore {
+  get(component: string, environment: string): Promise<RegistryEntry | undefined>;
+  /** Writes the baseline when the target has no entry yet; leaves an existing entry alone. */
+  seed(entry: RegistryEntry): Promise<void>;
+  /** The new version is live and healthy: it becomes current and last known good. */
+  promote(input: {
+    component: string;
+    environment: string;
+    version: string;
+    artifact: Artifact;
+    deploymentId?: string;
+    at: string;
+  }): Promise<RegistryEntry>;
+}
+
+export interface Lease {
+  key: string;
+  owner: string;
+  expiresAt: string;
+}
+
+export interface LockStore {
+  /** Takes or renews the lease; throws LockHeld when another owner holds an unexpired one. */
+  acquire(key: string, owner: string, now: Date, leaseSeconds: number): Promise<Lease>;
+  /** Releases the lease if `owner` holds it; a no-op otherwise. Returns whether it released. */
+  release(key: string, owner: string): Promise<boolean>;
+  get(key: string): Promise<Lease | undefined>;
+}
+
+export interface DedupeStore {
+  /** Claims the key for the workflow; returns the existing owner when it is already claimed. */
+  claim(key: string, workflowId: string, at: string): Promise<{ claimed: boolean; workflowId: string }>;
+  release(key: string, workflowId: string): Promise<void>;
+}
+
+export interface WorkflowStore {
+  create(record: WorkflowRecord): Promise<void>;
+  append(workflowId: string, entry: HistoryEntry, evidence?: Record<string, unknown>): Promise<void>;
+  finish(workflowId: string, input: { outcome: WorkflowRecord['outcome']; reasons: Reason[]; at: string }): Promise<void>;
+  get(workflowId: string): Promise<WorkflowRecord | undefined>;
+  list(limit: number): Promise<WorkflowRecord[]>;
+}
+
+export interface ApprovalRecord {
+  approvalId: string;
+  workflowId: string;
+  component: string;
+  environment: string;
+  version: string;
+  status: 'PENDING' | 'APPROVED' | 'REJECTED' | 'EXPIRED';
+  requestedAt: string;
+  expiresAt: string;
+  publishedBy?: string;
+  decidedBy?: string;
+  decidedAt?: string;
+  comment?: string;
+  evidence: Record<string, unknown>;
+}
+
+export interface ApprovalStore {
+  /** Stores the approval with its task token; the token is never returned by `get` or `list`. */
+  create(record: ApprovalRecord, taskToken: string): Promise<void>;
+  get(approvalId: string): Promise<ApprovalRecord | undefined>;
+  listPending(limit: number): Promise<ApprovalRecord[]>;
+  /** Marks the approval decided, once; returns the token to answer with, or undefined if already decided. */
+  decide(
+    approvalId: string,
+    input: { status: 'APPROVED' | 'REJECTED'; by: string; at: string; comment?: string },
+  ): Promise<{ taskToken: string } | undefined>;
+}
+
+export interface DeploymentRequest {
+  workflowId: string;
+  component: string;
+  environment: string;
+  platform: Platform;
+  target: Target;
+  version: string;
+  artifact: Artifact;
+  currentVersion?: string;
+  currentArtifact?: Artifact;
+  deploymentConfig: string;
+  alarmNames: string[];
+  /** A fast revert: skip hooks, all at once. */
+  revert?: boolean;
+}
+
+export type DeploymentStatus = 'Created' | 'Queued' | 'InProgress' | 'Baking' | 'Succeeded' | 'Failed' | 'Stopped' | 'Ready';
+
+export interface DeploymentInfo {
+  deploymentId: string;
+  status: DeploymentStatus;
+  /** Percent of traffic on the new version, where the platform reports it (local simulator). */
+  trafficPercent?: number;
+  errorCode?: string;
+  errorMessage?: string;
+  rollbackDeploymentId?: string;
+  rollbackMessage?: string;
+  creator?: string;
+}
+
+export interface Deployer {
+  createDeployment(request: DeploymentRequest): Promise<{ deploymentId: string }>;
+  getDeployment(deploymentId: string): Promise<DeploymentInfo>;
+  stopDeployment(deploymentId: string, autoRollback: boolean): Promise<{ status: 'Pending' | 'Succeeded' }>;
+}
+
+export interface AlarmState {
+  name: string;
+  state: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
+  reason: string;
+  updatedAt: string;
+}
+
+export interface AlarmReader {
+  describe(names: readonly string[]): Promise<AlarmState[]>;
+}
+
+export interface ProbeTarget {
+  component: string;
+  environment: string;
+  target: Target;
+  version: string;
+  artifact: Artifact;
+}
+
+export interface Prober {
+  /** Sends each probe request `samples` times to the given version. */
+  run(
+    target: ProbeTarget,
+    requests: readonly { name: string; payload: unknown }[],
+    samples: number,
+  ): Promise<ProbeSample[]>;
+}
+
+export interface OutboundEvent {
+  source: string;
+  detailType: string;
+  detail: Record<string, unknown>;
+  resources?: string[];
+  time?: string;
+}
+
+export interface EventPublisher {
+  publish(events: readonly OutboundEvent[]): Promise<void>;
+}
+
+export interface TaskCallbacks {
+  sendSuccess(taskToken: string, output: unknown): Promise<void>;
+  sendFailure(taskToken: string, error: string, cause: string): Promise<void>;
+}
