@@ -1,0 +1,286 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { dynamoStores, type Stores } from '../shared/aws/dynamo-store';
+import type { Catalog } from '../shared/domain/catalog';
+import { UNPARSABLE } from '../functions/intake/intake';
+import { rulePatterns, upgradeTriggerRules } from '../shared/domain/patterns';
+import type { WorkflowRecord } from '../shared/domain/workflow';
+import { timeOrderedIds } from '../shared/runtime/system';
+import { decideApproval } from '../shared/usecases/decide-approval';
+import { CloudWatchSimulator } from './cloudwatch-sim';
+import { CodeDeploySimulator } from './codedeploy-sim';
+import { type LocalDynamo, startDynalite } from './dynalite';
+import { type BusEvent, LocalEventBus } from './event-bus';
+import { type ExecutionResult, type LambdaHandler, LocalEngine } from './engine';
+import { VirtualScheduler } from './scheduler';
+import { LocalTaskTokens } from './task-tokens';
+import { LocalProber, LocalTargets } from './targets';
+import { LiveTraffic } from './traffic';
+
+export const aslPath = fileURLToPath(new URL('../statemachines/upgrade.asl.json', import.meta.url));
+
+/** Poll interval of the deployment and bake loops, in virtual seconds. */
+export const LOCAL_POLL_SECONDS = 30;
+
+export interface LocalStackOptions {
+  catalog: Catalog;
+  /** Keep DynamoDB and the simulators' state here between runs; in memory when absent. */
+  stateDir?: string;
+  /** Start of virtual time. */
+  startAt?: Date;
+  /** Answer every approval request at once (the CLI's --approve / --reject). */
+  autoAnswer?: { approve: boolean; by: string; comment?: string };
+}
+
+export interface RunResult {
+  execution: ExecutionResult;
+  record: WorkflowRecord | undefined;
+}
+
+interface SavedState {
+  clock: string;
+  traffic: ReturnType<LiveTraffic['snapshot']>;
+  alarms: ReturnType<CloudWatchSimulator['snapshot']>;
+  deployments: ReturnType<CodeDeploySimulator['snapshot']>;
+  executions: number;
+}
+
+/**
+ * The whole of Upshift in one process: dynalite, the real ASL on aws-local-stepfunctions with
+ * every Task mapped to the real handler modules, the local bus, and the CodeDeploy and CloudWatch
+ * simulators, all on one virtual clock.
+ */
+export class LocalStack {
+  private executions = 0;
+  private running = new Set<Promise<ExecutionResult>>();
+
+  private constructor(
+    readonly options: LocalStackOptions,
+    readonly scheduler: VirtualScheduler,
+    readonly dynamo: LocalDynamo,
+    readonly stores: Stores,
+    readonly bus: LocalEventBus,
+    readonly traffic: LiveTraffic,
+    readonly alarms: CloudWatchSimulator,
+    readonly codedeploy: CodeDeploySimulator,
+    readonly tokens: LocalTaskTokens,
+    readonly engine: LocalEngine,
+  ) {}
+
+  static async start(options: LocalStackOptions): Promise<LocalStack> {
+    process.env.UPSHIFT_TABLE_NAME ??= 'upshift';
+    process.env.UPSHIFT_EVENT_BUS_NAME ??= 'upshift';
+    process.env.UPSHIFT_LOG_LEVEL ??= 'silent';
+    process.env.AWS_REGION ??= 'us-east-1';
+
+    const saved = options.stateDir ? readSaved(options.stateDir) : undefined;
+    const startAt = options.startAt ?? (saved ? new Date(saved.clock) : new Date());
+    const scheduler = new VirtualScheduler(saved && !options.startAt ? new Date(saved.clock) : startAt);
+    if (options.stateDir) mkdirSync(join(options.stateDir, 'dynamodb'), { recursive: true });
+    const dynamo = await startDynalite(options.stateDir ? { path: join(options.stateDir, 'dynamodb') } : {});
+    try {
+      return await LocalStack.assemble(options, saved, scheduler, dynamo);
+    } catch (error) {
+      await dynamo.close();
+      throw error;
+    }
+  }
+
+  private static async assemble(
+    options: LocalStackOptions,
+    saved: SavedState | undefined,
+    scheduler: VirtualScheduler,
+    dynamo: LocalDynamo,
+  ): Promise<LocalStack> {
+    const stores = dynamoStores(dynamo.document, dynamo.tableName);
+    await stores.catalog.putCatalog(options.catalog, 'local', scheduler.now().toISOString());
+
+    const components = () => options.catalog.components;
+    const bus = new LocalEventBus(scheduler);
+    const traffic = new LiveTraffic();
+    const targets = new LocalTargets(components);
+    const alarms = new CloudWatchSimulator(scheduler, traffic, targets, components, bus);
+    const codedeploy = new CodeDeploySimulator(scheduler, traffic, alarms, bus);
+    const tokens = new LocalTaskTokens();
+    if (saved) {
+      traffic.restore(saved.traffic);
+      alarms.restore(saved.alarms);
+      codedeploy.restore(saved.deployments);
+    }
+    const nowMs = scheduler.now().getTime();
+    for (const [name, component] of Object.entries(options.catalog.components)) {
+      for (const [env, config] of Object.entries(component.environments)) {
+        traffic.seed(LiveTraffic.key(name, env), config.baseline.version, nowMs);
+        alarms.register(name, env, nowMs);
+      }
+    }
+
+    const handlers = await localHandlers({
+      stores,
+      clock: scheduler,
+      prober: new LocalProber(targets),
+      deployer: codedeploy,
+      alarms,
+      events: bus,
+    });
+    const engine = new LocalEngine(loadDefinition(), handlers, scheduler, tokens);
+    const stack = new LocalStack(options, scheduler, dynamo, stores, bus, traffic, alarms, codedeploy, tokens, engine);
+    stack.executions = saved?.executions ?? 0;
+
+    for (const rule of upgradeTriggerRules) {
+      bus.addRule(rule, rulePatterns[rule], (event) => stack.startExecution(event));
+    }
+    if (options.autoAnswer) {
+      const answer = options.autoAnswer;
+      bus.addRule('auto-answer', { source: ['upshift'], 'detail-type': ['Approval Requested'] }, async (event) => {
+        await decideApproval(
+          {
+            approvalId: String(event.detail.approvalId),
+            approve: answer.approve,
+            by: answer.by,
+            ...(answer.comment ? { comment: answer.comment } : {}),
+          },
+          { approvals: stores.approvals, callbacks: tokens, workflows: stores.workflows, clock: scheduler },
+        );
+      });
+    }
+    return stack;
+  }
+
+  /** Starts one execution with the event as its input, as an EventBridge rule target would. */
+  startExecution(input: unknown): Promise<ExecutionResult> {
+    this.executions++;
+    const name = `local-${String(this.executions).padStart(5, '0')}-${timeOrderedIds(this.scheduler).next('wf').slice(3)}`;
+    const run = this.engine.execute(input, name);
+    this.running.add(run);
+    void run.finally(() => this.running.delete(run));
+    return run;
+  }
+
+  /** Runs one event (or unparsable text) to its end and returns the workflow record. */
+  async run(event: unknown): Promise<RunResult> {
+    const execution = await this.startExecution(event);
+    const record = await this.stores.workflows.get(execution.name);
+    return { execution, record };
+  }
+
+  /** Runs raw file content: JSON is delivered as is; anything else is recorded as INVALID. */
+  async runText(text: string): Promise<RunResult> {
+    let event: unknown;
+    try {
+      event = JSON.parse(text);
+    } catch (error) {
+      event = { [UNPARSABLE]: text.slice(0, 2000), parseError: (error as Error).message };
+    }
+    return this.run(event);
+  }
+
+  /** PutEvents on the local bus: rules start the workflows they match. */
+  publish(event: BusEvent): string[] {
+    return this.bus.put(event);
+  }
+
+  /** Waits until every execution started so far has ended. */
+  async drain(): Promise<void> {
+    while (this.running.size) await Promise.allSettled([...this.running]);
+  }
+
+  async close(): Promise<void> {
+    await this.drain();
+    await this.scheduler.settled();
+    if (this.options.stateDir) {
+      const state: SavedState = {
+        clock: this.scheduler.now().toISOString(),
+        traffic: this.traffic.snapshot(),
+        alarms: this.alarms.snapshot(),
+        deployments: this.codedeploy.snapshot(),
+        executions: this.executions,
+      };
+      writeFileSync(join(this.options.stateDir, 'simulators.json'), `${JSON.stringify(state)}\n`);
+    }
+    await this.dynamo.close();
+  }
+}
+
+/**
+ * The ASL with its definitionSubstitutions filled in with local function ARNs, as CloudFormation
+ * fills them with real ones on AWS.
+ */
+export function loadDefinition(): { States: Record<string, Record<string, unknown>> } {
+  const text = readFileSync(aslPath, 'utf8').replace(
+    /\$\{(\w+)FunctionArn\}/g,
+    (_, name: string) => `arn:aws:lambda:us-east-1:000000000000:function:upshift-${name}`,
+  );
+  return JSON.parse(text);
+}
+
+function readSaved(dir: string): SavedState | undefined {
+  const file = join(dir, 'simulators.json');
+  if (!existsSync(file)) return undefined;
+  return JSON.parse(readFileSync(file, 'utf8')) as SavedState;
+}
+
+/**
+ * The handler of every Task, built by each function's own createHandler with local ports. The
+ * DynamoDB repositories are the same code as on AWS, talking to dynalite.
+ */
+async function localHandlers(ports: {
+  stores: Stores;
+  clock: VirtualScheduler;
+  prober: LocalProber;
+  deployer: CodeDeploySimulator;
+  alarms: CloudWatchSimulator;
+  events: LocalEventBus;
+}): Promise<Record<string, LambdaHandler>> {
+  const { stores, clock, prober, deployer, alarms, events } = ports;
+  const ids = timeOrderedIds(clock);
+  const [intake, lock, verify, decide, requestApproval, deploy, check, bake, record] = await Promise.all([
+    import('../functions/intake/handler'),
+    import('../functions/lock/handler'),
+    import('../functions/verify/handler'),
+    import('../functions/decide/handler'),
+    import('../functions/request-approval/handler'),
+    import('../functions/deploy/handler'),
+    import('../functions/check-deployment/handler'),
+    import('../functions/bake/handler'),
+    import('../functions/record/handler'),
+  ]);
+  const h = (x: { (event: unknown, context: never): unknown }) => x as unknown as LambdaHandler;
+  return {
+    IntakeFunctionArn: h(
+      intake.createHandler({ catalog: stores.catalog, registry: stores.registry, dedupe: stores.dedupe, workflows: stores.workflows, clock }),
+    ),
+    LockFunctionArn: h(lock.createHandler({ locks: stores.locks, workflows: stores.workflows, clock })),
+    VerifyFunctionArn: h(verify.createHandler({ catalog: stores.catalog, prober, workflows: stores.workflows, clock })),
+    DecideFunctionArn: h(
+      decide.createHandler({ catalog: stores.catalog, registry: stores.registry, alarms, events, workflows: stores.workflows, clock }),
+    ),
+    RequestApprovalFunctionArn: h(
+      requestApproval.createHandler({ approvals: stores.approvals, locks: stores.locks, events, workflows: stores.workflows, ids, clock }),
+    ),
+    DeployFunctionArn: h(
+      deploy.createHandler({
+        catalog: stores.catalog,
+        registry: stores.registry,
+        deployer,
+        locks: stores.locks,
+        workflows: stores.workflows,
+        clock,
+        pollSeconds: LOCAL_POLL_SECONDS,
+      }),
+    ),
+    CheckDeploymentFunctionArn: h(check.createHandler({ catalog: stores.catalog, deployer, alarms, workflows: stores.workflows, clock })),
+    BakeFunctionArn: h(bake.createHandler({ catalog: stores.catalog, alarms, workflows: stores.workflows, clock, pollSeconds: LOCAL_POLL_SECONDS })),
+    RecordFunctionArn: h(
+      record.createHandler({
+        registry: stores.registry,
+        locks: stores.locks,
+        dedupe: stores.dedupe,
+        workflows: stores.workflows,
+        events,
+        clock,
+      }),
+    ),
+  };
+}
