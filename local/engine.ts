@@ -103,7 +103,13 @@ export class LocalEngine {
       const handler = this.handlers[this.functionOf(state)] as LambdaHandler;
       const fnName = this.functionOf(state);
       const callback = String(state.Resource).endsWith('.waitForTaskToken');
-      taskHandlers[stateName] = async (taskInput) => {
+      taskHandlers[stateName] = (taskInput) => {
+        const work = runTask(taskInput);
+        // The engine may give up on a task (a timeout); its late failure must not crash the process.
+        work.catch(() => undefined);
+        return work;
+      };
+      const runTask = async (taskInput: Json): Promise<Json> => {
         // Let the event-log reader catch up, so a preceding Wait's wake-up time is known.
         await new Promise((r) => setImmediate(r));
         const wake = pendingWake.get('next');

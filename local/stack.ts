@@ -8,6 +8,7 @@ import { rulePatterns, upgradeTriggerRules } from '../shared/domain/patterns';
 import type { WorkflowRecord } from '../shared/domain/workflow';
 import { timeOrderedIds } from '../shared/runtime/system';
 import { decideApproval } from '../shared/usecases/decide-approval';
+import { expireApprovals } from '../shared/usecases/expire-approvals';
 import { CloudWatchSimulator } from './cloudwatch-sim';
 import { CodeDeploySimulator } from './codedeploy-sim';
 import { type LocalDynamo, startDynalite } from './dynalite';
@@ -131,6 +132,13 @@ export class LocalStack {
     for (const rule of upgradeTriggerRules) {
       bus.addRule(rule, rulePatterns[rule], (event) => stack.startExecution(event));
     }
+    // On AWS a scheduled rule runs ExpireApprovals; locally it runs when an approval falls due.
+    bus.addRule('expire-approvals', { source: ['upshift'], 'detail-type': ['Approval Requested'] }, (event) => {
+      const due = Date.parse(String(event.detail.expiresAt));
+      scheduler.at(due, async () => {
+        await expireApprovals({ approvals: stores.approvals, callbacks: tokens, workflows: stores.workflows, clock: scheduler });
+      });
+    });
     if (options.autoAnswer) {
       const answer = options.autoAnswer;
       bus.addRule('auto-answer', { source: ['upshift'], 'detail-type': ['Approval Requested'] }, async (event) => {

@@ -399,7 +399,7 @@ export class DynamoApprovalStore implements ApprovalStore {
 
   async decide(
     approvalId: string,
-    input: { status: 'APPROVED' | 'REJECTED'; by: string; at: string; comment?: string },
+    input: { status: 'APPROVED' | 'REJECTED' | 'EXPIRED'; by: string; at: string; comment?: string },
   ): Promise<{ taskToken: string } | undefined> {
     try {
       const out = await this.db.send(

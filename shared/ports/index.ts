@@ -95,7 +95,7 @@ export interface ApprovalStore {
   /** Marks the approval decided, once; returns the token to answer with, or undefined if already decided. */
   decide(
     approvalId: string,
-    input: { status: 'APPROVED' | 'REJECTED'; by: string; at: string; comment?: string },
+    input: { status: 'APPROVED' | 'REJECTED' | 'EXPIRED'; by: string; at: string; comment?: string },
   ): Promise<{ taskToken: string } | undefined>;
 }
 
