@@ -49,7 +49,10 @@ const options = {
 } as const;
 
 /** Runs the CLI and returns the exit code. */
-export async function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
+export async function main(
+  argv: string[],
+  out: (s: string) => void = (s) => process.stdout.write(s),
+): Promise<number> {
   try {
     let parsed: ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>;
     try {

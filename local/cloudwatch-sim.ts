@@ -1,4 +1,4 @@
-import { type AlarmDefinition, type Component, alarmName } from '../shared/domain/catalog';
+import { type AlarmDefinition, alarmName, type Component } from '../shared/domain/catalog';
 import { percentile } from '../shared/domain/statistics';
 import type { AlarmReader, AlarmState, EventPublisher } from '../shared/ports';
 import type { VirtualScheduler } from './scheduler';
@@ -25,6 +25,9 @@ export interface AlarmTransition {
   at: string;
   reason: string;
 }
+
+/** Periods simulated at most when an alarm is read after a long gap. */
+const MAX_CATCH_UP_PERIODS = 30;
 
 const comparatorText = (metric: AlarmDefinition['metric']) =>
   metric === 'latencyP99' ? 'milliseconds' : metric === 'errorRate' ? 'percent' : 'errors';
@@ -84,6 +87,13 @@ export class CloudWatchSimulator implements AlarmReader {
   async catchUp(nowMs: number): Promise<void> {
     for (const alarm of this.alarms.values()) {
       const periodMs = alarm.def.periodSeconds * 1000;
+      // Across a long unobserved stretch (a deferral of days), only the recent periods can decide
+      // the alarm's state now; older ones are skipped rather than simulated request by request.
+      const horizon = Math.max(alarm.def.evaluationPeriods, MAX_CATCH_UP_PERIODS) * periodMs;
+      if (nowMs - alarm.evaluatedTo > horizon) {
+        alarm.evaluatedTo = Math.floor((nowMs - horizon) / periodMs) * periodMs;
+        alarm.datapoints = [];
+      }
       while (alarm.evaluatedTo + periodMs <= nowMs) {
         const start = alarm.evaluatedTo;
         alarm.evaluatedTo += periodMs;
@@ -108,7 +118,12 @@ export class CloudWatchSimulator implements AlarmReader {
       const n = index === versions.length - 1 ? total - sent : Math.round((total * percent) / 100);
       sent += n;
       for (let i = 0; i < n; i++) {
-        const r = this.targets.handle(alarm.component, version, 'live', `live#${key}#${version}#${start}#${i}`);
+        const r = this.targets.handle(
+          alarm.component,
+          version,
+          'live',
+          `live#${key}#${version}#${start}#${i}`,
+        );
         if (!r.ok) errors++;
         latencies.push(r.latencyMs);
       }
@@ -130,13 +145,21 @@ export class CloudWatchSimulator implements AlarmReader {
     const breaching = window.filter((d) => d.value > threshold);
     const next: AlarmState['state'] = breaching.length >= needed ? 'ALARM' : 'OK';
     if (next === alarm.state) return;
-    const values = window.map((d) => `${d.value.toFixed(1)} (${new Date(d.at).toISOString().slice(11, 16)})`).join(', ');
+    const values = window
+      .map((d) => `${d.value.toFixed(1)} (${new Date(d.at).toISOString().slice(11, 16)})`)
+      .join(', ');
     const reason = `Threshold Crossed: ${breaching.length} out of the last ${window.length} datapoints [${values}] ${
       next === 'ALARM' ? 'were' : 'were not'
     } greater than the threshold (${threshold} ${comparatorText(alarm.def.metric)}) (minimum ${needed} datapoints for ${
       alarm.state
     } -> ${next} transition).`;
-    const transition: AlarmTransition = { name: alarm.name, from: alarm.state, to: next, at: new Date(atMs).toISOString(), reason };
+    const transition: AlarmTransition = {
+      name: alarm.name,
+      from: alarm.state,
+      to: next,
+      at: new Date(atMs).toISOString(),
+      reason,
+    };
     const previous = { value: alarm.state, reason: alarm.reason, timestamp: cwTime(alarm.updatedAt) };
     alarm.state = next;
     alarm.reason = reason;
@@ -154,7 +177,11 @@ export class CloudWatchSimulator implements AlarmReader {
           state: {
             value: next,
             reason,
-            reasonData: JSON.stringify({ version: '1.0', threshold, recentDatapoints: window.map((d) => d.value) }),
+            reasonData: JSON.stringify({
+              version: '1.0',
+              threshold,
+              recentDatapoints: window.map((d) => d.value),
+            }),
             timestamp: cwTime(transition.at),
           },
           previousState: previous,

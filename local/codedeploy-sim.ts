@@ -1,7 +1,13 @@
 import { trafficSteps } from '../shared/domain/deploy-configs';
 import { DeploymentCreationFailed } from '../shared/domain/errors';
 import { codeDeployApplication, codeDeployGroup } from '../shared/domain/names';
-import type { Deployer, DeploymentInfo, DeploymentRequest, DeploymentStatus, EventPublisher } from '../shared/ports';
+import type {
+  Deployer,
+  DeploymentInfo,
+  DeploymentRequest,
+  DeploymentStatus,
+  EventPublisher,
+} from '../shared/ports';
 import type { CloudWatchSimulator } from './cloudwatch-sim';
 import type { VirtualScheduler } from './scheduler';
 import { unitHash } from './targets';
@@ -83,7 +89,8 @@ export class CodeDeploySimulator implements Deployer {
       trafficPercent: 0,
       creator: 'user',
       createdAt: now,
-      alarmNames: request.alarmNames,
+      // A revert overrides the group's alarm configuration (see the CodeDeploy adapter).
+      alarmNames: request.revert ? [] : request.alarmNames,
     };
     this.deployments.set(deployment.deploymentId, deployment);
     await this.emit(deployment, 'START');
@@ -117,10 +124,14 @@ export class CodeDeploySimulator implements Deployer {
     };
   }
 
-  async stopDeployment(deploymentId: string, autoRollback: boolean): Promise<{ status: 'Pending' | 'Succeeded' }> {
+  async stopDeployment(
+    deploymentId: string,
+    autoRollback: boolean,
+  ): Promise<{ status: 'Pending' | 'Succeeded' }> {
     const d = this.deployments.get(deploymentId);
     if (!d) throw new Error(`DeploymentDoesNotExistException: ${deploymentId}`);
-    if (isEnded(d.status)) throw new Error(`DeploymentAlreadyCompletedException: ${deploymentId} is ${d.status}`);
+    if (isEnded(d.status))
+      throw new Error(`DeploymentAlreadyCompletedException: ${deploymentId} is ${d.status}`);
     await this.stop(d, 'MANUAL_STOP', 'The deployment was stopped by a user', autoRollback);
     return { status: 'Succeeded' };
   }
@@ -200,7 +211,14 @@ export class CodeDeploySimulator implements Deployer {
   }
 
   private progress(d: SimDeployment, note: string): void {
-    const p = { deploymentId: d.deploymentId, key: d.key, status: d.status, trafficPercent: d.trafficPercent, at: this.scheduler.now().getTime(), note };
+    const p = {
+      deploymentId: d.deploymentId,
+      key: d.key,
+      status: d.status,
+      trafficPercent: d.trafficPercent,
+      at: this.scheduler.now().getTime(),
+      note,
+    };
     for (const l of this.listeners) l(p);
   }
 

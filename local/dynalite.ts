@@ -17,8 +17,15 @@ export interface LocalDynamo {
  * Starts dynalite on 127.0.0.1 (a free port), in memory or on disk under `path`, and creates the
  * Upshift table with the same key schema as the CDK stack.
  */
-export async function startDynalite(options: { path?: string; tableName?: string } = {}): Promise<LocalDynamo> {
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(options.path ? { path: options.path } : {}) });
+export async function startDynalite(
+  options: { path?: string; tableName?: string } = {},
+): Promise<LocalDynamo> {
+  const server = dynalite({
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+    ...(options.path ? { path: options.path } : {}),
+  });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;

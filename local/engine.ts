@@ -33,7 +33,10 @@ export function readPath(value: unknown, path: string): unknown {
   return path
     .replace(/^\$\./, '')
     .split('.')
-    .reduce<unknown>((acc, key) => (acc && typeof acc === 'object' ? (acc as Record<string, unknown>)[key] : undefined), value);
+    .reduce<unknown>(
+      (acc, key) => (acc && typeof acc === 'object' ? (acc as Record<string, unknown>)[key] : undefined),
+      value,
+    );
 }
 
 function lambdaContext(functionName: string) {
@@ -119,7 +122,10 @@ export class LocalEngine {
         }
         if (!callback) return (await handler(taskInput, lambdaContext(fnName))) as Json;
         const { token, answer } = this.tokens.create();
-        const payload = { ...((taskInput as Record<string, unknown>).Payload as Record<string, unknown>), taskToken: token };
+        const payload = {
+          ...((taskInput as Record<string, unknown>).Payload as Record<string, unknown>),
+          taskToken: token,
+        };
         try {
           await handler(payload, lambdaContext(fnName));
         } catch (error) {
@@ -128,14 +134,19 @@ export class LocalEngine {
         }
         const raw = enteredInput.get(stateName);
         const timeoutSeconds = Number(
-          state.TimeoutSeconds ?? (state.TimeoutSecondsPath ? readPath(raw, String(state.TimeoutSecondsPath)) : 99_999_999),
+          state.TimeoutSeconds ??
+            (state.TimeoutSecondsPath ? readPath(raw, String(state.TimeoutSecondsPath)) : 99_999_999),
         );
-        return (await this.scheduler.waitFor(answer, this.scheduler.now().getTime() + timeoutSeconds * 1000, () => {
-          this.tokens.close(token);
-          const e = new Error(`no answer within ${timeoutSeconds} s`);
-          e.name = 'States.Timeout';
-          return e;
-        })) as Json;
+        return (await this.scheduler.waitFor(
+          answer,
+          this.scheduler.now().getTime() + timeoutSeconds * 1000,
+          () => {
+            this.tokens.close(token);
+            const e = new Error(`no answer within ${timeoutSeconds} s`);
+            e.name = 'States.Timeout';
+            return e;
+          },
+        )) as Json;
       };
     }
 
@@ -163,12 +174,20 @@ export class LocalEngine {
         if (event.type === 'StateEntered') {
           transitions++;
           enteredInput.set(s.name, s.input);
-          if (s.type === 'Wait') pendingWake.set('next', this.waitUntil(this.states[s.name] as StateDef, s.input));
+          if (s.type === 'Wait')
+            pendingWake.set('next', this.waitUntil(this.states[s.name] as StateDef, s.input));
           this.emit({ execution: name, state: s.name, type: s.type, at, phase: 'entered', input: s.input });
         } else if (event.type === 'StateExited') {
           this.emit({ execution: name, state: s.name, type: s.type, at, phase: 'exited', output: s.output });
         } else if (event.type === 'StateFailed') {
-          this.emit({ execution: name, state: s.name, type: s.type, at, phase: 'failed', error: (event as { Error?: string }).Error ?? '' });
+          this.emit({
+            execution: name,
+            state: s.name,
+            type: s.type,
+            at,
+            phase: 'failed',
+            error: (event as { Error?: string }).Error ?? '',
+          });
         }
       }
     })();
@@ -198,7 +217,8 @@ export class LocalEngine {
     if (typeof state.Seconds === 'number') return now + state.Seconds * 1000;
     if (typeof state.SecondsPath === 'string') return now + Number(readPath(input, state.SecondsPath)) * 1000;
     if (typeof state.Timestamp === 'string') return Date.parse(state.Timestamp);
-    if (typeof state.TimestampPath === 'string') return Date.parse(String(readPath(input, state.TimestampPath)));
+    if (typeof state.TimestampPath === 'string')
+      return Date.parse(String(readPath(input, state.TimestampPath)));
     return now;
   }
 

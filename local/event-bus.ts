@@ -63,7 +63,9 @@ export class LocalEventBus implements EventPublisher {
           await rule.target(event);
         })
         .catch((error) => {
-          process.stderr.write(`rule ${rule.name} failed to deliver ${event.id}: ${(error as Error).message}\n`);
+          process.stderr.write(
+            `rule ${rule.name} failed to deliver ${event.id}: ${(error as Error).message}\n`,
+          );
         });
     }
     return matched;

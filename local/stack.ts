@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { UNPARSABLE } from '../functions/intake/intake';
 import { dynamoStores, type Stores } from '../shared/aws/dynamo-store';
 import type { Catalog } from '../shared/domain/catalog';
-import { UNPARSABLE } from '../functions/intake/intake';
 import { rulePatterns, upgradeTriggerRules } from '../shared/domain/patterns';
 import type { WorkflowRecord } from '../shared/domain/workflow';
 import { timeOrderedIds } from '../shared/runtime/system';
@@ -12,11 +12,11 @@ import { expireApprovals } from '../shared/usecases/expire-approvals';
 import { CloudWatchSimulator } from './cloudwatch-sim';
 import { CodeDeploySimulator } from './codedeploy-sim';
 import { type LocalDynamo, startDynalite } from './dynalite';
-import { type BusEvent, LocalEventBus } from './event-bus';
 import { type ExecutionResult, type LambdaHandler, LocalEngine } from './engine';
+import { type BusEvent, LocalEventBus } from './event-bus';
 import { VirtualScheduler } from './scheduler';
-import { LocalTaskTokens } from './task-tokens';
 import { LocalProber, LocalTargets } from './targets';
+import { LocalTaskTokens } from './task-tokens';
 import { LiveTraffic } from './traffic';
 
 export const aslPath = fileURLToPath(new URL('../statemachines/upgrade.asl.json', import.meta.url));
@@ -126,32 +126,56 @@ export class LocalStack {
       events: bus,
     });
     const engine = new LocalEngine(loadDefinition(), handlers, scheduler, tokens);
-    const stack = new LocalStack(options, scheduler, dynamo, stores, bus, traffic, alarms, codedeploy, tokens, engine);
+    const stack = new LocalStack(
+      options,
+      scheduler,
+      dynamo,
+      stores,
+      bus,
+      traffic,
+      alarms,
+      codedeploy,
+      tokens,
+      engine,
+    );
     stack.executions = saved?.executions ?? 0;
 
     for (const rule of upgradeTriggerRules) {
       bus.addRule(rule, rulePatterns[rule], (event) => stack.startExecution(event));
     }
     // On AWS a scheduled rule runs ExpireApprovals; locally it runs when an approval falls due.
-    bus.addRule('expire-approvals', { source: ['upshift'], 'detail-type': ['Approval Requested'] }, (event) => {
-      const due = Date.parse(String(event.detail.expiresAt));
-      scheduler.at(due, async () => {
-        await expireApprovals({ approvals: stores.approvals, callbacks: tokens, workflows: stores.workflows, clock: scheduler });
-      });
-    });
+    bus.addRule(
+      'expire-approvals',
+      { source: ['upshift'], 'detail-type': ['Approval Requested'] },
+      (event) => {
+        const due = Date.parse(String(event.detail.expiresAt));
+        scheduler.at(due, async () => {
+          await expireApprovals({
+            approvals: stores.approvals,
+            callbacks: tokens,
+            workflows: stores.workflows,
+            clock: scheduler,
+          });
+        });
+      },
+    );
     if (options.autoAnswer) {
       const answer = options.autoAnswer;
-      bus.addRule('auto-answer', { source: ['upshift'], 'detail-type': ['Approval Requested'] }, async (event) => {
-        await decideApproval(
-          {
-            approvalId: String(event.detail.approvalId),
-            approve: answer.approve,
-            by: answer.by,
-            ...(answer.comment ? { comment: answer.comment } : {}),
-          },
-          { approvals: stores.approvals, callbacks: tokens, workflows: stores.workflows, clock: scheduler },
-        );
-      });
+      bus.addRule(
+        'auto-answer',
+        { source: ['upshift'], 'detail-type': ['Approval Requested'] },
+        async (event) => {
+          await decideApproval(
+            {
+              approvalId: String(event.detail.approvalId),
+              approve: answer.approve,
+              by: answer.by,
+              ...(answer.comment ? { comment: answer.comment } : {}),
+            },
+            { approvals: stores.approvals, callbacks: tokens, workflows: stores.workflows, clock: scheduler },
+          );
+        },
+      );
     }
     return stack;
   }
@@ -254,18 +278,40 @@ async function localHandlers(ports: {
     import('../functions/bake/handler'),
     import('../functions/record/handler'),
   ]);
-  const h = (x: { (event: unknown, context: never): unknown }) => x as unknown as LambdaHandler;
+  const h = (x: (event: unknown, context: never) => unknown) => x as unknown as LambdaHandler;
   return {
     IntakeFunctionArn: h(
-      intake.createHandler({ catalog: stores.catalog, registry: stores.registry, dedupe: stores.dedupe, workflows: stores.workflows, clock }),
+      intake.createHandler({
+        catalog: stores.catalog,
+        registry: stores.registry,
+        dedupe: stores.dedupe,
+        workflows: stores.workflows,
+        clock,
+      }),
     ),
     LockFunctionArn: h(lock.createHandler({ locks: stores.locks, workflows: stores.workflows, clock })),
-    VerifyFunctionArn: h(verify.createHandler({ catalog: stores.catalog, prober, workflows: stores.workflows, clock })),
+    VerifyFunctionArn: h(
+      verify.createHandler({ catalog: stores.catalog, prober, workflows: stores.workflows, clock }),
+    ),
     DecideFunctionArn: h(
-      decide.createHandler({ catalog: stores.catalog, registry: stores.registry, alarms, events, workflows: stores.workflows, clock }),
+      decide.createHandler({
+        catalog: stores.catalog,
+        registry: stores.registry,
+        alarms,
+        events,
+        workflows: stores.workflows,
+        clock,
+      }),
     ),
     RequestApprovalFunctionArn: h(
-      requestApproval.createHandler({ approvals: stores.approvals, locks: stores.locks, events, workflows: stores.workflows, ids, clock }),
+      requestApproval.createHandler({
+        approvals: stores.approvals,
+        locks: stores.locks,
+        events,
+        workflows: stores.workflows,
+        ids,
+        clock,
+      }),
     ),
     DeployFunctionArn: h(
       deploy.createHandler({
@@ -278,8 +324,18 @@ async function localHandlers(ports: {
         pollSeconds: LOCAL_POLL_SECONDS,
       }),
     ),
-    CheckDeploymentFunctionArn: h(check.createHandler({ catalog: stores.catalog, deployer, alarms, workflows: stores.workflows, clock })),
-    BakeFunctionArn: h(bake.createHandler({ catalog: stores.catalog, alarms, workflows: stores.workflows, clock, pollSeconds: LOCAL_POLL_SECONDS })),
+    CheckDeploymentFunctionArn: h(
+      check.createHandler({ catalog: stores.catalog, deployer, alarms, workflows: stores.workflows, clock }),
+    ),
+    BakeFunctionArn: h(
+      bake.createHandler({
+        catalog: stores.catalog,
+        alarms,
+        workflows: stores.workflows,
+        clock,
+        pollSeconds: LOCAL_POLL_SECONDS,
+      }),
+    ),
     RecordFunctionArn: h(
       record.createHandler({
         registry: stores.registry,

@@ -46,7 +46,13 @@ export class LocalTargets {
   }
 
   /** Handles one request to one version of a component. `key` makes the outcome reproducible. */
-  handle(component: string, version: string, kind: RequestKind, key: string, payload?: unknown): RequestResult {
+  handle(
+    component: string,
+    version: string,
+    kind: RequestKind,
+    key: string,
+    payload?: unknown,
+  ): RequestResult {
     const c = this.components()[component];
     if (!c) throw new Error(`unknown component ${component}`);
     const jitter = unitHash(`lat#${key}`);
@@ -74,12 +80,22 @@ export class LocalTargets {
 export class LocalProber implements Prober {
   constructor(private readonly targets: LocalTargets) {}
 
-  async run(target: ProbeTarget, requests: readonly { name: string; payload: unknown }[], samples: number): Promise<ProbeSample[]> {
+  async run(
+    target: ProbeTarget,
+    requests: readonly { name: string; payload: unknown }[],
+    samples: number,
+  ): Promise<ProbeSample[]> {
     const out: ProbeSample[] = [];
     for (let i = 0; i < samples; i++) {
       for (const request of requests) {
         const key = `probe#${target.component}#${target.environment}#${target.version}#${request.name}#${i}`;
-        const r = this.targets.handle(target.component, target.version, 'probe', key, request.payload ?? undefined);
+        const r = this.targets.handle(
+          target.component,
+          target.version,
+          'probe',
+          key,
+          request.payload ?? undefined,
+        );
         out.push({
           probe: request.name,
           ok: r.ok,

@@ -6,7 +6,8 @@ import { formatRecord, openStack, presentRecord, str } from './shared';
 /** `upshift run --event FILE`: one event through a local stack, to its end. */
 export async function run(flags: Flags, out: (s: string) => void): Promise<number> {
   const file = str(flags.event);
-  if (!file) throw new UsageError('run: --event FILE is required (an EventBridge event as a rule delivers it)');
+  if (!file)
+    throw new UsageError('run: --event FILE is required (an EventBridge event as a rule delivers it)');
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

@@ -1,16 +1,24 @@
+import { LocalStack } from '../../local/stack';
 import type { Catalog } from '../../shared/domain/catalog';
 import type { WorkflowRecord } from '../../shared/domain/workflow';
-import { LocalStack } from '../../local/stack';
 import { loadCatalog } from '../catalog-file';
 import type { Flags } from '../main';
 
-export async function openStack(flags: Flags, catalog: Catalog = loadCatalog(str(flags.catalog))): Promise<LocalStack> {
+export async function openStack(
+  flags: Flags,
+  catalog: Catalog = loadCatalog(str(flags.catalog)),
+): Promise<LocalStack> {
   return LocalStack.start({
     catalog,
     ...(str(flags.state) ? { stateDir: str(flags.state) as string } : {}),
     ...(str(flags.at) ? { startAt: new Date(str(flags.at) as string) } : {}),
     ...(flags.approve || flags.reject
-      ? { autoAnswer: { approve: !!flags.approve, by: process.env.USER ? `${process.env.USER}@local` : 'cli@local' } }
+      ? {
+          autoAnswer: {
+            approve: !!flags.approve,
+            by: process.env.USER ? `${process.env.USER}@local` : 'cli@local',
+          },
+        }
       : {}),
   });
 }
@@ -20,7 +28,10 @@ export function str(v: Flags[string]): string | undefined {
 }
 
 /** The final workflow record as the CLI prints it. */
-export function presentRecord(record: WorkflowRecord | undefined, fallback: { execution: string; error?: string }) {
+export function presentRecord(
+  record: WorkflowRecord | undefined,
+  fallback: { execution: string; error?: string },
+) {
   if (!record) {
     return {
       workflowId: fallback.execution,

@@ -4,7 +4,9 @@ import { formatRecord, openStack, presentRecord, str } from './shared';
 
 function requireState(flags: Flags, command: string): void {
   if (!str(flags.state)) {
-    throw new UsageError(`${command}: --state DIR is required locally (the folder that run/publish --state wrote)`);
+    throw new UsageError(
+      `${command}: --state DIR is required locally (the folder that run/publish --state wrote)`,
+    );
   }
 }
 
@@ -38,7 +40,9 @@ export async function status(flags: Flags, out: (s: string) => void): Promise<nu
         out(
           `${r.component.padEnd(12)} ${r.environment.padEnd(12)} current ${String(r.current).padEnd(10)} previous ${String(
             r.previous ?? '-',
-          ).padEnd(10)} last-known-good ${r.lastKnownGood ?? '-'}${r.lockedBy ? `  locked by ${r.lockedBy}` : ''}\n`,
+          ).padEnd(
+            10,
+          )} last-known-good ${r.lastKnownGood ?? '-'}${r.lockedBy ? `  locked by ${r.lockedBy}` : ''}\n`,
         );
       }
     }
@@ -55,7 +59,8 @@ export async function workflows(args: string[], flags: Flags, out: (s: string) =
   if (sub !== 'list' && sub !== 'show') throw new UsageError('workflows: expected "list" or "show ID"');
   if (sub === 'show' && !id) throw new UsageError('workflows show: expected a workflow id');
   const limit = str(flags.limit) ? Number(str(flags.limit)) : 20;
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError('--limit: expected a whole number from 1 to 1000');
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+    throw new UsageError('--limit: expected a whole number from 1 to 1000');
   const stack = await openStack(flags);
   try {
     if (sub === 'show') {
@@ -66,7 +71,14 @@ export async function workflows(args: string[], flags: Flags, out: (s: string) =
       return 0;
     }
     const records = await stack.stores.workflows.list(limit);
-    if (flags.json) out(`${JSON.stringify(records.map((r) => presentRecord(r, { execution: r.workflowId })), null, 2)}\n`);
+    if (flags.json)
+      out(
+        `${JSON.stringify(
+          records.map((r) => presentRecord(r, { execution: r.workflowId })),
+          null,
+          2,
+        )}\n`,
+      );
     else {
       for (const r of records) {
         out(

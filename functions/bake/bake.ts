@@ -20,12 +20,18 @@ export interface BakePorts {
  * 3. past the end with no alarm: PASSED; otherwise BAKING, with the next poll.
  */
 export async function bake(
-  input: { workflowId: string; request: UpgradeRequest; decision: { bakeMinutes: number }; bake?: { until?: string } },
+  input: {
+    workflowId: string;
+    request: UpgradeRequest;
+    decision: { bakeMinutes: number };
+    bake?: { until?: string };
+  },
   ports: BakePorts,
 ): Promise<BakeResult> {
   const { request } = input;
   const now = ports.clock.now();
-  const until = input.bake?.until ?? new Date(now.getTime() + input.decision.bakeMinutes * 60_000).toISOString();
+  const until =
+    input.bake?.until ?? new Date(now.getTime() + input.decision.bakeMinutes * 60_000).toISOString();
   const component = await ports.catalog.getComponent(request.component);
   if (!component) throw new NotFound(`component ${request.component} is no longer in the catalog`);
   const names = component.alarms.map((a) => alarmName(request.component, request.environment, a.id));
@@ -39,7 +45,11 @@ export async function bake(
   } else if (remainingSeconds <= 0) {
     result = { status: 'PASSED', until, pollSeconds: ports.pollSeconds };
   } else {
-    result = { status: 'BAKING', until, pollSeconds: Math.max(1, Math.min(ports.pollSeconds, remainingSeconds)) };
+    result = {
+      status: 'BAKING',
+      until,
+      pollSeconds: Math.max(1, Math.min(ports.pollSeconds, remainingSeconds)),
+    };
   }
   if (result.status !== 'BAKING' || !input.bake?.until) {
     await ports.workflows.append(input.workflowId, {

@@ -39,7 +39,9 @@ export async function checkDeployment(
   const alarms: DeploymentStatusResult['alarms'] = [];
   if (info.status === 'Failed' || info.status === 'Stopped') {
     const component = await ports.catalog.getComponent(request.component);
-    const names = (component?.alarms ?? []).map((a) => alarmName(request.component, request.environment, a.id));
+    const names = (component?.alarms ?? []).map((a) =>
+      alarmName(request.component, request.environment, a.id),
+    );
     if (names.length) {
       for (const s of await ports.alarms.describe(names)) {
         if (s.state === 'ALARM') alarms.push({ name: s.name, reason: s.reason, at: s.updatedAt });

@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import type { z } from 'zod';
-import { deploymentSchema, stepBase } from '../../shared/domain/steps';
 import { awsPorts } from '../../shared/aws/wiring';
+import { deploymentSchema, stepBase } from '../../shared/domain/steps';
 import { stepLogging, zodInput } from '../../shared/runtime/middleware';
 import { type CheckDeploymentPorts, checkDeployment } from './check-deployment';
 

@@ -4,7 +4,14 @@ import { NotFound } from '../../shared/domain/errors';
 import { detailTypes, source, version } from '../../shared/domain/events/upshift-events';
 import type { VerificationResult } from '../../shared/domain/verification';
 import type { UpgradeRequest } from '../../shared/domain/workflow';
-import type { AlarmReader, CatalogStore, Clock, EventPublisher, RegistryStore, WorkflowStore } from '../../shared/ports';
+import type {
+  AlarmReader,
+  CatalogStore,
+  Clock,
+  EventPublisher,
+  RegistryStore,
+  WorkflowStore,
+} from '../../shared/ports';
 
 export interface DecidePorts {
   catalog: CatalogStore;

@@ -3,7 +3,14 @@ import { allAtOnceConfig, shiftDurationMinutes } from '../../shared/domain/deplo
 import { NotFound } from '../../shared/domain/errors';
 import type { DeploymentHandle } from '../../shared/domain/steps';
 import type { UpgradeRequest } from '../../shared/domain/workflow';
-import type { CatalogStore, Clock, Deployer, LockStore, RegistryStore, WorkflowStore } from '../../shared/ports';
+import type {
+  CatalogStore,
+  Clock,
+  Deployer,
+  LockStore,
+  RegistryStore,
+  WorkflowStore,
+} from '../../shared/ports';
 import { lockKey } from '../lock/lock';
 
 export interface DeployPorts {

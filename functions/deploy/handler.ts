@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import { z } from 'zod';
-import { stepBase } from '../../shared/domain/steps';
 import { awsPorts } from '../../shared/aws/wiring';
+import { stepBase } from '../../shared/domain/steps';
 import { stepLogging, zodInput } from '../../shared/runtime/middleware';
 import { type DeployPorts, deploy } from './deploy';
 

@@ -1,6 +1,6 @@
 import { type Component, defaultEnvironment, targetFor } from '../../shared/domain/catalog';
-import * as ecr from '../../shared/domain/events/ecr-image-action';
 import type { Artifact } from '../../shared/domain/events/artifact';
+import * as ecr from '../../shared/domain/events/ecr-image-action';
 import { routingFields } from '../../shared/domain/events/envelope';
 import type { Reason } from '../../shared/domain/events/upshift-events';
 import * as published from '../../shared/domain/events/version-published';
@@ -48,7 +48,9 @@ interface Candidate {
   eventId: string;
 }
 
-type Parsed = { candidate: Candidate } | { outcome: 'INVALID' | 'IGNORED'; reasons: Reason[]; meta?: Partial<Candidate> };
+type Parsed =
+  | { candidate: Candidate }
+  | { outcome: 'INVALID' | 'IGNORED'; reasons: Reason[]; meta?: Partial<Candidate> };
 
 /** Unparsable input is passed as `{ "upshift:unparsable": text, "parseError": message }`. */
 export const UNPARSABLE = 'upshift:unparsable';
@@ -56,7 +58,10 @@ export const UNPARSABLE = 'upshift:unparsable';
 async function parseEvent(event: unknown, catalog: CatalogStore): Promise<Parsed> {
   if (event && typeof event === 'object' && UNPARSABLE in event) {
     const message = String((event as Record<string, unknown>).parseError ?? 'not JSON');
-    return { outcome: 'INVALID', reasons: [{ code: 'MALFORMED_JSON', message: `(root): malformed JSON: ${message}` }] };
+    return {
+      outcome: 'INVALID',
+      reasons: [{ code: 'MALFORMED_JSON', message: `(root): malformed JSON: ${message}` }],
+    };
   }
   const routing = routingFields.safeParse(event);
   if (!routing.success) {
@@ -101,14 +106,24 @@ async function parseEvent(event: unknown, catalog: CatalogStore): Promise<Parsed
     if (d['action-type'] !== 'PUSH' || d.result !== 'SUCCESS') {
       return {
         outcome: 'IGNORED',
-        reasons: [{ code: 'NOT_A_PUSH', message: `ECR ${d['action-type']} with result ${d.result} does not publish a version` }],
+        reasons: [
+          {
+            code: 'NOT_A_PUSH',
+            message: `ECR ${d['action-type']} with result ${d.result} does not publish a version`,
+          },
+        ],
       };
     }
     const component = await catalog.findComponentByRepository(d['repository-name']);
     if (!component) {
       return {
         outcome: 'IGNORED',
-        reasons: [{ code: 'UNKNOWN_REPOSITORY', message: `no component declares ECR repository "${d['repository-name']}"` }],
+        reasons: [
+          {
+            code: 'UNKNOWN_REPOSITORY',
+            message: `no component declares ECR repository "${d['repository-name']}"`,
+          },
+        ],
       };
     }
     const tag = d['image-tag'] ?? '';
@@ -132,7 +147,12 @@ async function parseEvent(event: unknown, catalog: CatalogStore): Promise<Parsed
   }
   return {
     outcome: 'IGNORED',
-    reasons: [{ code: 'UNROUTED_EVENT', message: `no component claims "${detailType}" events from ${routing.data.source}` }],
+    reasons: [
+      {
+        code: 'UNROUTED_EVENT',
+        message: `no component claims "${detailType}" events from ${routing.data.source}`,
+      },
+    ],
   };
 }
 
@@ -165,7 +185,9 @@ export async function intake(input: IntakeInput, ports: IntakePorts): Promise<In
       ...(rawMeta.source ? { source: rawMeta.source } : {}),
       ...(rawMeta.eventId ? { eventId: rawMeta.eventId } : {}),
       startedAt: now,
-      history: [{ stage: 'Intake', at: now, status: outcome, detail: reasons.map((r) => r.message).join('; ') }],
+      history: [
+        { stage: 'Intake', at: now, status: outcome, detail: reasons.map((r) => r.message).join('; ') },
+      ],
       evidence: {},
     });
     return { outcome, workflowId, reasons };
@@ -176,7 +198,11 @@ export async function intake(input: IntakeInput, ports: IntakePorts): Promise<In
 
   const component: Component | undefined = await ports.catalog.getComponent(c.component);
   if (!component) {
-    return finishEarly('IGNORED', [{ code: 'UNKNOWN_COMPONENT', message: `component "${c.component}" is not in the catalog` }], c);
+    return finishEarly(
+      'IGNORED',
+      [{ code: 'UNKNOWN_COMPONENT', message: `component "${c.component}" is not in the catalog` }],
+      c,
+    );
   }
   const environment = c.environment ?? defaultEnvironment(component);
   const envConfig = component.environments[environment];
@@ -218,7 +244,12 @@ export async function intake(input: IntakeInput, ports: IntakePorts): Promise<In
   if (!claim.claimed && claim.workflowId !== workflowId) {
     return finishEarly(
       'SKIPPED',
-      [{ code: 'DUPLICATE', message: `${c.component} ${c.version} in ${environment} is already handled by ${claim.workflowId}` }],
+      [
+        {
+          code: 'DUPLICATE',
+          message: `${c.component} ${c.version} in ${environment} is already handled by ${claim.workflowId}`,
+        },
+      ],
       { ...c, environment },
     );
   }

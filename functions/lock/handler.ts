@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import { z } from 'zod';
-import { stepBase } from '../../shared/domain/steps';
 import { awsPorts } from '../../shared/aws/wiring';
+import { stepBase } from '../../shared/domain/steps';
 import { stepLogging, zodInput } from '../../shared/runtime/middleware';
 import { type LockPorts, lock } from './lock';
 
@@ -15,4 +15,8 @@ export function createHandler(ports: LockPorts) {
 }
 
 const aws = awsPorts();
-export const handler = createHandler({ locks: aws.stores().locks, workflows: aws.stores().workflows, clock: aws.clock });
+export const handler = createHandler({
+  locks: aws.stores().locks,
+  workflows: aws.stores().workflows,
+  clock: aws.clock,
+});

@@ -1,5 +1,5 @@
-import type { Lease, LockStore, WorkflowStore, Clock } from '../../shared/ports';
 import type { UpgradeRequest } from '../../shared/domain/workflow';
+import type { Clock, Lease, LockStore, WorkflowStore } from '../../shared/ports';
 
 export interface LockPorts {
   locks: LockStore;

@@ -1,6 +1,19 @@
-import { detailTypeForOutcome, type Outcome, type Reason, source, version } from '../../shared/domain/events/upshift-events';
+import {
+  detailTypeForOutcome,
+  type Outcome,
+  type Reason,
+  source,
+  version,
+} from '../../shared/domain/events/upshift-events';
 import { retryableOutcomes, type UpgradeRequest } from '../../shared/domain/workflow';
-import type { Clock, DedupeStore, EventPublisher, LockStore, RegistryStore, WorkflowStore } from '../../shared/ports';
+import type {
+  Clock,
+  DedupeStore,
+  EventPublisher,
+  LockStore,
+  RegistryStore,
+  WorkflowStore,
+} from '../../shared/ports';
 import { dedupeKey } from '../intake/intake';
 import { lockKey } from '../lock/lock';
 import type { RecordState } from './schema';
@@ -24,7 +37,9 @@ export function explainOutcome(state: RecordState): Reason[] {
       return state.intake?.reasons ?? [];
     case 'FAILED': {
       const error = state.error;
-      return [{ code: error?.Error ?? 'FAILED', message: causeMessage(error?.Cause) || 'the workflow failed' }];
+      return [
+        { code: error?.Error ?? 'FAILED', message: causeMessage(error?.Cause) || 'the workflow failed' },
+      ];
     }
     case 'REJECTED':
       if (terminal.stage === 'approval') {
@@ -38,6 +53,7 @@ export function explainOutcome(state: RecordState): Reason[] {
       }
       return state.decision?.reasons ?? [{ code: 'REJECTED', message: 'rejected by policy' }];
     case 'EXPIRED':
+      if (terminal.stage === 'deferral') return state.decision?.reasons ?? [];
       if (terminal.stage === 'lock') {
         return [{ code: 'LOCK_TIMEOUT', message: 'gave up waiting for the lock held by another upgrade' }];
       }
@@ -78,7 +94,9 @@ export function explainOutcome(state: RecordState): Reason[] {
           code: 'DEPLOYED',
           message: `${state.intake?.request?.version} deployed by ${state.deployment?.deploymentId} with ${state.deployment?.deploymentConfig}`,
         },
-        ...(state.bake?.status === 'PASSED' ? [{ code: 'BAKED', message: `no alarm until ${state.bake.until}` }] : []),
+        ...(state.bake?.status === 'PASSED'
+          ? [{ code: 'BAKED', message: `no alarm until ${state.bake.until}` }]
+          : []),
       ];
     case 'DEFERRED':
       return state.decision?.reasons ?? [];
@@ -125,7 +143,10 @@ export async function record(
     }
     await ports.locks.release(lockKey(request.component, request.environment), workflowId);
     if (retryableOutcomes.includes(outcome)) {
-      await ports.dedupe.release(dedupeKey(request.component, request.environment, request.version), workflowId);
+      await ports.dedupe.release(
+        dedupeKey(request.component, request.environment, request.version),
+        workflowId,
+      );
     }
   }
   await ports.workflows.append(workflowId, {

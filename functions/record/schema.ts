@@ -13,7 +13,11 @@ import { upgradeRequestSchema } from '../../shared/domain/workflow';
 export const recordStateSchema = z.object({
   terminal: z.object({ outcome: outcomeSchema, stage: z.string().optional() }),
   intake: z
-    .object({ outcome: z.string(), reasons: z.array(reasonSchema).default([]), request: upgradeRequestSchema.optional() })
+    .object({
+      outcome: z.string(),
+      reasons: z.array(reasonSchema).default([]),
+      request: upgradeRequestSchema.optional(),
+    })
     .optional(),
   decision: decisionSchema.partial().optional(),
   approval: approvalResultSchema.partial().optional(),

@@ -2,7 +2,14 @@ import type { Decision } from '../../shared/domain/decision';
 import { detailTypes, source, version } from '../../shared/domain/events/upshift-events';
 import type { VerificationResult } from '../../shared/domain/verification';
 import type { UpgradeRequest } from '../../shared/domain/workflow';
-import type { ApprovalStore, Clock, EventPublisher, IdGenerator, LockStore, WorkflowStore } from '../../shared/ports';
+import type {
+  ApprovalStore,
+  Clock,
+  EventPublisher,
+  IdGenerator,
+  LockStore,
+  WorkflowStore,
+} from '../../shared/ports';
 import { lockKey } from '../lock/lock';
 
 export interface RequestApprovalPorts {

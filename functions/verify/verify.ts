@@ -1,7 +1,7 @@
 import { targetFor } from '../../shared/domain/catalog';
 import { NotFound } from '../../shared/domain/errors';
-import type { UpgradeRequest } from '../../shared/domain/workflow';
 import { judgeVerification, type VerificationResult } from '../../shared/domain/verification';
+import type { UpgradeRequest } from '../../shared/domain/workflow';
 import type { CatalogStore, Clock, Prober, WorkflowStore } from '../../shared/ports';
 
 export interface VerifyPorts {
@@ -41,7 +41,11 @@ export async function verify(
     };
   } else {
     const base = { component: request.component, environment: request.environment, target };
-    const candidate = await ports.prober.run({ ...base, version: request.version, artifact: request.artifact }, requests, samples);
+    const candidate = await ports.prober.run(
+      { ...base, version: request.version, artifact: request.artifact },
+      requests,
+      samples,
+    );
     const current =
       request.currentVersion && request.currentArtifact
         ? await ports.prober.run(

@@ -11,7 +11,10 @@ export class CloudWatchAlarmReader implements AlarmReader {
     for (let i = 0; i < names.length; i += 100) {
       try {
         const page = await this.client.send(
-          new DescribeAlarmsCommand({ AlarmNames: names.slice(i, i + 100), AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] }),
+          new DescribeAlarmsCommand({
+            AlarmNames: names.slice(i, i + 100),
+            AlarmTypes: ['MetricAlarm', 'CompositeAlarm'],
+          }),
         );
         for (const a of [...(page.MetricAlarms ?? []), ...(page.CompositeAlarms ?? [])]) {
           out.push({
@@ -22,7 +25,9 @@ export class CloudWatchAlarmReader implements AlarmReader {
           });
         }
       } catch (error) {
-        throw new TransientDependencyError(`DescribeAlarms failed: ${(error as Error).message}`, { cause: error });
+        throw new TransientDependencyError(`DescribeAlarms failed: ${(error as Error).message}`, {
+          cause: error,
+        });
       }
     }
     return out;

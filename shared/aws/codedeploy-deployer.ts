@@ -15,9 +15,10 @@ import type { Deployer, DeploymentInfo, DeploymentRequest, DeploymentStatus } fr
 export function buildAppSpec(request: DeploymentRequest): Record<string, unknown> {
   const { target, artifact } = request;
   if (target.type === 'lambda') {
-    if (artifact.type !== 'lambda') throw new UnsupportedArtifact(`a Lambda target needs a lambda artifact, got ${artifact.type}`);
+    if (artifact.type !== 'lambda')
+      throw new UnsupportedArtifact(`a Lambda target needs a lambda artifact, got ${artifact.type}`);
     const current = request.currentArtifact;
-    if (!current || current.type !== 'lambda') {
+    if (current?.type !== 'lambda') {
       throw new UnsupportedArtifact('a Lambda deployment needs the current version number (CurrentVersion)');
     }
     return {
@@ -64,19 +65,31 @@ export function buildAppSpec(request: DeploymentRequest): Record<string, unknown
 /** The CreateDeployment request for one upgrade, exactly as the CodeDeploy API takes it. */
 export function buildCreateDeploymentInput(request: DeploymentRequest): CreateDeploymentCommandInput {
   if (!isPredefinedConfig(request.platform, request.deploymentConfig)) {
-    throw new DeploymentCreationFailed(`${request.deploymentConfig} is not a ${request.platform} deployment config`);
+    throw new DeploymentCreationFailed(
+      `${request.deploymentConfig} is not a ${request.platform} deployment config`,
+    );
   }
-  const description = `upshift ${request.revert ? 'revert' : 'upgrade'} ${request.workflowId}: ${request.component} ${
-    request.version
-  } to ${request.environment}`.slice(0, 512);
-  const base = {
+  const description =
+    `upshift ${request.revert ? 'revert' : 'upgrade'} ${request.workflowId}: ${request.component} ${
+      request.version
+    } to ${request.environment}`.slice(0, 512);
+  const base: CreateDeploymentCommandInput = {
     applicationName: codeDeployApplication(request.component),
     deploymentGroupName: codeDeployGroup(request.component, request.environment),
     deploymentConfigName: request.deploymentConfig,
     description,
+    // A revert runs while the group's alarms are still firing from the bad version: with the
+    // group's alarm configuration it would be stopped at once and rolled back to the bad version.
+    ...(request.revert
+      ? {
+          overrideAlarmConfiguration: { enabled: false, alarms: [] },
+          autoRollbackConfiguration: { enabled: false },
+        }
+      : {}),
   };
   if (request.platform === 'ec2') {
-    if (request.artifact.type !== 'ec2') throw new UnsupportedArtifact(`an EC2 target needs an ec2 artifact, got ${request.artifact.type}`);
+    if (request.artifact.type !== 'ec2')
+      throw new UnsupportedArtifact(`an EC2 target needs an ec2 artifact, got ${request.artifact.type}`);
     const r = request.artifact.revision;
     return {
       ...base,
@@ -102,7 +115,12 @@ export function buildCreateDeploymentInput(request: DeploymentRequest): CreateDe
   };
 }
 
-const transientNames = new Set(['ThrottlingException', 'ServiceUnavailableException', 'InternalFailure', 'TimeoutError']);
+const transientNames = new Set([
+  'ThrottlingException',
+  'ServiceUnavailableException',
+  'InternalFailure',
+  'TimeoutError',
+]);
 
 export class CodeDeployDeployer implements Deployer {
   constructor(private readonly client: CodeDeployClient) {}
@@ -115,9 +133,12 @@ export class CodeDeployDeployer implements Deployer {
       return { deploymentId: out.deploymentId };
     } catch (error) {
       const name = (error as Error).name;
-      if (transientNames.has(name)) throw new TransientDependencyError(`CreateDeployment: ${name}`, { cause: error });
+      if (transientNames.has(name))
+        throw new TransientDependencyError(`CreateDeployment: ${name}`, { cause: error });
       if (error instanceof DeploymentCreationFailed) throw error;
-      throw new DeploymentCreationFailed(`CreateDeployment failed: ${name}: ${(error as Error).message}`, { cause: error });
+      throw new DeploymentCreationFailed(`CreateDeployment failed: ${name}: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
   }
 
@@ -130,17 +151,29 @@ export class CodeDeployDeployer implements Deployer {
         status: (info?.status ?? 'Created') as DeploymentStatus,
         ...(info?.errorInformation?.code ? { errorCode: info.errorInformation.code } : {}),
         ...(info?.errorInformation?.message ? { errorMessage: info.errorInformation.message } : {}),
-        ...(info?.rollbackInfo?.rollbackDeploymentId ? { rollbackDeploymentId: info.rollbackInfo.rollbackDeploymentId } : {}),
-        ...(info?.rollbackInfo?.rollbackMessage ? { rollbackMessage: info.rollbackInfo.rollbackMessage } : {}),
+        ...(info?.rollbackInfo?.rollbackDeploymentId
+          ? { rollbackDeploymentId: info.rollbackInfo.rollbackDeploymentId }
+          : {}),
+        ...(info?.rollbackInfo?.rollbackMessage
+          ? { rollbackMessage: info.rollbackInfo.rollbackMessage }
+          : {}),
         ...(info?.creator ? { creator: info.creator } : {}),
       };
     } catch (error) {
-      throw new TransientDependencyError(`GetDeployment ${deploymentId} failed: ${(error as Error).message}`, { cause: error });
+      throw new TransientDependencyError(
+        `GetDeployment ${deploymentId} failed: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
   }
 
-  async stopDeployment(deploymentId: string, autoRollback: boolean): Promise<{ status: 'Pending' | 'Succeeded' }> {
-    const out = await this.client.send(new StopDeploymentCommand({ deploymentId, autoRollbackEnabled: autoRollback }));
+  async stopDeployment(
+    deploymentId: string,
+    autoRollback: boolean,
+  ): Promise<{ status: 'Pending' | 'Succeeded' }> {
+    const out = await this.client.send(
+      new StopDeploymentCommand({ deploymentId, autoRollbackEnabled: autoRollback }),
+    );
     return { status: out.status === 'Succeeded' ? 'Succeeded' : 'Pending' };
   }
 }

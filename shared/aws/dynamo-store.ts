@@ -30,7 +30,10 @@ export const keys = {
   catalogComponent: (name: string) => ({ pk: 'CATALOG', sk: `COMPONENT#${name}` }),
   catalogRepository: (repository: string) => ({ pk: 'CATALOG', sk: `ECR#${repository}` }),
   policy: (environment: string) => ({ pk: `POLICY#${environment}`, sk: 'CURRENT' }),
-  registry: (component: string, environment: string) => ({ pk: `TARGET#${component}#${environment}`, sk: 'REGISTRY' }),
+  registry: (component: string, environment: string) => ({
+    pk: `TARGET#${component}#${environment}`,
+    sk: 'REGISTRY',
+  }),
   lock: (key: string) => ({ pk: `LOCK#${key}`, sk: 'LOCK' }),
   dedupe: (key: string) => ({ pk: `DEDUPE#${key}`, sk: 'DEDUPE' }),
   workflow: (id: string) => ({ pk: `WORKFLOW#${id}`, sk: 'RECORD' }),
@@ -45,12 +48,17 @@ async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
     return await fn();
   } catch (error) {
     if (error instanceof ConditionalCheckFailedException) throw error;
-    throw new TransientDependencyError(`DynamoDB ${what} failed: ${(error as Error).message}`, { cause: error });
+    throw new TransientDependencyError(`DynamoDB ${what} failed: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }
 
 function isConditionFailure(error: unknown): boolean {
-  return error instanceof ConditionalCheckFailedException || (error as Error)?.name === 'ConditionalCheckFailedException';
+  return (
+    error instanceof ConditionalCheckFailedException ||
+    (error as Error)?.name === 'ConditionalCheckFailedException'
+  );
 }
 
 function strip<T extends Record<string, unknown>>(item: Record<string, unknown> | undefined): T | undefined {
@@ -90,12 +98,20 @@ export class DynamoCatalogStore implements CatalogStore {
     for (const [name, component] of Object.entries(catalog.components)) {
       await call('PutItem', () =>
         this.db.send(
-          new PutCommand({ TableName: this.table, Item: { ...keys.catalogComponent(name), component, updatedBy: by, updatedAt: at } }),
+          new PutCommand({
+            TableName: this.table,
+            Item: { ...keys.catalogComponent(name), component, updatedBy: by, updatedAt: at },
+          }),
         ),
       );
       for (const repository of component.sources.ecr?.repositories ?? []) {
         await call('PutItem', () =>
-          this.db.send(new PutCommand({ TableName: this.table, Item: { ...keys.catalogRepository(repository), component: name } })),
+          this.db.send(
+            new PutCommand({
+              TableName: this.table,
+              Item: { ...keys.catalogRepository(repository), component: name },
+            }),
+          ),
         );
       }
     }
@@ -120,7 +136,13 @@ export class DynamoRegistryStore implements RegistryStore {
 
   async get(component: string, environment: string): Promise<RegistryEntry | undefined> {
     const out = await call('GetItem', () =>
-      this.db.send(new GetCommand({ TableName: this.table, Key: keys.registry(component, environment), ConsistentRead: true })),
+      this.db.send(
+        new GetCommand({
+          TableName: this.table,
+          Key: keys.registry(component, environment),
+          ConsistentRead: true,
+        }),
+      ),
     );
     return strip<RegistryEntry & Record<string, unknown>>(out.Item);
   }
@@ -135,7 +157,8 @@ export class DynamoRegistryStore implements RegistryStore {
         }),
       );
     } catch (error) {
-      if (!isConditionFailure(error)) throw new TransientDependencyError('DynamoDB PutItem failed', { cause: error });
+      if (!isConditionFailure(error))
+        throw new TransientDependencyError('DynamoDB PutItem failed', { cause: error });
     }
   }
 
@@ -156,7 +179,12 @@ export class DynamoRegistryStore implements RegistryStore {
       lastUpgradeAt: input.at,
     };
     await call('PutItem', () =>
-      this.db.send(new PutCommand({ TableName: this.table, Item: { ...keys.registry(input.component, input.environment), ...entry } })),
+      this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...keys.registry(input.component, input.environment), ...entry },
+        }),
+      ),
     );
     return entry;
   }
@@ -215,7 +243,11 @@ export class DynamoLockStore implements LockStore {
       this.db.send(new GetCommand({ TableName: this.table, Key: keys.lock(key), ConsistentRead: true })),
     );
     if (!out.Item) return undefined;
-    return { key, owner: out.Item.owner as string, expiresAt: new Date((out.Item.expiresAt as number) * 1000).toISOString() };
+    return {
+      key,
+      owner: out.Item.owner as string,
+      expiresAt: new Date((out.Item.expiresAt as number) * 1000).toISOString(),
+    };
   }
 }
 
@@ -225,7 +257,11 @@ export class DynamoDedupeStore implements DedupeStore {
     private readonly table: string,
   ) {}
 
-  async claim(key: string, workflowId: string, at: string): Promise<{ claimed: boolean; workflowId: string }> {
+  async claim(
+    key: string,
+    workflowId: string,
+    at: string,
+  ): Promise<{ claimed: boolean; workflowId: string }> {
     try {
       await this.db.send(
         new PutCommand({
@@ -236,7 +272,8 @@ export class DynamoDedupeStore implements DedupeStore {
       );
       return { claimed: true, workflowId };
     } catch (error) {
-      if (!isConditionFailure(error)) throw new TransientDependencyError('DynamoDB PutItem (dedupe) failed', { cause: error });
+      if (!isConditionFailure(error))
+        throw new TransientDependencyError('DynamoDB PutItem (dedupe) failed', { cause: error });
       const out = await call('GetItem', () =>
         this.db.send(new GetCommand({ TableName: this.table, Key: keys.dedupe(key), ConsistentRead: true })),
       );
@@ -255,7 +292,8 @@ export class DynamoDedupeStore implements DedupeStore {
         }),
       );
     } catch (error) {
-      if (!isConditionFailure(error)) throw new TransientDependencyError('DynamoDB DeleteItem (dedupe) failed', { cause: error });
+      if (!isConditionFailure(error))
+        throw new TransientDependencyError('DynamoDB DeleteItem (dedupe) failed', { cause: error });
     }
   }
 }
@@ -282,7 +320,8 @@ export class DynamoWorkflowStore implements WorkflowStore {
       );
     } catch (error) {
       // A retried Intake writes the same record again; the first write stands.
-      if (!isConditionFailure(error)) throw new TransientDependencyError('DynamoDB PutItem (workflow) failed', { cause: error });
+      if (!isConditionFailure(error))
+        throw new TransientDependencyError('DynamoDB PutItem (workflow) failed', { cause: error });
     }
   }
 
@@ -321,7 +360,12 @@ export class DynamoWorkflowStore implements WorkflowStore {
           UpdateExpression: 'SET #status = :ended, outcome = :outcome, reasons = :reasons, endedAt = :at',
           ConditionExpression: 'attribute_exists(pk)',
           ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':ended': 'ENDED', ':outcome': input.outcome, ':reasons': input.reasons, ':at': input.at },
+          ExpressionAttributeValues: {
+            ':ended': 'ENDED',
+            ':outcome': input.outcome,
+            ':reasons': input.reasons,
+            ':at': input.at,
+          },
         }),
       ),
     );
@@ -329,7 +373,9 @@ export class DynamoWorkflowStore implements WorkflowStore {
 
   async get(workflowId: string): Promise<WorkflowRecord | undefined> {
     const out = await call('GetItem', () =>
-      this.db.send(new GetCommand({ TableName: this.table, Key: keys.workflow(workflowId), ConsistentRead: true })),
+      this.db.send(
+        new GetCommand({ TableName: this.table, Key: keys.workflow(workflowId), ConsistentRead: true }),
+      ),
     );
     return strip<WorkflowRecord & Record<string, unknown>>(out.Item);
   }
@@ -377,7 +423,9 @@ export class DynamoApprovalStore implements ApprovalStore {
 
   async get(approvalId: string): Promise<ApprovalRecord | undefined> {
     const out = await call('GetItem', () =>
-      this.db.send(new GetCommand({ TableName: this.table, Key: keys.approval(approvalId), ConsistentRead: true })),
+      this.db.send(
+        new GetCommand({ TableName: this.table, Key: keys.approval(approvalId), ConsistentRead: true }),
+      ),
     );
     return strip<ApprovalRecord & Record<string, unknown>>(out.Item);
   }

@@ -25,8 +25,12 @@ export class EventBridgePublisher implements EventPublisher {
         }),
       );
       if (out.FailedEntryCount) {
-        const failed = (out.Entries ?? []).filter((e) => e.ErrorCode).map((e) => `${e.ErrorCode}: ${e.ErrorMessage}`);
-        throw new TransientDependencyError(`PutEvents: ${out.FailedEntryCount} entries failed (${failed.join('; ')})`);
+        const failed = (out.Entries ?? [])
+          .filter((e) => e.ErrorCode)
+          .map((e) => `${e.ErrorCode}: ${e.ErrorMessage}`);
+        throw new TransientDependencyError(
+          `PutEvents: ${out.FailedEntryCount} entries failed (${failed.join('; ')})`,
+        );
       }
     }
   }

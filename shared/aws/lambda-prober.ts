@@ -13,7 +13,11 @@ export class LambdaProber implements Prober {
     private readonly now: () => number = () => performance.now(),
   ) {}
 
-  async run(target: ProbeTarget, requests: readonly { name: string; payload: unknown }[], samples: number): Promise<ProbeSample[]> {
+  async run(
+    target: ProbeTarget,
+    requests: readonly { name: string; payload: unknown }[],
+    samples: number,
+  ): Promise<ProbeSample[]> {
     if (target.artifact.type !== 'lambda') {
       throw new UnsupportedArtifact(`the Lambda prober cannot probe a ${target.artifact.type} artifact`);
     }
@@ -33,14 +37,25 @@ export class LambdaProber implements Prober {
           const latencyMs = Math.round(this.now() - started);
           const body = res.Payload ? new TextDecoder().decode(res.Payload) : '';
           if (res.FunctionError) {
-            out.push({ probe: request.name, ok: false, latencyMs, error: `${res.FunctionError}: ${body.slice(0, 200)}` });
+            out.push({
+              probe: request.name,
+              ok: false,
+              latencyMs,
+              error: `${res.FunctionError}: ${body.slice(0, 200)}`,
+            });
             continue;
           }
           const parsed = body ? (JSON.parse(body) as unknown) : undefined;
-          const fields = parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? Object.keys(parsed) : [];
+          const fields =
+            parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? Object.keys(parsed) : [];
           out.push({ probe: request.name, ok: true, latencyMs, fields });
         } catch (error) {
-          out.push({ probe: request.name, ok: false, latencyMs: Math.round(this.now() - started), error: (error as Error).message });
+          out.push({
+            probe: request.name,
+            ok: false,
+            latencyMs: Math.round(this.now() - started),
+            error: (error as Error).message,
+          });
         }
       }
     }

@@ -1,9 +1,9 @@
 import { z } from 'zod';
+import { InvalidDocument } from './errors';
 import { artifactSchema } from './events/artifact';
 import { policySchema } from './policy';
 import { isSemVer } from './semver';
 import { describeIssues } from './zod-issues';
-import { InvalidDocument } from './errors';
 
 const name = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected lowercase letters, digits and dashes');
 const semver = z.string().refine(isSemVer, 'expected a semantic version such as 1.2.3');
@@ -35,12 +35,18 @@ export type Target = z.infer<typeof targetSchema>;
 export const alarmSchema = z.object({
   /** Short id; the CloudWatch alarm is named `<component>-<environment>-<id>`. */
   id: name,
-  metric: z.enum(['errorRate', 'errors', 'latencyP99'], { error: 'expected errorRate, errors or latencyP99' }),
+  metric: z.enum(['errorRate', 'errors', 'latencyP99'], {
+    error: 'expected errorRate, errors or latencyP99',
+  }),
   /** Percent for errorRate, a count for errors, milliseconds for latencyP99. */
   threshold: z.number().min(0),
-  periodSeconds: z.number().int().refine((s) => s === 10 || s === 30 || (s >= 60 && s % 60 === 0), {
-    error: 'expected 10, 30 or a multiple of 60',
-  }).default(60),
+  periodSeconds: z
+    .number()
+    .int()
+    .refine((s) => s === 10 || s === 30 || (s >= 60 && s % 60 === 0), {
+      error: 'expected 10, 30 or a multiple of 60',
+    })
+    .default(60),
   evaluationPeriods: z.number().int().min(1).max(100).default(1),
   datapointsToAlarm: z.number().int().min(1).max(100).optional(),
 });
@@ -80,7 +86,10 @@ export const componentSchema = z.object({
     .default({}),
   alarms: z.array(alarmSchema).max(10, 'CodeDeploy takes at most 10 alarms').default([]),
   probes: z
-    .object({ samples: z.number().int().min(1).max(1000).default(20), requests: z.array(probeSchema).default([]) })
+    .object({
+      samples: z.number().int().min(1).max(1000).default(20),
+      requests: z.array(probeSchema).default([]),
+    })
     .default({ samples: 20, requests: [] }),
   local: z
     .object({
@@ -90,7 +99,12 @@ export const componentSchema = z.object({
       defaultProfile: profileSchema.default({ errorRate: 0, latencyMs: 40 }),
       versions: z.record(semver, profileSchema).default({}),
     })
-    .default({ kind: 'profiles', requestsPerMinute: 120, defaultProfile: { errorRate: 0, latencyMs: 40 }, versions: {} }),
+    .default({
+      kind: 'profiles',
+      requestsPerMinute: 120,
+      defaultProfile: { errorRate: 0, latencyMs: 40 },
+      versions: {},
+    }),
 });
 export type Component = z.infer<typeof componentSchema>;
 
@@ -111,9 +125,16 @@ export function parseCatalog(document: unknown, label = 'catalog'): Catalog {
   const catalog = result.data;
   const problems: string[] = [];
   for (const [componentName, component] of Object.entries(catalog.components)) {
+    if (component.sources.ecr && component.target.type !== 'ecs') {
+      problems.push(
+        `components.${componentName}.sources.ecr: expected an ECS target; an image push cannot upgrade a ${component.target.type} target`,
+      );
+    }
     for (const [envName, env] of Object.entries(component.environments)) {
       if (!catalog.policies[envName]) {
-        problems.push(`components.${componentName}.environments.${envName}: no policy for environment "${envName}"`);
+        problems.push(
+          `components.${componentName}.environments.${envName}: no policy for environment "${envName}"`,
+        );
       }
       const target = env.target ?? component.target;
       const artifactType = env.baseline.artifact.type === 'image' ? 'ecs' : env.baseline.artifact.type;
@@ -145,5 +166,7 @@ export function alarmName(component: string, environment: string, alarmId: strin
 
 /** The component that declares this ECR repository as a source. */
 export function componentForRepository(catalog: Catalog, repository: string): string | undefined {
-  return Object.entries(catalog.components).find(([, c]) => c.sources.ecr?.repositories.includes(repository))?.[0];
+  return Object.entries(catalog.components).find(([, c]) =>
+    c.sources.ecr?.repositories.includes(repository),
+  )?.[0];
 }

@@ -38,9 +38,10 @@ export interface Decision {
   deploymentConfig: string;
   bakeMinutes: number;
   approvalTimeoutSeconds: number;
+  /** A DEFER after the policy's last allowed deferral: the workflow ends EXPIRED. */
+  deferralsExhausted: boolean;
   /** The next window start (ISO UTC) when deployment must wait. */
   deferUntil?: string;
-  /** Whether the deploy waits for `deferUntil` after an approval. */
   trace: TraceEntry[];
 }
 
@@ -83,7 +84,9 @@ export function evaluatePolicy(facts: DecisionFacts, policy: Policy): Decision {
     !check(
       'auto-approve',
       autoOk,
-      autoUpTo === 'NONE' ? 'policy always asks a human' : `risk ${risk.risk}, auto-approve up to ${autoUpTo}`,
+      autoUpTo === 'NONE'
+        ? 'policy always asks a human'
+        : `risk ${risk.risk}, auto-approve up to ${autoUpTo}`,
     )
   ) {
     reasons.push({
@@ -98,7 +101,13 @@ export function evaluatePolicy(facts: DecisionFacts, policy: Policy): Decision {
 
   if (facts.alarmsInAlarm.length) {
     const exempt = facts.labels.some((l) => policy.windowExemptLabels.includes(l));
-    if (check('alarms', !exempt, `in ALARM: ${facts.alarmsInAlarm.join(', ')}${exempt ? ' (exempt label)' : ''}`)) {
+    if (
+      check(
+        'alarms',
+        !exempt,
+        `in ALARM: ${facts.alarmsInAlarm.join(', ')}${exempt ? ' (exempt label)' : ''}`,
+      )
+    ) {
       reasons.push({
         code: 'ALARM_ACTIVE',
         message: `alarm ${facts.alarmsInAlarm.join(', ')} is in ALARM`,
@@ -112,7 +121,13 @@ export function evaluatePolicy(facts: DecisionFacts, policy: Policy): Decision {
 
   if (facts.lastUpgradeAt && policy.minIntervalMinutes > 0) {
     const earliest = Date.parse(facts.lastUpgradeAt) + policy.minIntervalMinutes * 60_000;
-    if (check('min-interval', earliest > nowMs, `last upgrade ${facts.lastUpgradeAt}, minimum ${policy.minIntervalMinutes} min`)) {
+    if (
+      check(
+        'min-interval',
+        earliest > nowMs,
+        `last upgrade ${facts.lastUpgradeAt}, minimum ${policy.minIntervalMinutes} min`,
+      )
+    ) {
       reasons.push({
         code: 'MIN_INTERVAL',
         message: `the last upgrade was less than ${policy.minIntervalMinutes} minutes ago`,
@@ -127,11 +142,21 @@ export function evaluatePolicy(facts: DecisionFacts, policy: Policy): Decision {
     const from = deferUntilMs ?? nowMs;
     const next = nextWindowStart(policy.maintenanceWindows, from);
     const outside = next === undefined || next > from;
-    if (check('maintenance-window', outside && !exempt, outside ? `outside; next window ${iso(next)}` : 'inside a window')) {
+    if (
+      check(
+        'maintenance-window',
+        outside && !exempt,
+        outside ? `outside; next window ${iso(next)}` : 'inside a window',
+      )
+    ) {
       if (next === undefined) {
         reasons.push({ code: 'NO_WINDOW', message: 'no maintenance window within 8 weeks', kind: 'REJECT' });
       } else {
-        reasons.push({ code: 'OUTSIDE_WINDOW', message: `outside the maintenance window; next opens ${iso(next)}`, kind: 'DEFER' });
+        reasons.push({
+          code: 'OUTSIDE_WINDOW',
+          message: `outside the maintenance window; next opens ${iso(next)}`,
+          kind: 'DEFER',
+        });
         deferUntilMs = next;
       }
     }
@@ -141,16 +166,18 @@ export function evaluatePolicy(facts: DecisionFacts, policy: Policy): Decision {
     (acc, r) => (precedence[r.kind] < precedence[acc] ? r.kind : acc),
     'APPROVE',
   );
-  let decision = worst;
-  if (decision === 'DEFER' && facts.deferrals >= policy.maxDeferrals) {
+  const decision = worst;
+  // The state machine ends a DEFER past the limit as EXPIRED instead of waiting again.
+  const deferralsExhausted = decision === 'DEFER' && facts.deferrals >= policy.maxDeferrals;
+  if (deferralsExhausted) {
     reasons.push({
       code: 'DEFERRAL_LIMIT',
-      message: `deferred ${facts.deferrals} times; the policy allows ${policy.maxDeferrals}`,
-      kind: 'REJECT',
+      message: `deferred ${facts.deferrals} times already; the policy allows ${policy.maxDeferrals}`,
+      kind: 'DEFER',
     });
-    decision = 'REJECT';
   }
-  if (decision === 'APPROVE') reasons.push({ code: 'APPROVED', message: `approved: risk ${risk.risk}`, kind: 'APPROVE' });
+  if (decision === 'APPROVE')
+    reasons.push({ code: 'APPROVED', message: `approved: risk ${risk.risk}`, kind: 'APPROVE' });
 
   const keep = decision === 'REJECT' ? reasons.filter((r) => r.kind === 'REJECT') : reasons;
   return {
@@ -161,6 +188,7 @@ export function evaluatePolicy(facts: DecisionFacts, policy: Policy): Decision {
     deploymentConfig: policy.deploymentConfig[facts.platform],
     bakeMinutes: policy.bakeMinutes,
     approvalTimeoutSeconds: policy.approvalTimeoutMinutes * 60,
+    deferralsExhausted,
     ...((decision === 'DEFER' || decision === 'MANUAL_REVIEW') && deferUntilMs !== undefined
       ? { deferUntil: iso(deferUntilMs) }
       : {}),

@@ -79,9 +79,15 @@ export function shiftDurationMinutes(platform: Platform, name: string): number {
 
 /** The closest predefined config name on another platform, for error messages. */
 export function suggestConfig(platform: Platform, name: string): string | undefined {
-  const normalized = name.replace(/Every1Minutes?$/, 'Every1Minute').toLowerCase().replace(/lambda|ecs/, '');
+  const normalized = name
+    .replace(/Every1Minutes?$/, 'Every1Minute')
+    .toLowerCase()
+    .replace(/lambda|ecs/, '');
   return Object.keys(predefinedConfigs[platform]).find(
     (candidate) =>
-      candidate.replace(/Every1Minutes?$/, 'Every1Minute').toLowerCase().replace(/lambda|ecs/, '') === normalized,
+      candidate
+        .replace(/Every1Minutes?$/, 'Every1Minute')
+        .toLowerCase()
+        .replace(/lambda|ecs/, '') === normalized,
   );
 }

@@ -151,9 +151,19 @@ type Test = (value: unknown) => boolean;
 function compileOperator(op: string, arg: unknown): Test {
   switch (op) {
     case 'prefix':
-      return stringOp(op, arg, (v, s) => v.startsWith(s), (v, s) => v.toLowerCase().startsWith(s.toLowerCase()));
+      return stringOp(
+        op,
+        arg,
+        (v, s) => v.startsWith(s),
+        (v, s) => v.toLowerCase().startsWith(s.toLowerCase()),
+      );
     case 'suffix':
-      return stringOp(op, arg, (v, s) => v.endsWith(s), (v, s) => v.toLowerCase().endsWith(s.toLowerCase()));
+      return stringOp(
+        op,
+        arg,
+        (v, s) => v.endsWith(s),
+        (v, s) => v.toLowerCase().endsWith(s.toLowerCase()),
+      );
     case 'equals-ignore-case': {
       if (typeof arg !== 'string') throw new InvalidEventPattern('equals-ignore-case takes a string');
       const want = arg.toLowerCase();
@@ -184,7 +194,11 @@ function stringOp(
   folded: (v: string, s: string) => boolean,
 ): Test {
   if (typeof arg === 'string') return (v) => typeof v === 'string' && exact(v, arg);
-  if (arg && typeof arg === 'object' && typeof (arg as Record<string, unknown>)['equals-ignore-case'] === 'string') {
+  if (
+    arg &&
+    typeof arg === 'object' &&
+    typeof (arg as Record<string, unknown>)['equals-ignore-case'] === 'string'
+  ) {
     const s = (arg as Record<string, string>)['equals-ignore-case'] as string;
     return (v) => typeof v === 'string' && folded(v, s);
   }
@@ -197,7 +211,8 @@ function wildcardRegExp(pattern: string): RegExp {
     const ch = pattern[i] as string;
     if (ch === '\\') {
       const next = pattern[i + 1];
-      if (next !== '*' && next !== '\\') throw new InvalidEventPattern(`wildcard: invalid escape "\\${next ?? ''}"`);
+      if (next !== '*' && next !== '\\')
+        throw new InvalidEventPattern(`wildcard: invalid escape "\\${next ?? ''}"`);
       out += `\\${next}`;
       i++;
     } else if (ch === '*') {
@@ -215,7 +230,9 @@ function anythingBut(arg: unknown): Test {
     const entries = Object.entries(arg as Record<string, unknown>);
     const [op, inner] = entries[0] ?? [];
     if (entries.length !== 1 || !op || !['prefix', 'suffix', 'equals-ignore-case', 'wildcard'].includes(op)) {
-      throw new InvalidEventPattern('anything-but takes values, or one of prefix, suffix, equals-ignore-case, wildcard');
+      throw new InvalidEventPattern(
+        'anything-but takes values, or one of prefix, suffix, equals-ignore-case, wildcard',
+      );
     }
     const list = Array.isArray(inner) ? inner : [inner];
     const tests = list.map((s) => {
@@ -261,7 +278,8 @@ function numeric(arg: unknown): Test {
 }
 
 function cidr(arg: unknown): Test {
-  if (typeof arg !== 'string' || !arg.includes('/')) throw new InvalidEventPattern('cidr takes "address/bits"');
+  if (typeof arg !== 'string' || !arg.includes('/'))
+    throw new InvalidEventPattern('cidr takes "address/bits"');
   const [addr, bitsText] = arg.split('/') as [string, string];
   const bits = Number(bitsText);
   const net = ipToBigInt(addr);

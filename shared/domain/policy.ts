@@ -6,20 +6,23 @@ import { isValidTimeZone, weekdays } from './windows';
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM');
 
 export const windowSchema = z.object({
-  days: z.array(z.enum(weekdays, { error: `expected one of ${weekdays.join(', ')}` })).min(1, 'expected at least one day'),
+  days: z
+    .array(z.enum(weekdays, { error: `expected one of ${weekdays.join(', ')}` }))
+    .min(1, 'expected at least one day'),
   start: hhmm,
   end: hhmm,
-  timezone: z.string().refine(isValidTimeZone, 'expected an IANA time zone such as Europe/Berlin').default('UTC'),
+  timezone: z
+    .string()
+    .refine(isValidTimeZone, 'expected an IANA time zone such as Europe/Berlin')
+    .default('UTC'),
 });
 
-const lambdaConfig = z
-  .string()
-  .refine((name) => isPredefinedConfig('lambda', name), {
-    error: (issue) => {
-      const hint = suggestConfig('lambda', String(issue.input));
-      return `expected a predefined Lambda deployment config${hint ? ` (did you mean ${hint}?)` : ''}`;
-    },
-  });
+const lambdaConfig = z.string().refine((name) => isPredefinedConfig('lambda', name), {
+  error: (issue) => {
+    const hint = suggestConfig('lambda', String(issue.input));
+    return `expected a predefined Lambda deployment config${hint ? ` (did you mean ${hint}?)` : ''}`;
+  },
+});
 const ecsConfig = z.string().refine((name) => isPredefinedConfig('ecs', name), {
   error: (issue) => {
     const hint = suggestConfig('ecs', String(issue.input));
@@ -28,7 +31,10 @@ const ecsConfig = z.string().refine((name) => isPredefinedConfig('ecs', name), {
 });
 const ec2Config = z
   .string()
-  .refine((name) => isPredefinedConfig('ec2', name), 'expected a predefined EC2/on-premises deployment config');
+  .refine(
+    (name) => isPredefinedConfig('ec2', name),
+    'expected a predefined EC2/on-premises deployment config',
+  );
 
 /** One environment's policy. Every field has a safe default, so `{}` is a valid, cautious policy. */
 export const policySchema = z.object({
@@ -49,8 +55,18 @@ export const policySchema = z.object({
   /** Labels that may deploy outside the maintenance windows once approved. */
   windowExemptLabels: z.array(z.string()).default([]),
   minIntervalMinutes: z.number().int().min(0).default(0),
-  bakeMinutes: z.number().int().min(0).max(24 * 60).default(10),
-  approvalTimeoutMinutes: z.number().int().min(1).max(7 * 24 * 60).default(24 * 60),
+  bakeMinutes: z
+    .number()
+    .int()
+    .min(0)
+    .max(24 * 60)
+    .default(10),
+  approvalTimeoutMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 60)
+    .default(24 * 60),
   maxDeferrals: z.number().int().min(0).max(100).default(3),
   verification: z
     .object({

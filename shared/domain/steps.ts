@@ -31,6 +31,7 @@ export const decisionSchema = z.object({
   deploymentConfig: z.string(),
   bakeMinutes: z.number(),
   approvalTimeoutSeconds: z.number(),
+  deferralsExhausted: z.boolean().default(false),
   deferUntil: z.string().optional(),
   trace: z.array(z.object({ check: z.string(), matched: z.boolean(), detail: z.string() })),
 });

@@ -97,7 +97,11 @@ export function judgeVerification(input: {
     }
     const okLatency = (s: readonly ProbeSample[]) => s.filter((x) => x.ok).map((x) => x.latencyMs);
     const pLatency = mannWhitneyGreaterPValue(okLatency(input.candidate), okLatency(input.current));
-    if (current.p95Ms > 0 && candidate.p95Ms / current.p95Ms > thresholds.maxLatencyRatio && pLatency < SIGNIFICANCE) {
+    if (
+      current.p95Ms > 0 &&
+      candidate.p95Ms / current.p95Ms > thresholds.maxLatencyRatio &&
+      pLatency < SIGNIFICANCE
+    ) {
       findings.push({
         code: 'LATENCY_REGRESSION',
         message: `p95 latency rose from ${current.p95Ms} ms to ${candidate.p95Ms} ms (p=${pLatency.toFixed(4)})`,
@@ -123,7 +127,9 @@ export function judgeVerification(input: {
     findings.push({
       code: 'VERIFIED',
       message: `candidate ${input.candidateVersion}: ${candidate.errors}/${candidate.samples} probe errors, p95 ${candidate.p95Ms} ms${
-        current ? ` (current ${current.version}: ${current.errors}/${current.samples}, p95 ${current.p95Ms} ms)` : ''
+        current
+          ? ` (current ${current.version}: ${current.errors}/${current.samples}, p95 ${current.p95Ms} ms)`
+          : ''
       }`,
     });
   }

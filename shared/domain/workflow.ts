@@ -71,7 +71,12 @@ export interface RegistryEntry {
   environment: string;
   current: { version: string; artifact: z.infer<typeof artifactSchema>; deploymentId?: string; at: string };
   previous?: { version: string; artifact: z.infer<typeof artifactSchema>; deploymentId?: string; at: string };
-  lastKnownGood: { version: string; artifact: z.infer<typeof artifactSchema>; deploymentId?: string; at: string };
+  lastKnownGood: {
+    version: string;
+    artifact: z.infer<typeof artifactSchema>;
+    deploymentId?: string;
+    at: string;
+  };
   lastUpgradeAt?: string;
 }
 

@@ -2,14 +2,13 @@
  * Ports: what the use cases need from the outside world. AWS adapters live in shared/aws, local
  * stand-ins in local/. Use cases take these as arguments; only handler.ts files wire them.
  */
-import type { Catalog, Component } from '../domain/catalog';
+import type { Catalog, Component, Target } from '../domain/catalog';
+import type { Platform } from '../domain/deploy-configs';
 import type { Artifact } from '../domain/events/artifact';
 import type { Reason } from '../domain/events/upshift-events';
-import type { Platform } from '../domain/deploy-configs';
 import type { Policy } from '../domain/policy';
 import type { ProbeSample } from '../domain/verification';
 import type { HistoryEntry, RegistryEntry, WorkflowRecord } from '../domain/workflow';
-import type { Target } from '../domain/catalog';
 
 export interface Clock {
   now(): Date;
@@ -66,7 +65,10 @@ export interface DedupeStore {
 export interface WorkflowStore {
   create(record: WorkflowRecord): Promise<void>;
   append(workflowId: string, entry: HistoryEntry, evidence?: Record<string, unknown>): Promise<void>;
-  finish(workflowId: string, input: { outcome: WorkflowRecord['outcome']; reasons: Reason[]; at: string }): Promise<void>;
+  finish(
+    workflowId: string,
+    input: { outcome: WorkflowRecord['outcome']; reasons: Reason[]; at: string },
+  ): Promise<void>;
   get(workflowId: string): Promise<WorkflowRecord | undefined>;
   list(limit: number): Promise<WorkflowRecord[]>;
 }
@@ -115,7 +117,15 @@ export interface DeploymentRequest {
   revert?: boolean;
 }
 
-export type DeploymentStatus = 'Created' | 'Queued' | 'InProgress' | 'Baking' | 'Succeeded' | 'Failed' | 'Stopped' | 'Ready';
+export type DeploymentStatus =
+  | 'Created'
+  | 'Queued'
+  | 'InProgress'
+  | 'Baking'
+  | 'Succeeded'
+  | 'Failed'
+  | 'Stopped'
+  | 'Ready';
 
 export interface DeploymentInfo {
   deploymentId: string;

@@ -23,7 +23,9 @@ export function stepLogging(step: string): MiddlewareObj<unknown> {
   const log = createLogger({ step });
   let started = 0;
   const workflowOf = (event: unknown) =>
-    event && typeof event === 'object' ? ((event as Record<string, unknown>).workflowId as string | undefined) : undefined;
+    event && typeof event === 'object'
+      ? ((event as Record<string, unknown>).workflowId as string | undefined)
+      : undefined;
   return {
     before: (request) => {
       started = Date.now();

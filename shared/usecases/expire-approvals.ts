@@ -30,7 +30,11 @@ export async function expireApprovals(ports: ExpireApprovalsPorts): Promise<{ ex
       status: 'EXPIRED',
       detail: `approval ${approval.approvalId} expired at ${approval.expiresAt}`,
     });
-    await ports.callbacks.sendFailure(decided.taskToken, 'ApprovalExpired', `approval ${approval.approvalId} expired at ${approval.expiresAt}`);
+    await ports.callbacks.sendFailure(
+      decided.taskToken,
+      'ApprovalExpired',
+      `approval ${approval.approvalId} expired at ${approval.expiresAt}`,
+    );
     expired.push(approval.approvalId);
   }
   return { expired };

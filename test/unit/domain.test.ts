@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import demoCatalog from '../../catalog/demo.catalog.json';
 import { parseCatalog } from '../../shared/domain/catalog';
-import { evaluatePolicy, type DecisionFacts } from '../../shared/domain/decision';
+import { type DecisionFacts, evaluatePolicy } from '../../shared/domain/decision';
 import { shiftDurationMinutes, suggestConfig } from '../../shared/domain/deploy-configs';
 import { InvalidDocument } from '../../shared/domain/errors';
 import * as published from '../../shared/domain/events/version-published';
@@ -9,7 +10,6 @@ import { assessRisk } from '../../shared/domain/risk';
 import { classifyBump, compareVersions } from '../../shared/domain/semver';
 import { judgeVerification, type ProbeSample } from '../../shared/domain/verification';
 import { isInWindow, nextWindowStart } from '../../shared/domain/windows';
-import demoCatalog from '../../catalog/demo.catalog.json';
 
 describe('semver', () => {
   it('orders versions by semver precedence', () => {
@@ -64,7 +64,11 @@ describe('Version Published schema', () => {
 describe('catalog', () => {
   it('parses the demo catalog', () => {
     const catalog = parseCatalog(demoCatalog);
-    expect(Object.keys(catalog.components.checkout?.environments ?? {})).toEqual(['development', 'staging', 'production']);
+    expect(Object.keys(catalog.components.checkout?.environments ?? {})).toEqual([
+      'development',
+      'staging',
+      'production',
+    ]);
   });
   it('names the path and the expectation of each problem', () => {
     const bad = structuredClone(demoCatalog) as Record<string, unknown> & typeof demoCatalog;
@@ -81,7 +85,9 @@ describe('catalog', () => {
     }
   });
   it('checks deployment configs against the platform and suggests the right spelling', () => {
-    const r = policySchema.safeParse({ deploymentConfig: { ecs: 'CodeDeployDefault.ECSLinear10PercentEvery1Minute' } });
+    const r = policySchema.safeParse({
+      deploymentConfig: { ecs: 'CodeDeployDefault.ECSLinear10PercentEvery1Minute' },
+    });
     expect(r.success).toBe(false);
     expect(r.error?.issues[0]?.message).toContain('CodeDeployDefault.ECSLinear10PercentEvery1Minutes');
     expect(suggestConfig('lambda', 'CodeDeployDefault.LambdaLinear10PercentEvery1Minutes')).toBe(
@@ -118,13 +124,36 @@ describe('verification', () => {
     Array.from({ length: n }, () => ({ probe: 'p', ok: true, latencyMs: latency, fields: ['status'] }));
   const thresholds = { maxErrorRate: 0.05, maxErrorRateIncrease: 0.02, maxLatencyRatio: 1.5, minSamples: 10 };
   it('is INCONCLUSIVE with too few samples, never a silent pass', () => {
-    const r = judgeVerification({ candidateVersion: '2', currentVersion: '1', candidate: ok(3), current: ok(3), expectFields: {}, thresholds });
+    const r = judgeVerification({
+      candidateVersion: '2',
+      currentVersion: '1',
+      candidate: ok(3),
+      current: ok(3),
+      expectFields: {},
+      thresholds,
+    });
     expect(r.verdict).toBe('INCONCLUSIVE');
   });
   it('fails on errors, latency and missing fields', () => {
     const failing = ok(20).map((s, i) => (i < 10 ? { ...s, ok: false } : s));
-    expect(judgeVerification({ candidateVersion: '2', currentVersion: '1', candidate: failing, current: ok(20), expectFields: {}, thresholds }).verdict).toBe('FAIL');
-    const slow = judgeVerification({ candidateVersion: '2', currentVersion: '1', candidate: ok(20, 90), current: ok(20, 40), expectFields: {}, thresholds });
+    expect(
+      judgeVerification({
+        candidateVersion: '2',
+        currentVersion: '1',
+        candidate: failing,
+        current: ok(20),
+        expectFields: {},
+        thresholds,
+      }).verdict,
+    ).toBe('FAIL');
+    const slow = judgeVerification({
+      candidateVersion: '2',
+      currentVersion: '1',
+      candidate: ok(20, 90),
+      current: ok(20, 40),
+      expectFields: {},
+      thresholds,
+    });
     expect(slow.findings.map((f) => f.code)).toContain('LATENCY_REGRESSION');
     const shape = judgeVerification({
       candidateVersion: '2',
@@ -137,7 +166,16 @@ describe('verification', () => {
     expect(shape.findings.map((f) => f.code)).toContain('INCOMPATIBLE_RESPONSE');
   });
   it('passes a healthy candidate', () => {
-    expect(judgeVerification({ candidateVersion: '2', currentVersion: '1', candidate: ok(20), current: ok(20), expectFields: { p: ['status'] }, thresholds }).verdict).toBe('PASS');
+    expect(
+      judgeVerification({
+        candidateVersion: '2',
+        currentVersion: '1',
+        candidate: ok(20),
+        current: ok(20),
+        expectFields: { p: ['status'] },
+        thresholds,
+      }).verdict,
+    ).toBe('PASS');
   });
 });
 
@@ -163,26 +201,44 @@ describe('policy evaluation', () => {
     expect(d.deploymentConfig).toBe('CodeDeployDefault.LambdaAllAtOnce');
   });
   it('asks a human for a major bump in staging', () => {
-    const d = evaluatePolicy(facts({ environment: 'staging', bump: 'major', version: '2.0.0' }), catalog.policies.staging as never);
+    const d = evaluatePolicy(
+      facts({ environment: 'staging', bump: 'major', version: '2.0.0' }),
+      catalog.policies.staging as never,
+    );
     expect(d.decision).toBe('MANUAL_REVIEW');
     expect(d.risk).toBe('HIGH');
   });
   it('asks a human in production and carries the next window', () => {
-    const d = evaluatePolicy(facts({ environment: 'production', bump: 'minor' }), catalog.policies.production as never);
+    const d = evaluatePolicy(
+      facts({ environment: 'production', bump: 'minor' }),
+      catalog.policies.production as never,
+    );
     expect(d.decision).toBe('MANUAL_REVIEW');
     expect(d.deferUntil).toBe('2026-12-06T02:00:00.000Z');
-    const inside = evaluatePolicy(facts({ environment: 'production', bump: 'minor', now: '2026-12-06T02:30:00Z' }), catalog.policies.production as never);
+    const inside = evaluatePolicy(
+      facts({ environment: 'production', bump: 'minor', now: '2026-12-06T02:30:00Z' }),
+      catalog.policies.production as never,
+    );
     expect(inside.decision).toBe('MANUAL_REVIEW');
     expect(inside.deferUntil).toBeUndefined();
   });
   it('rejects a failed verification anywhere', () => {
     for (const env of ['development', 'staging', 'production'] as const) {
-      const d = evaluatePolicy(facts({ environment: env, verification: { verdict: 'FAIL', findings: [{ code: 'X', message: 'bad' }] } }), catalog.policies[env] as never);
+      const d = evaluatePolicy(
+        facts({
+          environment: env,
+          verification: { verdict: 'FAIL', findings: [{ code: 'X', message: 'bad' }] },
+        }),
+        catalog.policies[env] as never,
+      );
       expect(d.decision).toBe('REJECT');
     }
   });
   it('defers within the minimum interval', () => {
-    const d = evaluatePolicy(facts({ lastUpgradeAt: '2026-12-02T09:58:00Z' }), catalog.policies.development as never);
+    const d = evaluatePolicy(
+      facts({ lastUpgradeAt: '2026-12-02T09:58:00Z' }),
+      catalog.policies.development as never,
+    );
     expect(d.decision).toBe('DEFER');
     expect(d.deferUntil).toBe('2026-12-02T10:03:00.000Z');
   });

@@ -27,7 +27,11 @@ describe('EventBridge pattern matcher', () => {
     ['prefix', { detail: { 'instance-id': [{ prefix: 'i-0' }] } }, true],
     ['prefix equals-ignore-case', { source: [{ prefix: { 'equals-ignore-case': 'AWS.' } }] }, true],
     ['suffix', { detail: { 'instance-id': [{ suffix: '23' }] } }, true],
-    ['suffix equals-ignore-case', { 'detail-type': [{ suffix: { 'equals-ignore-case': 'NOTIFICATION' } }] }, true],
+    [
+      'suffix equals-ignore-case',
+      { 'detail-type': [{ suffix: { 'equals-ignore-case': 'NOTIFICATION' } }] },
+      true,
+    ],
     ['equals-ignore-case', { detail: { state: [{ 'equals-ignore-case': 'RUNNING' }] } }, true],
     ['wildcard', { 'detail-type': [{ wildcard: 'EC2*Notification' }] }, true],
     ['wildcard miss', { 'detail-type': [{ wildcard: 'S3*' }] }, false],
@@ -36,9 +40,17 @@ describe('EventBridge pattern matcher', () => {
     ['anything-but numbers', { detail: { count: [{ 'anything-but': [100, 200] }] } }, true],
     ['anything-but prefix', { detail: { state: [{ 'anything-but': { prefix: 'run' } }] } }, false],
     ['anything-but suffix', { detail: { state: [{ 'anything-but': { suffix: 'ped' } }] } }, true],
-    ['anything-but equals-ignore-case', { detail: { state: [{ 'anything-but': { 'equals-ignore-case': ['RUNNING'] } }] } }, false],
+    [
+      'anything-but equals-ignore-case',
+      { detail: { state: [{ 'anything-but': { 'equals-ignore-case': ['RUNNING'] } }] } },
+      false,
+    ],
     ['anything-but wildcard', { detail: { state: [{ 'anything-but': { wildcard: 'st*' } }] } }, true],
-    ['anything-but on a missing field does not match', { detail: { missing: [{ 'anything-but': 'x' }] } }, false],
+    [
+      'anything-but on a missing field does not match',
+      { detail: { missing: [{ 'anything-but': 'x' }] } },
+      false,
+    ],
     ['numeric range', { detail: { count: [{ numeric: ['>', 0, '<=', 5] }] } }, true],
     ['numeric equals', { detail: { count: [{ numeric: ['=', 5] }] } }, true],
     ['numeric miss', { detail: { count: [{ numeric: ['<', 5] }] } }, false],
@@ -48,7 +60,11 @@ describe('EventBridge pattern matcher', () => {
     ['exists true', { detail: { state: [{ exists: true }] } }, true],
     ['exists false on a missing field', { detail: { missing: [{ exists: false }] } }, true],
     ['exists false on a present field', { detail: { state: [{ exists: false }] } }, false],
-    ['exists true on an object node does not match (leaves only)', { detail: { nested: [{ exists: true }] } }, false],
+    [
+      'exists true on an object node does not match (leaves only)',
+      { detail: { nested: [{ exists: true }] } },
+      false,
+    ],
     ['null', { detail: { nothing: [null] } }, true],
     ['empty string', { detail: { empty: [''] } }, true],
     ['$or', { detail: { $or: [{ state: ['stopped'] }, { count: [{ numeric: ['>', 3] }] }] } }, true],
@@ -65,7 +81,9 @@ describe('EventBridge pattern matcher', () => {
   });
 
   it('reports malformed patterns with their path', () => {
-    expect(validatePattern({ detail: { $or: [{ a: ['x'] }] } })).toEqual(['detail.$or: expected an array of at least 2 patterns']);
+    expect(validatePattern({ detail: { $or: [{ a: ['x'] }] } })).toEqual([
+      'detail.$or: expected an array of at least 2 patterns',
+    ]);
     expect(validatePattern({ a: [{ wildcard: 'a**b' }] })[0]).toMatch(/a\[0\]: wildcard: consecutive/);
     expect(validatePattern({ a: [{ numeric: ['>>', 1] }] })[0]).toMatch(/numeric/);
     expect(validatePattern({ a: [{ unknown: 1 }] })[0]).toMatch(/unknown operator/);
@@ -76,11 +94,27 @@ describe('EventBridge pattern matcher', () => {
     const ecrPush = {
       source: 'aws.ecr',
       'detail-type': 'ECR Image Action',
-      detail: { 'action-type': 'PUSH', result: 'SUCCESS', 'repository-name': 'checkout', 'image-digest': 'sha256:1', 'image-tag': '1.2.3' },
+      detail: {
+        'action-type': 'PUSH',
+        result: 'SUCCESS',
+        'repository-name': 'checkout',
+        'image-digest': 'sha256:1',
+        'image-tag': '1.2.3',
+      },
     };
     expect(matchesPattern(rulePatterns.ecrImagePush, ecrPush)).toBe(true);
-    expect(matchesPattern(rulePatterns.ecrImagePush, { ...ecrPush, detail: { ...ecrPush.detail, 'action-type': 'DELETE' } })).toBe(false);
-    expect(matchesPattern(rulePatterns.versionPublished, { source: 'ci.anything', 'detail-type': 'Version Published' })).toBe(true);
+    expect(
+      matchesPattern(rulePatterns.ecrImagePush, {
+        ...ecrPush,
+        detail: { ...ecrPush.detail, 'action-type': 'DELETE' },
+      }),
+    ).toBe(false);
+    expect(
+      matchesPattern(rulePatterns.versionPublished, {
+        source: 'ci.anything',
+        'detail-type': 'Version Published',
+      }),
+    ).toBe(true);
     expect(
       matchesPattern(rulePatterns.alarmEnteredAlarm, {
         source: 'aws.cloudwatch',

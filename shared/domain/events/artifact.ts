@@ -13,7 +13,10 @@ export const ecsArtifact = z.object({
   type: z.literal('ecs'),
   taskDefinitionArn: z
     .string()
-    .regex(/^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:task-definition\/[\w-]+:\d+$/, 'expected a task definition ARN'),
+    .regex(
+      /^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:task-definition\/[\w-]+:\d+$/,
+      'expected a task definition ARN',
+    ),
 });
 
 export const ec2Artifact = z.object({
@@ -35,8 +38,12 @@ export const imageArtifact = z.object({
   digest: z.string().min(1),
 });
 
-export const artifactSchema = z.discriminatedUnion('type', [lambdaArtifact, ecsArtifact, ec2Artifact, imageArtifact], {
-  error: 'expected an artifact with type "lambda", "ecs" or "ec2"',
-});
+export const artifactSchema = z.discriminatedUnion(
+  'type',
+  [lambdaArtifact, ecsArtifact, ec2Artifact, imageArtifact],
+  {
+    error: 'expected an artifact with type "lambda", "ecs" or "ec2"',
+  },
+);
 
 export type Artifact = z.infer<typeof artifactSchema>;
