@@ -1,0 +1,37 @@
+import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import type { Construct } from 'constructs';
+import { tableKeys } from '../shared/aws/table-definition';
+
+/**
+ * What must outlive a redeploy: the table (registry, locks, workflows, approvals, catalog,
+ * policies) and the event bus. Kept apart from the functions so a stateless change never
+ * replaces data.
+ */
+export class UpshiftStatefulStack extends Stack {
+  readonly table: dynamodb.TableV2;
+  readonly bus: events.EventBus;
+
+  constructor(scope: Construct, id: string, props: StackProps & { busName?: string } = {}) {
+    super(scope, id, props);
+    this.table = new dynamodb.TableV2(this, 'Table', {
+      partitionKey: { name: tableKeys.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: tableKeys.sortKey, type: dynamodb.AttributeType.STRING },
+      globalSecondaryIndexes: [
+        {
+          indexName: tableKeys.gsi1.name,
+          partitionKey: { name: tableKeys.gsi1.partitionKey, type: dynamodb.AttributeType.STRING },
+          sortKey: { name: tableKeys.gsi1.sortKey, type: dynamodb.AttributeType.STRING },
+        },
+      ],
+      billing: dynamodb.Billing.onDemand(),
+      timeToLiveAttribute: tableKeys.ttlAttribute,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryptionV2.awsManagedKey(),
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.bus = new events.EventBus(this, 'Bus', { eventBusName: props.busName ?? 'upshift' });
+  }
+}

@@ -1,0 +1,23 @@
+import { Stack, type StackProps } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as events from 'aws-cdk-lib/aws-events';
+import type { Construct } from 'constructs';
+import type { Catalog } from '../shared/domain/catalog';
+import { UpgradePipeline } from './upgrade-pipeline';
+
+export class UpshiftStatelessStack extends Stack {
+  readonly pipeline: UpgradePipeline;
+
+  constructor(
+    scope: Construct,
+    id: string,
+    props: StackProps & { table: dynamodb.ITableV2; bus: events.IEventBus; catalog: Catalog },
+  ) {
+    super(scope, id, props);
+    this.pipeline = new UpgradePipeline(this, 'Pipeline', {
+      table: props.table,
+      bus: props.bus,
+      catalog: props.catalog,
+    });
+  }
+}

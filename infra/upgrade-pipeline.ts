@@ -1,0 +1,485 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { CfnElement } from 'aws-cdk-lib';
+import { Annotations, Aws, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as cr from 'aws-cdk-lib/custom-resources';
+import { Construct } from 'constructs';
+import { keys } from '../shared/aws/dynamo-store';
+import { tableKeys } from '../shared/aws/table-definition';
+import { type AlarmDefinition, alarmName, type Catalog, targetFor } from '../shared/domain/catalog';
+import { codeDeployApplication, codeDeployGroup } from '../shared/domain/names';
+import { rulePatterns } from '../shared/domain/patterns';
+
+const root = (path: string) => fileURLToPath(new URL(`../${path}`, import.meta.url));
+
+/** The Lambda behind each `${NameFunctionArn}` substitution of the ASL, and the table access it needs. */
+const steps = {
+  Intake: { entry: 'functions/intake/handler.ts', table: ['GetItem', 'PutItem', 'DeleteItem'] },
+  Lock: { entry: 'functions/lock/handler.ts', table: ['GetItem', 'PutItem', 'DeleteItem', 'UpdateItem'] },
+  Verify: { entry: 'functions/verify/handler.ts', table: ['GetItem', 'UpdateItem'] },
+  Decide: { entry: 'functions/decide/handler.ts', table: ['GetItem', 'UpdateItem'] },
+  RequestApproval: {
+    entry: 'functions/request-approval/handler.ts',
+    table: ['GetItem', 'PutItem', 'UpdateItem'],
+  },
+  Deploy: { entry: 'functions/deploy/handler.ts', table: ['GetItem', 'PutItem', 'UpdateItem'] },
+  CheckDeployment: { entry: 'functions/check-deployment/handler.ts', table: ['GetItem', 'UpdateItem'] },
+  Bake: { entry: 'functions/bake/handler.ts', table: ['GetItem', 'UpdateItem'] },
+  Record: { entry: 'functions/record/handler.ts', table: ['GetItem', 'PutItem', 'DeleteItem', 'UpdateItem'] },
+} as const;
+type StepName = keyof typeof steps;
+
+export interface UpgradePipelineProps {
+  table: dynamodb.ITableV2;
+  bus: events.IEventBus;
+  catalog: Catalog;
+  /** Seconds between polls of a deployment in flight and of the alarms during a bake. */
+  pollSeconds?: number;
+}
+
+/**
+ * Upshift's stateless half: the step functions, the state machine built from the same ASL the
+ * local runtime runs, the rules, the CodeDeploy applications and deployment groups, the alarms,
+ * and the catalog seeded into the table. Add it to your own app, or deploy UpshiftStatelessStack.
+ */
+export class UpgradePipeline extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+  readonly functions: Record<StepName | 'ExpireApprovals', nodejs.NodejsFunction>;
+
+  constructor(scope: Construct, id: string, props: UpgradePipelineProps) {
+    super(scope, id);
+    const { table, bus, catalog } = props;
+    const environment = {
+      UPSHIFT_TABLE_NAME: table.tableName,
+      UPSHIFT_EVENT_BUS_NAME: bus.eventBusName,
+      UPSHIFT_POLL_SECONDS: String(props.pollSeconds ?? 30),
+      UPSHIFT_LOG_LEVEL: 'info',
+      NODE_OPTIONS: '--enable-source-maps',
+    };
+
+    const makeFunction = (name: string, entry: string) => {
+      const logGroup = new logs.LogGroup(this, `${name}Logs`, {
+        retention: logs.RetentionDays.ONE_MONTH,
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+      // An own role instead of AWSLambdaBasicExecutionRole: logs only to this function's group.
+      const role = new iam.Role(this, `${name}Role`, {
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      });
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          resources: [logGroup.logGroupArn],
+        }),
+      );
+      return new nodejs.NodejsFunction(this, name, {
+        role,
+        entry: root(entry),
+        handler: 'handler',
+        runtime: lambda.Runtime.NODEJS_24_X,
+        architecture: lambda.Architecture.ARM_64,
+        memorySize: 512,
+        timeout: Duration.seconds(60),
+        environment,
+        logGroup,
+        tracing: lambda.Tracing.ACTIVE,
+        bundling: {
+          format: nodejs.OutputFormat.ESM,
+          target: 'node24',
+          sourceMap: true,
+          mainFields: ['module', 'main'],
+          // middy is ESM-only; some dependencies still call require().
+          banner:
+            "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+        },
+      });
+    };
+
+    // The one index by name, so no wildcard is needed.
+    const tableArns = [table.tableArn, `${table.tableArn}/index/${tableKeys.gsi1.name}`];
+    const fns = {} as Record<StepName | 'ExpireApprovals', nodejs.NodejsFunction>;
+    for (const [name, step] of Object.entries(steps) as [StepName, (typeof steps)[StepName]][]) {
+      const fn = makeFunction(name, step.entry);
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: step.table.map((a) => `dynamodb:${a}`),
+          resources: [table.tableArn],
+        }),
+      );
+      fns[name] = fn;
+    }
+    fns.ExpireApprovals = makeFunction('ExpireApprovals', 'functions/expire-approvals/handler.ts');
+    fns.ExpireApprovals.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+        resources: tableArns,
+      }),
+    );
+    // Listing workflows and approvals reads the index.
+    for (const fn of [fns.Record]) {
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: tableArns }));
+    }
+    for (const fn of [fns.Decide, fns.RequestApproval, fns.Record]) bus.grantPutEventsTo(fn);
+
+    // Alarms and deployment groups per component and environment, from the catalog.
+    const alarmArns: string[] = [];
+    const groupArns: string[] = [];
+    const applicationArns: string[] = [];
+    const probeFunctionArns: string[] = [];
+    for (const [componentName, component] of Object.entries(catalog.components)) {
+      const app =
+        component.target.type === 'lambda'
+          ? new codedeploy.LambdaApplication(this, `App-${componentName}`, {
+              applicationName: codeDeployApplication(componentName),
+            })
+          : component.target.type === 'ecs'
+            ? new codedeploy.EcsApplication(this, `App-${componentName}`, {
+                applicationName: codeDeployApplication(componentName),
+              })
+            : new codedeploy.ServerApplication(this, `App-${componentName}`, {
+                applicationName: codeDeployApplication(componentName),
+              });
+      applicationArns.push(app.applicationArn);
+      for (const envName of Object.keys(component.environments)) {
+        const target = targetFor(component, envName);
+        const groupName = codeDeployGroup(componentName, envName);
+        const alarms = component.alarms.map((def) => {
+          const alarm = this.alarm(componentName, envName, def, target);
+          alarmArns.push(alarm.alarmArn);
+          return alarm;
+        });
+        if (target.type === 'lambda') {
+          const fnArn = awsArn('lambda', `function:${target.functionName}`);
+          probeFunctionArns.push(`${fnArn}:*`);
+          // L1 because the function and its alias live outside this app; the group only names them.
+          const group = new codedeploy.CfnDeploymentGroup(this, `Group-${componentName}-${envName}`, {
+            applicationName: codeDeployApplication(componentName),
+            deploymentGroupName: groupName,
+            serviceRoleArn: this.codeDeployRole().roleArn,
+            deploymentStyle: { deploymentType: 'BLUE_GREEN', deploymentOption: 'WITH_TRAFFIC_CONTROL' },
+            deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce',
+            alarmConfiguration: {
+              enabled: alarms.length > 0,
+              alarms: component.alarms.map((def) => ({ name: alarmName(componentName, envName, def.id) })),
+            },
+            autoRollbackConfiguration: {
+              enabled: true,
+              events: ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_ALARM', 'DEPLOYMENT_STOP_ON_REQUEST'],
+            },
+          });
+          group.node.addDependency(app, ...alarms);
+          groupArns.push(
+            awsArn('codedeploy', `deploymentgroup:${codeDeployApplication(componentName)}/${groupName}`),
+          );
+        } else {
+          Annotations.of(this).addWarningV2(
+            `upshift:no-group:${componentName}-${envName}`,
+            `${componentName} in ${envName} is an ${target.type} target: its CodeDeploy deployment group needs load balancer details that the catalog does not carry yet, so none is provisioned. Create "${groupName}" in application "${codeDeployApplication(componentName)}".`,
+          );
+          groupArns.push(
+            awsArn('codedeploy', `deploymentgroup:${codeDeployApplication(componentName)}/${groupName}`),
+          );
+        }
+      }
+    }
+    const configArns = [awsArn('codedeploy', 'deploymentconfig:CodeDeployDefault.*')];
+    fns.Deploy.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['codedeploy:CreateDeployment'], resources: groupArns }),
+    );
+    fns.Deploy.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['codedeploy:GetDeploymentConfig'], resources: configArns }),
+    );
+    fns.Deploy.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['codedeploy:RegisterApplicationRevision', 'codedeploy:GetApplicationRevision'],
+        resources: applicationArns,
+      }),
+    );
+    fns.CheckDeployment.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['codedeploy:GetDeployment', 'codedeploy:StopDeployment'],
+        resources: groupArns,
+      }),
+    );
+    for (const fn of [fns.Decide, fns.CheckDeployment, fns.Bake]) {
+      // DescribeAlarms has no resource-level permissions; the alarms are listed for the reader.
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({ actions: ['cloudwatch:DescribeAlarms'], resources: ['*'] }),
+      );
+    }
+    if (probeFunctionArns.length) {
+      fns.Verify.addToRolePolicy(
+        new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: probeFunctionArns }),
+      );
+    }
+
+    // The state machine: the same ASL file the local runtime executes.
+    const definition = readFileSync(root('statemachines/upgrade.asl.json'), 'utf8');
+    const smLogs = new logs.LogGroup(this, 'StateMachineLogs', {
+      retention: logs.RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.stateMachine = new sfn.StateMachine(this, 'UpgradeStateMachine', {
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromString(definition),
+      definitionSubstitutions: Object.fromEntries(
+        (Object.keys(steps) as StepName[]).map((name) => [`${name}FunctionArn`, fns[name].functionArn]),
+      ),
+      tracingEnabled: true,
+      logs: { destination: smLogs, level: sfn.LogLevel.ALL, includeExecutionData: true },
+    });
+    for (const name of Object.keys(steps) as StepName[]) fns[name].grantInvoke(this.stateMachine);
+    this.stateMachine.grantTaskResponse(fns.ExpireApprovals);
+    this.functions = fns;
+
+    // Rules: the patterns defined once in shared/domain/patterns.ts.
+    const dlq = new sqs.Queue(this, 'RuleDeadLetters', {
+      retentionPeriod: Duration.days(14),
+      enforceSSL: true,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+    });
+    const startTarget = new targets.SfnStateMachine(this.stateMachine, {
+      deadLetterQueue: dlq,
+      retryAttempts: 8,
+      maxEventAge: Duration.hours(6),
+    });
+    new events.Rule(this, 'VersionPublishedRule', {
+      eventBus: bus,
+      description: 'CI publishes a version: start an upgrade.',
+      eventPattern: toCdkPattern(rulePatterns.versionPublished),
+      targets: [startTarget],
+    });
+    new events.Rule(this, 'EcrImagePushRule', {
+      eventBus: bus,
+      description: 'An image pushed to ECR (forwarded to the Upshift bus): start an upgrade.',
+      eventPattern: toCdkPattern(rulePatterns.ecrImagePush),
+      targets: [startTarget],
+    });
+    new events.Rule(this, 'ExpireApprovalsSchedule', {
+      description: 'End approvals whose policy timeout has passed.',
+      schedule: events.Schedule.rate(Duration.minutes(5)),
+      targets: [new targets.LambdaFunction(fns.ExpireApprovals, { deadLetterQueue: dlq, retryAttempts: 2 })],
+    });
+
+    this.seedCatalog(table, catalog);
+    this.acknowledgeFindings(dlq, probeFunctionArns.length > 0, catalog);
+  }
+
+  private alarm(
+    component: string,
+    env: string,
+    def: AlarmDefinition,
+    target: ReturnType<typeof targetFor>,
+  ): cloudwatch.Alarm {
+    const period = Duration.seconds(def.periodSeconds);
+    let metric: cloudwatch.IMetric;
+    if (target.type === 'lambda') {
+      const dimensionsMap = {
+        FunctionName: target.functionName,
+        Resource: `${target.functionName}:${target.alias}`,
+      };
+      const m = (metricName: string, statistic: string) =>
+        new cloudwatch.Metric({ namespace: 'AWS/Lambda', metricName, dimensionsMap, statistic, period });
+      metric =
+        def.metric === 'errorRate'
+          ? new cloudwatch.MathExpression({
+              expression: '100 * errors / MAX([errors, invocations])',
+              usingMetrics: { errors: m('Errors', 'Sum'), invocations: m('Invocations', 'Sum') },
+              period,
+              label: 'error rate %',
+            })
+          : def.metric === 'errors'
+            ? m('Errors', 'Sum')
+            : m('Duration', 'p99');
+    } else if (target.type === 'ecs') {
+      // ALB metrics need the load balancer's dimensions; until the catalog carries them, watch
+      // the service's own CPU as a stand-in and say so in the alarm description.
+      metric = new cloudwatch.Metric({
+        namespace: 'AWS/ECS',
+        metricName: 'CPUUtilization',
+        dimensionsMap: { ClusterName: target.cluster, ServiceName: target.service },
+        statistic: 'Average',
+        period,
+      });
+    } else {
+      metric = new cloudwatch.Metric({
+        namespace: 'AWS/EC2',
+        metricName: 'StatusCheckFailed',
+        statistic: 'Sum',
+        period,
+      });
+    }
+    return new cloudwatch.Alarm(this, `Alarm-${component}-${env}-${def.id}`, {
+      alarmName: alarmName(component, env, def.id),
+      alarmDescription: `Upshift: ${def.metric} of ${component} in ${env} above ${def.threshold}`,
+      metric,
+      threshold: def.threshold,
+      evaluationPeriods: def.evaluationPeriods,
+      datapointsToAlarm: def.datapointsToAlarm ?? def.evaluationPeriods,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+  }
+
+  /** Writes the catalog's components, repositories and policies to the table on deploy. */
+  private seedCatalog(table: dynamodb.ITableV2, catalog: Catalog): void {
+    const items: Record<string, unknown>[] = [];
+    for (const [name, component] of Object.entries(catalog.components)) {
+      items.push({ ...keys.catalogComponent(name), component, updatedBy: 'cdk' });
+      for (const repository of component.sources.ecr?.repositories ?? []) {
+        items.push({ ...keys.catalogRepository(repository), component: name });
+      }
+    }
+    for (const [environment, policy] of Object.entries(catalog.policies)) {
+      items.push({ ...keys.policy(environment), environment, policy, updatedBy: 'cdk' });
+    }
+    items.forEach((item, i) => {
+      const call: cr.AwsSdkCall = {
+        service: 'DynamoDB',
+        action: 'putItem',
+        parameters: { TableName: table.tableName, Item: marshall(item) },
+        physicalResourceId: cr.PhysicalResourceId.of(`${item.pk}/${item.sk}`),
+      };
+      new cr.AwsCustomResource(this, `Seed${i}`, {
+        onCreate: call,
+        onUpdate: call,
+        installLatestAwsSdk: false,
+        policy: cr.AwsCustomResourcePolicy.fromStatements([
+          new iam.PolicyStatement({ actions: ['dynamodb:PutItem'], resources: [table.tableArn] }),
+        ]),
+      });
+    });
+  }
+
+  private role?: iam.Role;
+
+  /** The service role CodeDeploy assumes to shift Lambda traffic and read the alarms. */
+  private codeDeployRole(): iam.Role {
+    this.role ??= new iam.Role(this, 'CodeDeployServiceRole', {
+      assumedBy: new iam.ServicePrincipal('codedeploy.amazonaws.com'),
+      managedPolicies: [
+        iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSCodeDeployRoleForLambdaLimited'),
+      ],
+    });
+    return this.role;
+  }
+
+  /**
+   * Each cdk-nag finding this construct accepts, one by one, with the reason. Anything not listed
+   * here fails synth.
+   */
+  private acknowledgeFindings(dlq: sqs.Queue, probesLambda: boolean, catalog: Catalog): void {
+    const ack = (scope: Construct, id: string, reason: string) =>
+      Validations.of(scope).acknowledge({ id, reason });
+    const stack = Stack.of(this);
+    ack(
+      dlq,
+      'AwsSolutions-SQS3',
+      'This queue is itself the dead-letter queue of the EventBridge rule targets.',
+    );
+    for (const fn of Object.values(this.functions)) {
+      ack(
+        fn.role as iam.IRole & Construct,
+        'AwsSolutions-IAM5[Resource::*]',
+        'X-Ray PutTraceSegments/PutTelemetryRecords and cloudwatch:DescribeAlarms have no resource-level permissions.',
+      );
+    }
+    ack(
+      this.stateMachine.role as iam.IRole & Construct,
+      'AwsSolutions-IAM5[Resource::*]',
+      'X-Ray tracing and CloudWatch Logs delivery for Step Functions require "*" (no resource-level permissions).',
+    );
+    // The provider function CDK creates for AwsCustomResource (the catalog seeding).
+    const provider = stack.node.tryFindChild(AWS_CUSTOM_RESOURCE_PROVIDER);
+    if (provider) {
+      ack(
+        provider,
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        'The AwsCustomResource provider that CDK creates to seed the catalog only writes its own logs with it.',
+      );
+      ack(
+        provider,
+        'AwsSolutions-IAM5[Resource::*]',
+        'Created by CDK for AwsCustomResource; its calls are limited by the policy each seed resource passes.',
+      );
+    }
+    if (this.role) {
+      ack(
+        this.role,
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited]',
+        'The AWS-managed minimum for CodeDeploy to shift Lambda alias traffic and read alarms.',
+      );
+    }
+    ack(
+      this.functions.Deploy.role as iam.IRole & Construct,
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:codedeploy:<AWS::Region>:<AWS::AccountId>:deploymentconfig:CodeDeployDefault.*]',
+      'Reads the predefined CodeDeployDefault configs, whose names the policy chooses per upgrade.',
+    );
+    if (probesLambda) {
+      for (const [name, component] of Object.entries(catalog.components)) {
+        if (component.target.type !== 'lambda') continue;
+        ack(
+          this.functions.Verify.role as iam.IRole & Construct,
+          `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:${component.target.functionName}:*]`,
+          `Probes invoke published versions of ${name} by qualifier; the versions do not exist when the stack is deployed.`,
+        );
+      }
+    }
+    for (const fn of Object.keys(steps) as StepName[]) {
+      const logicalId = stack.getLogicalId(this.functions[fn].node.defaultChild as CfnElement);
+      ack(
+        this.stateMachine,
+        `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>:*]`,
+        'Step Functions may invoke any version or alias of its own step functions (CDK grantInvoke).',
+      );
+    }
+  }
+}
+
+/** The construct id CDK gives the singleton provider of every AwsCustomResource in a stack. */
+const AWS_CUSTOM_RESOURCE_PROVIDER = 'AWS679f53fac002430cb0da5b7982bd2287';
+
+/** An ARN in this stack's partition, region and account, kept as tokens so it reads the same everywhere. */
+function awsArn(service: string, resource: string): string {
+  return `arn:${Aws.PARTITION}:${service}:${Aws.REGION}:${Aws.ACCOUNT_ID}:${resource}`;
+}
+
+/** Marshals a plain object into DynamoDB attribute values, for the seeding custom resources. */
+function marshall(value: unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    if (v !== undefined) out[k] = attribute(v);
+  }
+  return out;
+}
+
+function attribute(v: unknown): Record<string, unknown> {
+  if (v === null) return { NULL: true };
+  if (typeof v === 'string') return { S: v };
+  if (typeof v === 'number') return { N: String(v) };
+  if (typeof v === 'boolean') return { BOOL: v };
+  if (Array.isArray(v)) return { L: v.map(attribute) };
+  return { M: marshall(v) };
+}
+
+/** Our patterns are plain EventBridge JSON; CDK's EventPattern type names the same keys. */
+function toCdkPattern(pattern: Record<string, unknown>): events.EventPattern {
+  const { source, 'detail-type': detailType, detail, ...rest } = pattern as Record<string, never>;
+  return {
+    ...(source ? { source } : {}),
+    ...(detailType ? { detailType } : {}),
+    ...(detail ? { detail } : {}),
+    ...rest,
+  } as events.EventPattern;
+}
