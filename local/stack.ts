@@ -141,7 +141,10 @@ export class LocalStack {
     stack.executions = saved?.executions ?? 0;
 
     for (const rule of upgradeTriggerRules) {
-      bus.addRule(rule, rulePatterns[rule], (event) => stack.startExecution(event));
+      // StartExecution returns at once; the execution runs on its own.
+      bus.addRule(rule, rulePatterns[rule], (event) => {
+        void stack.startExecution(event);
+      });
     }
     // On AWS a scheduled rule runs ExpireApprovals; locally it runs when an approval falls due.
     bus.addRule(

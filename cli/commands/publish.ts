@@ -37,14 +37,12 @@ export async function publish(flags: Flags, out: (s: string) => void): Promise<n
     };
     const check = published.schema.safeParse(event);
     if (!check.success) throw new UsageError(describeIssues(check.error).join('; '));
-    const before = stack.bus.log.length;
     const rules = stack.publish(event);
     if (rules.length === 0) throw new UsageError('no rule matched the event');
     await stack.drain();
     const records = await stack.stores.workflows.list(10);
     const mine = records.find((r) => r.eventId === event.id);
     const presented = presentRecord(mine, { execution: 'unknown' });
-    void before;
     out(flags.json ? `${JSON.stringify(presented, null, 2)}\n` : formatRecord(presented));
     return 0;
   } finally {

@@ -27,7 +27,8 @@ export async function status(flags: Flags, out: (s: string) => void): Promise<nu
           environment: env,
           current: entry?.current.version ?? component.environments[env]?.baseline.version ?? null,
           previous: entry?.previous?.version ?? null,
-          lastKnownGood: entry?.lastKnownGood.version ?? null,
+          lastKnownGood:
+            entry?.lastKnownGood.version ?? component.environments[env]?.baseline.version ?? null,
           lastUpgradeAt: entry?.lastUpgradeAt ?? null,
           lockedBy: lock && Date.parse(lock.expiresAt) > stack.scheduler.now().getTime() ? lock.owner : null,
         });

@@ -1,0 +1,104 @@
+/**
+ * `npm run bench`: figures for docs/benchmarks.md. Each figure is measured here, on this machine,
+ * never asserted in a test.
+ */
+
+import demoCatalog from '../catalog/demo.catalog.json';
+import { LocalStack } from '../local/stack';
+import { parseCatalog } from '../shared/domain/catalog';
+import { type DecisionFacts, evaluatePolicy } from '../shared/domain/decision';
+import { matchesPattern } from '../shared/domain/event-pattern';
+import { rulePatterns } from '../shared/domain/patterns';
+import { percentile } from '../shared/domain/statistics';
+
+function timeEach(n: number, fn: (i: number) => void): { perSecond: number; p50us: number; p99us: number } {
+  const samples: number[] = [];
+  const start = performance.now();
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    fn(i);
+    samples.push((performance.now() - t) * 1000);
+  }
+  const total = performance.now() - start;
+  return {
+    perSecond: Math.round((n / total) * 1000),
+    p50us: percentile(samples, 50),
+    p99us: percentile(samples, 99),
+  };
+}
+
+const fmt = (r: { perSecond: number; p50us: number; p99us: number }) =>
+  `${r.perSecond.toLocaleString('en-US')}/s, p50 ${r.p50us.toFixed(1)} µs, p99 ${r.p99us.toFixed(1)} µs`;
+
+async function main() {
+  const catalog = parseCatalog(demoCatalog);
+  const policy = catalog.policies.production;
+  if (!policy) throw new Error('demo catalog lacks production');
+  const facts: DecisionFacts = {
+    component: 'checkout',
+    environment: 'production',
+    version: '1.1.0',
+    currentVersion: '1.0.0',
+    bump: 'minor',
+    labels: ['security'],
+    platform: 'lambda',
+    verification: { verdict: 'PASS', findings: [] },
+    now: '2026-12-02T10:00:00Z',
+    alarmsInAlarm: [],
+    deferrals: 0,
+  };
+  timeEach(2000, () => evaluatePolicy(facts, policy)); // warm-up
+  const decide = timeEach(20_000, (i) =>
+    evaluatePolicy({ ...facts, now: new Date(Date.parse(facts.now) + i * 60_000).toISOString() }, policy),
+  );
+  console.log(`policy evaluation (production policy, window maths included): ${fmt(decide)}`);
+
+  const event = {
+    source: 'aws.ecr',
+    'detail-type': 'ECR Image Action',
+    detail: {
+      'action-type': 'PUSH',
+      result: 'SUCCESS',
+      'repository-name': 'storefront',
+      'image-tag': '3.1.0',
+    },
+  };
+  timeEach(10_000, () => matchesPattern(rulePatterns.ecrImagePush, event));
+  const match = timeEach(200_000, () => matchesPattern(rulePatterns.ecrImagePush, event));
+  console.log(`event pattern match (ECR push rule): ${fmt(match)}`);
+
+  const rss = process.memoryUsage().rss;
+  const stack = await LocalStack.start({ catalog, startAt: new Date('2026-12-02T10:00:00Z') });
+  const runs: number[] = [];
+  let transitions = 0;
+  for (let i = 0; i < 5; i++) {
+    const t = performance.now();
+    const { execution } = await stack.run({
+      version: '0',
+      id: `bench-${i}`,
+      'detail-type': 'Version Published',
+      source: 'bench',
+      account: '0',
+      time: '2026-12-02T10:00:00Z',
+      region: 'local',
+      resources: [],
+      detail: {
+        component: 'checkout',
+        version: `1.1.${i}`,
+        environment: 'staging',
+        artifact: { type: 'lambda', functionName: 'checkout', functionVersion: String(7 + i) },
+      },
+    });
+    runs.push(performance.now() - t);
+    transitions = execution.transitions;
+  }
+  await stack.close();
+  console.log(
+    `local canary upgrade end to end (LambdaCanary10Percent5Minutes + 10 min bake, ~16 virtual minutes): median ${percentile(runs, 50).toFixed(0)} ms real, ${transitions} state transitions`,
+  );
+  console.log(
+    `resident memory after the local stack: ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB (at start ${Math.round(rss / 2 ** 20)} MiB)`,
+  );
+}
+
+await main();

@@ -1,0 +1,110 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../cli/main';
+
+const fixtures = 'test/fixtures/events';
+
+async function run(
+  args: string[],
+): Promise<{ code: number; json: Record<string, unknown> | undefined; text: string }> {
+  let text = '';
+  const code = await main(args, (s) => {
+    text += s;
+  });
+  let json: Record<string, unknown> | undefined;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { code, json, text };
+}
+
+describe('upshift run --json', () => {
+  it('COMPLETED for a newer checkout in development', async () => {
+    const { code, json } = await run([
+      'run',
+      '--event',
+      `${fixtures}/checkout-1.1.0-development.json`,
+      '--json',
+    ]);
+    expect(code).toBe(0);
+    expect(json).toMatchObject({
+      outcome: 'COMPLETED',
+      component: 'checkout',
+      version: '1.1.0',
+      environment: 'development',
+    });
+    expect((json?.history as unknown[]).length).toBeGreaterThan(5);
+  });
+
+  it('SKIPPED as a duplicate the second time with one --state', async () => {
+    const state = mkdtempSync(join(tmpdir(), 'upshift-'));
+    const args = [
+      'run',
+      '--event',
+      `${fixtures}/checkout-1.1.0-development.json`,
+      '--state',
+      state,
+      '--json',
+    ];
+    expect((await run(args)).json?.outcome).toBe('COMPLETED');
+    const second = await run(args);
+    expect(second.json?.outcome).toBe('SKIPPED');
+    expect((second.json?.reasons as { code: string }[])[0]?.code).toBe('DUPLICATE');
+  });
+
+  it.each([
+    ['checkout-0.9.0-development.json', 'SKIPPED', 'VERSION_NOT_NEWER'],
+    ['unknown-component.json', 'IGNORED', 'UNKNOWN_COMPONENT'],
+    ['malformed.json', 'INVALID', 'MALFORMED_JSON'],
+    ['missing-version.json', 'INVALID', 'INVALID_EVENT'],
+    ['checkout-1.2.0-staging.json', 'ROLLED_BACK', 'DEPLOYMENT_STOPPED'],
+    ['checkout-1.3.0-staging.json', 'REJECTED', 'VERIFICATION_FAILED'],
+  ])('%s: %s', async (file, outcome, code) => {
+    const { code: exit, json } = await run(['run', '--event', `${fixtures}/${file}`, '--json']);
+    expect(exit).toBe(0);
+    expect(json?.outcome).toBe(outcome);
+    const reasons = json?.reasons as { code: string; message: string }[];
+    expect(reasons.map((r) => r.code)).toContain(code);
+    if (file === 'missing-version.json') expect(reasons[0]?.message).toMatch(/^detail\.version: /);
+    if (outcome === 'ROLLED_BACK') expect(JSON.stringify(reasons)).toContain('checkout-staging-error-rate');
+  });
+
+  it('a usage error exits 2 and names the flag', async () => {
+    expect((await run(['run'])).code).toBe(2);
+    expect((await run(['run', '--event', 'x.json', '--at', 'yesterday'])).code).toBe(2);
+    expect((await run(['frobnicate'])).code).toBe(2);
+  });
+
+  it('a bad catalog exits 2 with the path of each problem', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'upshift-'));
+    const catalog = join(dir, 'catalog.json');
+    writeFileSync(
+      catalog,
+      JSON.stringify({ components: { checkout: { target: { type: 'lambda' } } }, policies: {} }),
+    );
+    const errors: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((s: string) => {
+      errors.push(s);
+      return true;
+    }) as typeof process.stderr.write;
+    try {
+      const { code } = await run([
+        'run',
+        '--event',
+        `${fixtures}/checkout-1.1.0-development.json`,
+        '--catalog',
+        catalog,
+      ]);
+      expect(code).toBe(2);
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(errors.join('')).toContain('components.checkout.target.functionName');
+    expect(errors.join('')).toContain('components.checkout.environments');
+  });
+});
