@@ -37,7 +37,7 @@ describe('upshift run --json', () => {
       version: '1.1.0',
       environment: 'development',
     });
-    expect((json?.history as unknown[]).length).toBeGreaterThan(5);
+    expect((json?.history as unknown[] | undefined)?.length).toBeGreaterThan(5);
   });
 
   it('SKIPPED as a duplicate the second time with one --state', async () => {
@@ -53,7 +53,7 @@ describe('upshift run --json', () => {
     expect((await run(args)).json?.outcome).toBe('COMPLETED');
     const second = await run(args);
     expect(second.json?.outcome).toBe('SKIPPED');
-    expect((second.json?.reasons as { code: string }[])[0]?.code).toBe('DUPLICATE');
+    expect((second.json?.reasons as { code: string }[] | undefined)?.[0]?.code).toBe('DUPLICATE');
   });
 
   it.each([
