@@ -1,6 +1,11 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  waitUntilTableExists,
+} from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import { createTableInput } from '../shared/aws/table-definition';
@@ -40,9 +45,15 @@ export async function startDynalite(
   const tableName = options.tableName ?? 'upshift';
   try {
     await client.send(new DescribeTableCommand({ TableName: tableName }));
-  } catch {
+  } catch (error) {
+    if ((error as Error).name !== 'ResourceNotFoundException') throw error;
     await client.send(new CreateTableCommand(createTableInput(tableName)));
   }
+  // dynalite creates tables asynchronously even with createTableMs 0.
+  await waitUntilTableExists(
+    { client, maxWaitTime: 30, minDelay: 0.05, maxDelay: 0.2 },
+    { TableName: tableName },
+  );
   return {
     endpoint,
     client,
