@@ -130,7 +130,7 @@ export class UpgradePipeline extends Construct {
     for (const fn of [fns.Record]) {
       fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: tableArns }));
     }
-    for (const fn of [fns.Decide, fns.RequestApproval, fns.Record]) bus.grantPutEventsTo(fn);
+    for (const fn of [fns.Intake, fns.Decide, fns.RequestApproval, fns.Record]) bus.grantPutEventsTo(fn);
 
     // Alarms and deployment groups per component and environment, from the catalog.
     const alarmArns: string[] = [];

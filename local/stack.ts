@@ -289,6 +289,7 @@ async function localHandlers(ports: {
         registry: stores.registry,
         dedupe: stores.dedupe,
         workflows: stores.workflows,
+        events,
         clock,
       }),
     ),

@@ -1,8 +1,7 @@
-import middy from '@middy/core';
 import { z } from 'zod';
 import { awsPorts } from '../../shared/aws/wiring';
 import { stepBase } from '../../shared/domain/steps';
-import { stepLogging, zodInput } from '../../shared/runtime/middleware';
+import { stepHandler } from '../../shared/runtime/middleware';
 import { type BakePorts, bake } from './bake';
 
 export const inputSchema = stepBase.extend({
@@ -11,10 +10,7 @@ export const inputSchema = stepBase.extend({
 });
 
 export function createHandler(ports: BakePorts) {
-  return middy()
-    .use(stepLogging('Bake'))
-    .use(zodInput('Bake', inputSchema))
-    .handler((event) => bake(event as z.infer<typeof inputSchema>, ports));
+  return stepHandler('Bake', inputSchema, (input) => bake(input, ports));
 }
 
 const aws = awsPorts();

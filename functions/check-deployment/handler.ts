@@ -1,17 +1,12 @@
-import middy from '@middy/core';
-import type { z } from 'zod';
 import { awsPorts } from '../../shared/aws/wiring';
 import { deploymentSchema, stepBase } from '../../shared/domain/steps';
-import { stepLogging, zodInput } from '../../shared/runtime/middleware';
+import { stepHandler } from '../../shared/runtime/middleware';
 import { type CheckDeploymentPorts, checkDeployment } from './check-deployment';
 
 export const inputSchema = stepBase.extend({ deployment: deploymentSchema });
 
 export function createHandler(ports: CheckDeploymentPorts) {
-  return middy()
-    .use(stepLogging('CheckDeployment'))
-    .use(zodInput('CheckDeployment', inputSchema))
-    .handler((event) => checkDeployment(event as z.infer<typeof inputSchema>, ports));
+  return stepHandler('CheckDeployment', inputSchema, (input) => checkDeployment(input, ports));
 }
 
 const aws = awsPorts();

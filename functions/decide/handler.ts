@@ -1,8 +1,7 @@
-import middy from '@middy/core';
 import { z } from 'zod';
 import { awsPorts } from '../../shared/aws/wiring';
 import { stepBase, verificationSchema } from '../../shared/domain/steps';
-import { stepLogging, zodInput } from '../../shared/runtime/middleware';
+import { stepHandler } from '../../shared/runtime/middleware';
 import { type DecidePorts, decide } from './decide';
 
 export const inputSchema = stepBase.extend({
@@ -11,10 +10,7 @@ export const inputSchema = stepBase.extend({
 });
 
 export function createHandler(ports: DecidePorts) {
-  return middy()
-    .use(stepLogging('Decide'))
-    .use(zodInput('Decide', inputSchema))
-    .handler((event) => decide(event as z.infer<typeof inputSchema>, ports));
+  return stepHandler('Decide', inputSchema, (input) => decide(input, ports));
 }
 
 const aws = awsPorts();

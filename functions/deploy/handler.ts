@@ -1,8 +1,7 @@
-import middy from '@middy/core';
 import { z } from 'zod';
 import { awsPorts } from '../../shared/aws/wiring';
 import { stepBase } from '../../shared/domain/steps';
-import { stepLogging, zodInput } from '../../shared/runtime/middleware';
+import { stepHandler } from '../../shared/runtime/middleware';
 import { type DeployPorts, deploy } from './deploy';
 
 export const inputSchema = stepBase.extend({
@@ -11,10 +10,7 @@ export const inputSchema = stepBase.extend({
 });
 
 export function createHandler(ports: DeployPorts) {
-  return middy()
-    .use(stepLogging('Deploy'))
-    .use(zodInput('Deploy', inputSchema))
-    .handler((event) => deploy(event as z.infer<typeof inputSchema>, ports));
+  return stepHandler('Deploy', inputSchema, (input) => deploy(input, ports));
 }
 
 const aws = awsPorts();

@@ -1,16 +1,12 @@
-import middy from '@middy/core';
 import { z } from 'zod';
 import { awsPorts } from '../../shared/aws/wiring';
-import { stepLogging, zodInput } from '../../shared/runtime/middleware';
+import { stepHandler } from '../../shared/runtime/middleware';
 import { type IntakePorts, intake } from './intake';
 
 export const inputSchema = z.object({ event: z.unknown(), workflowId: z.string().min(1) });
 
 export function createHandler(ports: IntakePorts) {
-  return middy()
-    .use(stepLogging('Intake'))
-    .use(zodInput('Intake', inputSchema))
-    .handler((event) => intake(event as z.infer<typeof inputSchema>, ports));
+  return stepHandler('Intake', inputSchema, (input) => intake(input, ports));
 }
 
 const aws = awsPorts();
@@ -19,5 +15,6 @@ export const handler = createHandler({
   registry: aws.stores().registry,
   dedupe: aws.stores().dedupe,
   workflows: aws.stores().workflows,
+  events: aws.events(),
   clock: aws.clock,
 });

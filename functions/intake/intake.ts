@@ -2,12 +2,24 @@ import { type Component, defaultEnvironment, targetFor } from '../../shared/doma
 import type { Artifact } from '../../shared/domain/events/artifact';
 import * as ecr from '../../shared/domain/events/ecr-image-action';
 import { routingFields } from '../../shared/domain/events/envelope';
-import type { Reason } from '../../shared/domain/events/upshift-events';
+import {
+  detailTypes,
+  type Reason,
+  version as schemaVersion,
+  source as upshiftSource,
+} from '../../shared/domain/events/upshift-events';
 import * as published from '../../shared/domain/events/version-published';
 import { classifyBump, compareVersions, isSemVer } from '../../shared/domain/semver';
 import type { UpgradeRequest } from '../../shared/domain/workflow';
 import { describeIssues } from '../../shared/domain/zod-issues';
-import type { CatalogStore, Clock, DedupeStore, RegistryStore, WorkflowStore } from '../../shared/ports';
+import type {
+  CatalogStore,
+  Clock,
+  DedupeStore,
+  EventPublisher,
+  RegistryStore,
+  WorkflowStore,
+} from '../../shared/ports';
 
 export interface IntakeInput {
   event: unknown;
@@ -28,6 +40,7 @@ export interface IntakePorts {
   registry: RegistryStore;
   dedupe: DedupeStore;
   workflows: WorkflowStore;
+  events: EventPublisher;
   clock: Clock;
 }
 
@@ -162,7 +175,7 @@ async function parseEvent(event: unknown, catalog: CatalogStore): Promise<Parsed
  * 2. find the component and environment in the catalog (IGNORED when nobody claims it);
  * 3. claim the dedupe key, so a second delivery is SKIPPED as a duplicate;
  * 4. compare with the registry's current version (SKIPPED when not newer);
- * 5. record the workflow.
+ * 5. record the workflow and announce `Upgrade Started`.
  */
 export async function intake(input: IntakeInput, ports: IntakePorts): Promise<IntakeResult> {
   const { workflowId } = input;
@@ -306,6 +319,23 @@ export async function intake(input: IntakeInput, ports: IntakePorts): Promise<In
     ],
     evidence: { request },
   });
+  await ports.events.publish([
+    {
+      source: upshiftSource,
+      detailType: detailTypes.started,
+      time: now,
+      detail: {
+        schemaVersion,
+        workflowId,
+        component: c.component,
+        environment,
+        version: c.version,
+        ...(currentVersion ? { currentVersion } : {}),
+        bump: request.bump,
+        reasons: [],
+      },
+    },
+  ]);
   return { outcome: 'ACCEPTED', workflowId, reasons: [], request };
 }
 

@@ -1,17 +1,13 @@
-import middy from '@middy/core';
 import { z } from 'zod';
 import { awsPorts } from '../../shared/aws/wiring';
 import { stepBase } from '../../shared/domain/steps';
-import { stepLogging, zodInput } from '../../shared/runtime/middleware';
+import { stepHandler } from '../../shared/runtime/middleware';
 import { type LockPorts, lock } from './lock';
 
 export const inputSchema = stepBase.extend({ action: z.enum(['acquire', 'release']) });
 
 export function createHandler(ports: LockPorts) {
-  return middy()
-    .use(stepLogging('Lock'))
-    .use(zodInput('Lock', inputSchema))
-    .handler((event) => lock(event as z.infer<typeof inputSchema>, ports));
+  return stepHandler('Lock', inputSchema, (input) => lock(input, ports));
 }
 
 const aws = awsPorts();

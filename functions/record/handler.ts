@@ -1,15 +1,10 @@
-import middy from '@middy/core';
-import type { z } from 'zod';
 import { awsPorts } from '../../shared/aws/wiring';
-import { stepLogging, zodInput } from '../../shared/runtime/middleware';
+import { stepHandler } from '../../shared/runtime/middleware';
 import { type RecordPorts, record } from './record';
 import { inputSchema } from './schema';
 
 export function createHandler(ports: RecordPorts) {
-  return middy()
-    .use(stepLogging('Record'))
-    .use(zodInput('Record', inputSchema))
-    .handler((event) => record(event as z.infer<typeof inputSchema>, ports));
+  return stepHandler('Record', inputSchema, (input) => record(input, ports));
 }
 
 const aws = awsPorts();

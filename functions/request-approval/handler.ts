@@ -1,8 +1,7 @@
-import middy from '@middy/core';
 import { z } from 'zod';
 import { awsPorts } from '../../shared/aws/wiring';
 import { decisionSchema, stepBase, verificationSchema } from '../../shared/domain/steps';
-import { stepLogging, zodInput } from '../../shared/runtime/middleware';
+import { stepHandler } from '../../shared/runtime/middleware';
 import { type RequestApprovalPorts, requestApproval } from './request-approval';
 
 export const inputSchema = stepBase.extend({
@@ -12,10 +11,7 @@ export const inputSchema = stepBase.extend({
 });
 
 export function createHandler(ports: RequestApprovalPorts) {
-  return middy()
-    .use(stepLogging('RequestApproval'))
-    .use(zodInput('RequestApproval', inputSchema))
-    .handler((event) => requestApproval(event as z.infer<typeof inputSchema>, ports));
+  return stepHandler('RequestApproval', inputSchema, (input) => requestApproval(input, ports));
 }
 
 const aws = awsPorts();

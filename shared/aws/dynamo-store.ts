@@ -67,6 +67,29 @@ function strip<T extends Record<string, unknown>>(item: Record<string, unknown> 
   return rest as T;
 }
 
+/** One page of the gsi1 listing under `partition`, oldest or newest first. */
+async function queryIndex<T>(
+  db: DynamoDBDocumentClient,
+  table: string,
+  partition: string,
+  limit: number,
+  oldestFirst: boolean,
+): Promise<T[]> {
+  const out = await call('Query', () =>
+    db.send(
+      new QueryCommand({
+        TableName: table,
+        IndexName: GSI1,
+        KeyConditionExpression: 'gsi1pk = :pk',
+        ExpressionAttributeValues: { ':pk': partition },
+        ScanIndexForward: oldestFirst,
+        Limit: limit,
+      }),
+    ),
+  );
+  return (out.Items ?? []).map((i) => strip<T & Record<string, unknown>>(i) as T);
+}
+
 export class DynamoCatalogStore implements CatalogStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
@@ -381,19 +404,7 @@ export class DynamoWorkflowStore implements WorkflowStore {
   }
 
   async list(limit: number): Promise<WorkflowRecord[]> {
-    const out = await call('Query', () =>
-      this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          IndexName: GSI1,
-          KeyConditionExpression: 'gsi1pk = :pk',
-          ExpressionAttributeValues: { ':pk': 'WORKFLOWS' },
-          ScanIndexForward: false,
-          Limit: limit,
-        }),
-      ),
-    );
-    return (out.Items ?? []).map((i) => strip<WorkflowRecord & Record<string, unknown>>(i) as WorkflowRecord);
+    return queryIndex<WorkflowRecord>(this.db, this.table, 'WORKFLOWS', limit, false);
   }
 }
 
@@ -431,18 +442,7 @@ export class DynamoApprovalStore implements ApprovalStore {
   }
 
   async listPending(limit: number): Promise<ApprovalRecord[]> {
-    const out = await call('Query', () =>
-      this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          IndexName: GSI1,
-          KeyConditionExpression: 'gsi1pk = :pk',
-          ExpressionAttributeValues: { ':pk': 'APPROVALS#PENDING' },
-          Limit: limit,
-        }),
-      ),
-    );
-    return (out.Items ?? []).map((i) => strip<ApprovalRecord & Record<string, unknown>>(i) as ApprovalRecord);
+    return queryIndex<ApprovalRecord>(this.db, this.table, 'APPROVALS#PENDING', limit, true);
   }
 
   async decide(

@@ -1,4 +1,5 @@
 import type { MiddlewareObj } from '@middy/core';
+import middy from '@middy/core';
 import type { z } from 'zod';
 import { InvalidStepInput } from '../domain/errors';
 import { describeIssues } from '../domain/zod-issues';
@@ -44,4 +45,19 @@ export function stepLogging(step: string): MiddlewareObj<unknown> {
       });
     },
   };
+}
+
+/**
+ * A step's Lambda handler: logging, then zod validation of the input, then the use case. Every
+ * step handler is built this way, so the middleware chain is defined once.
+ */
+export function stepHandler<S extends z.ZodType, R>(
+  step: string,
+  schema: S,
+  useCase: (input: z.infer<S>) => Promise<R>,
+) {
+  return middy()
+    .use(stepLogging(step))
+    .use(zodInput(step, schema))
+    .handler((event) => useCase(event as z.infer<S>));
 }

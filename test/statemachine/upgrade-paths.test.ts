@@ -41,7 +41,9 @@ describe('the upgrade state machine, run locally on the real ASL', () => {
     expect(registry?.previous?.version).toBe('1.0.0');
     expect(registry?.lastKnownGood.version).toBe('1.1.0');
     await expectNoLock(s, 'checkout', 'development');
-    expect(s.bus.log.map((e) => e['detail-type'])).toContain('Upgrade Completed');
+    expect(s.bus.log.map((e) => e['detail-type'])).toEqual(
+      expect.arrayContaining(['Upgrade Started', 'Upgrade Completed']),
+    );
   });
 
   it('COMPLETED with a canary: 10% for 5 virtual minutes, then 100%', async () => {
