@@ -112,33 +112,35 @@ export interface WindowOccurrence {
   end: number;
 }
 
-/** Every occurrence of the windows that starts within [fromMs - 2 days, toMs]. */
+const DAY = 86_400_000;
+
+/** The occurrences of one window that start on the local calendar day `day` (a UTC midnight). */
+function occurrencesOnDay(w: Window, day: number): WindowOccurrence | undefined {
+  const d = new Date(day);
+  const weekday = weekdays[d.getUTCDay()] as Weekday;
+  if (!w.days.includes(weekday)) return undefined;
+  const [sh, sm] = parseHm(w.start);
+  const [eh, em] = parseHm(w.end);
+  const crosses = eh * 60 + em <= sh * 60 + sm;
+  const start = zonedTimeToEpoch(d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate(), sh, sm, w.timezone);
+  const endDay = new Date(day + (crosses ? DAY : 0));
+  const end = zonedTimeToEpoch(endDay.getUTCFullYear(), endDay.getUTCMonth() + 1, endDay.getUTCDate(), eh, em, w.timezone);
+  return end > start ? { start, end } : undefined;
+}
+
+/** Local calendar days (as UTC midnights) from the day before `fromMs` in the window's zone. */
+function firstLocalDay(w: Window, fromMs: number): number {
+  const p = localParts(fromMs, w.timezone);
+  return Date.UTC(p.year, p.month - 1, p.day) - DAY;
+}
+
+/** Every occurrence of the windows that starts within [fromMs - 1 day, toMs], sorted. */
 export function occurrences(windows: readonly Window[], fromMs: number, toMs: number): WindowOccurrence[] {
   const out: WindowOccurrence[] = [];
   for (const w of windows) {
-    const [sh, sm] = parseHm(w.start);
-    const [eh, em] = parseHm(w.end);
-    const crosses = eh * 60 + em <= sh * 60 + sm;
-    const first = localParts(fromMs - 2 * 86_400_000, w.timezone);
-    const firstDay = Date.UTC(first.year, first.month - 1, first.day);
-    for (let day = firstDay; day <= toMs + 86_400_000; day += 86_400_000) {
-      const d = new Date(day);
-      const weekday = weekdays[d.getUTCDay()] as Weekday;
-      if (!w.days.includes(weekday)) continue;
-      const y = d.getUTCFullYear();
-      const mo = d.getUTCMonth() + 1;
-      const da = d.getUTCDate();
-      const start = zonedTimeToEpoch(y, mo, da, sh, sm, w.timezone);
-      const endDay = new Date(day + (crosses ? 86_400_000 : 0));
-      const end = zonedTimeToEpoch(
-        endDay.getUTCFullYear(),
-        endDay.getUTCMonth() + 1,
-        endDay.getUTCDate(),
-        eh,
-        em,
-        w.timezone,
-      );
-      if (end > start && start <= toMs) out.push({ start, end });
+    for (let day = firstLocalDay(w, fromMs); day <= toMs + DAY; day += DAY) {
+      const o = occurrencesOnDay(w, day);
+      if (o && o.start <= toMs) out.push(o);
     }
   }
   return out.sort((a, b) => a.start - b.start);
@@ -146,17 +148,59 @@ export function occurrences(windows: readonly Window[], fromMs: number, toMs: nu
 
 /** True when `atMs` lies inside one of the windows (start inclusive, end exclusive). */
 export function isInWindow(windows: readonly Window[], atMs: number): boolean {
-  return occurrences(windows, atMs, atMs).some((o) => o.start <= atMs && atMs < o.end);
+  return windows.some((w) => {
+    const first = firstLocalDay(w, atMs);
+    for (let day = first; day <= first + 2 * DAY; day += DAY) {
+      const o = occurrencesOnDay(w, day);
+      if (o && o.start <= atMs && atMs < o.end) return true;
+    }
+    return false;
+  });
 }
+
+/** How far ahead the next window is searched. */
+export const WINDOW_HORIZON_DAYS = 56;
 
 /**
  * The first instant at or after `atMs` that lies inside a window: `atMs` itself when it already
- * does. Undefined when there are no windows at all (no constraint) or none within 8 weeks.
+ * does. Undefined when there are no windows (no constraint) or none within the horizon.
  */
 export function nextWindowStart(windows: readonly Window[], atMs: number): number | undefined {
   if (windows.length === 0) return undefined;
-  const horizon = atMs + 56 * 86_400_000;
-  const all = occurrences(windows, atMs, horizon);
-  if (all.some((o) => o.start <= atMs && atMs < o.end)) return atMs;
-  return all.find((o) => o.start > atMs)?.start;
+  if (isInWindow(windows, atMs)) return atMs;
+  let best: number | undefined;
+  for (const w of windows) {
+    const first = firstLocalDay(w, atMs);
+    for (let day = first; day <= first + (WINDOW_HORIZON_DAYS + 1) * DAY; day += DAY) {
+      const o = occurrencesOnDay(w, day);
+      if (!o || o.start <= atMs) continue;
+      if (best === undefined || o.start < best) best = o.start;
+      break;
+    }
+  }
+  return best !== undefined && best <= atMs + WINDOW_HORIZON_DAYS * DAY ? best : undefined;
+}
+
+/**
+ * The first instant at or after `atMs` inside a window of every non-empty set (for example a
+ * maintenance window that must also fall in business hours). Undefined if none within the horizon.
+ */
+export function nextInstantInAll(sets: readonly (readonly Window[])[], atMs: number): number | undefined {
+  const active = sets.filter((s) => s.length > 0);
+  if (active.length === 0) return atMs;
+  let t = atMs;
+  for (let i = 0; i < 200; i++) {
+    let moved = false;
+    for (const set of active) {
+      const next = nextWindowStart(set, t);
+      if (next === undefined) return undefined;
+      if (next > t) {
+        t = next;
+        moved = true;
+      }
+    }
+    if (!moved) return t;
+    if (t > atMs + WINDOW_HORIZON_DAYS * DAY) return undefined;
+  }
+  return undefined;
 }
