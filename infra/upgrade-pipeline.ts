@@ -332,24 +332,40 @@ export class UpgradePipeline extends Construct {
     });
   }
 
-  /** Writes the catalog's components, repositories and policies to the table on deploy. */
+  /**
+   * Writes the catalog's components and repositories to the table on every deploy, and each
+   * environment's policy once (version 1): after that, policies change through
+   * `upshift policies put`, which keeps their history.
+   */
   private seedCatalog(table: dynamodb.ITableV2, catalog: Catalog): void {
-    const items: Record<string, unknown>[] = [];
+    const always: Record<string, unknown>[] = [];
     for (const [name, component] of Object.entries(catalog.components)) {
-      items.push({ ...keys.catalogComponent(name), component, updatedBy: 'cdk' });
+      always.push({ ...keys.catalogComponent(name), component, updatedBy: 'cdk' });
       for (const repository of component.sources.ecr?.repositories ?? []) {
-        items.push({ ...keys.catalogRepository(repository), component: name });
+        always.push({ ...keys.catalogRepository(repository), component: name });
       }
     }
+    const once: Record<string, unknown>[] = [];
     for (const [environment, policy] of Object.entries(catalog.policies)) {
-      items.push({ ...keys.policy(environment), environment, policy, updatedBy: 'cdk' });
+      const stored = { environment, version: 1, policy, updatedBy: 'cdk', updatedAt: 'deploy' };
+      once.push({
+        ...keys.policyVersion(environment, 1),
+        ...stored,
+        changes: [{ path: '(root)', after: policy }],
+      });
+      once.push({ ...keys.policy(environment), ...stored, gsi1pk: 'POLICIES', gsi1sk: environment });
     }
-    items.forEach((item, i) => {
+    const put = (item: Record<string, unknown>, i: number, onlyIfAbsent: boolean) => {
       const call: cr.AwsSdkCall = {
         service: 'DynamoDB',
         action: 'putItem',
-        parameters: { TableName: table.tableName, Item: marshall(item) },
+        parameters: {
+          TableName: table.tableName,
+          Item: marshall(item),
+          ...(onlyIfAbsent ? { ConditionExpression: 'attribute_not_exists(pk)' } : {}),
+        },
         physicalResourceId: cr.PhysicalResourceId.of(`${item.pk}/${item.sk}`),
+        ...(onlyIfAbsent ? { ignoreErrorCodesMatching: 'ConditionalCheckFailed' } : {}),
       };
       new cr.AwsCustomResource(this, `Seed${i}`, {
         onCreate: call,
@@ -359,7 +375,9 @@ export class UpgradePipeline extends Construct {
           new iam.PolicyStatement({ actions: ['dynamodb:PutItem'], resources: [table.tableArn] }),
         ]),
       });
-    });
+    };
+    for (const [i, item] of always.entries()) put(item, i, false);
+    for (const [i, item] of once.entries()) put(item, always.length + i, true);
   }
 
   private role?: iam.Role;

@@ -95,7 +95,12 @@ export class LocalStack {
     dynamo: LocalDynamo,
   ): Promise<LocalStack> {
     const stores = dynamoStores(dynamo.document, dynamo.tableName);
-    await stores.catalog.putCatalog(options.catalog, 'local', scheduler.now().toISOString());
+    const at = scheduler.now().toISOString();
+    await stores.catalog.putComponents(options.catalog, 'local', at);
+    // Catalog policies are the starting point; a policy already edited in a kept state stays.
+    for (const [env, policy] of Object.entries(options.catalog.policies)) {
+      if (!(await stores.policies.get(env))) await stores.policies.put(env, policy, 'catalog', at);
+    }
 
     const components = () => options.catalog.components;
     const bus = new LocalEventBus(scheduler);
@@ -295,11 +300,18 @@ async function localHandlers(ports: {
     ),
     LockFunctionArn: h(lock.createHandler({ locks: stores.locks, workflows: stores.workflows, clock })),
     VerifyFunctionArn: h(
-      verify.createHandler({ catalog: stores.catalog, prober, workflows: stores.workflows, clock }),
+      verify.createHandler({
+        catalog: stores.catalog,
+        policies: stores.policies,
+        prober,
+        workflows: stores.workflows,
+        clock,
+      }),
     ),
     DecideFunctionArn: h(
       decide.createHandler({
         catalog: stores.catalog,
+        policies: stores.policies,
         registry: stores.registry,
         alarms,
         events,

@@ -9,12 +9,14 @@ import type {
   CatalogStore,
   Clock,
   EventPublisher,
+  PolicyStore,
   RegistryStore,
   WorkflowStore,
 } from '../../shared/ports';
 
 export interface DecidePorts {
   catalog: CatalogStore;
+  policies: PolicyStore;
   registry: RegistryStore;
   alarms: AlarmReader;
   events: EventPublisher;
@@ -29,16 +31,23 @@ export interface DecidePorts {
  * 3. record the decision; 4. announce a deferral.
  */
 export async function decide(
-  input: { workflowId: string; request: UpgradeRequest; verification: VerificationResult; deferrals: number },
+  input: {
+    workflowId: string;
+    request: UpgradeRequest;
+    verification: VerificationResult;
+    deferrals: number;
+    approval?: { approved?: boolean; by?: string };
+  },
   ports: DecidePorts,
 ): Promise<Decision> {
   const { request } = input;
   const [policy, component, registry] = await Promise.all([
-    ports.catalog.getPolicy(request.environment),
+    ports.policies.get(request.environment),
     ports.catalog.getComponent(request.component),
     ports.registry.get(request.component, request.environment),
   ]);
   if (!policy) throw new NotFound(`no policy for environment ${request.environment}`);
+  // Policies are read per decision, so an edit applies to the next decision of every workflow.
   if (!component) throw new NotFound(`component ${request.component} is no longer in the catalog`);
   const names = component.alarms.map((a) => alarmName(request.component, request.environment, a.id));
   const states = names.length ? await ports.alarms.describe(names) : [];
@@ -55,11 +64,13 @@ export async function decide(
       platform: request.platform,
       verification: input.verification,
       now,
+      startedAt: request.receivedAt,
+      approved: input.approval?.approved === true,
       ...(registry?.lastUpgradeAt ? { lastUpgradeAt: registry.lastUpgradeAt } : {}),
       alarmsInAlarm: states.filter((s) => s.state === 'ALARM').map((s) => s.name),
       deferrals: input.deferrals,
     },
-    policy,
+    policy.policy,
   );
   await ports.workflows.append(
     input.workflowId,
@@ -67,7 +78,7 @@ export async function decide(
       stage: 'Decide',
       at: now,
       status: decision.decision,
-      detail: `${decision.risk} risk; ${decision.reasons.map((r) => r.code).join(', ')}${
+      detail: `${decision.risk} risk; policy v${policy.version}; ${decision.reasons.map((r) => r.code).join(', ')}${
         decision.deferUntil ? `; until ${decision.deferUntil}` : ''
       }`,
     },

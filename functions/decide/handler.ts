@@ -7,6 +7,7 @@ import { type DecidePorts, decide } from './decide';
 export const inputSchema = stepBase.extend({
   verification: verificationSchema,
   deferrals: z.number().int().min(0).default(0),
+  approval: z.object({ approved: z.boolean().optional(), by: z.string().optional() }).default({}),
 });
 
 export function createHandler(ports: DecidePorts) {
@@ -16,6 +17,7 @@ export function createHandler(ports: DecidePorts) {
 const aws = awsPorts();
 export const handler = createHandler({
   catalog: aws.stores().catalog,
+  policies: aws.stores().policies,
   registry: aws.stores().registry,
   alarms: aws.alarms(),
   events: aws.events(),

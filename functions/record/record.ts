@@ -53,7 +53,7 @@ export function explainOutcome(state: RecordState): Reason[] {
       }
       return state.decision?.reasons ?? [{ code: 'REJECTED', message: 'rejected by policy' }];
     case 'EXPIRED':
-      if (terminal.stage === 'deferral') return state.decision?.reasons ?? [];
+      if (terminal.stage === 'limits') return state.decision?.reasons ?? [];
       if (terminal.stage === 'lock') {
         return [{ code: 'LOCK_TIMEOUT', message: 'gave up waiting for the lock held by another upgrade' }];
       }

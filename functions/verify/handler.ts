@@ -12,6 +12,7 @@ export function createHandler(ports: VerifyPorts) {
 const aws = awsPorts();
 export const handler = createHandler({
   catalog: aws.stores().catalog,
+  policies: aws.stores().policies,
   prober: aws.prober(),
   workflows: aws.stores().workflows,
   clock: aws.clock,

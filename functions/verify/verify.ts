@@ -2,10 +2,11 @@ import { targetFor } from '../../shared/domain/catalog';
 import { NotFound } from '../../shared/domain/errors';
 import { judgeVerification, type VerificationResult } from '../../shared/domain/verification';
 import type { UpgradeRequest } from '../../shared/domain/workflow';
-import type { CatalogStore, Clock, Prober, WorkflowStore } from '../../shared/ports';
+import type { CatalogStore, Clock, PolicyStore, Prober, WorkflowStore } from '../../shared/ports';
 
 export interface VerifyPorts {
   catalog: CatalogStore;
+  policies: PolicyStore;
   prober: Prober;
   workflows: WorkflowStore;
   clock: Clock;
@@ -26,7 +27,8 @@ export async function verify(
   const { request } = input;
   const component = await ports.catalog.getComponent(request.component);
   if (!component) throw new NotFound(`component ${request.component} is no longer in the catalog`);
-  const policy = await ports.catalog.getPolicy(request.environment);
+  const stored = await ports.policies.get(request.environment);
+  const policy = stored?.policy;
   if (!policy) throw new NotFound(`no policy for environment ${request.environment}`);
   const target = targetFor(component, request.environment);
   const requests = component.probes.requests;

@@ -8,8 +8,9 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { Catalog, Component } from '../domain/catalog';
-import { LockHeld, NotFound, TransientDependencyError } from '../domain/errors';
+import { LockHeld, NotFound, PolicyConflict, TransientDependencyError } from '../domain/errors';
 import type { Policy } from '../domain/policy';
+import { diffDocuments } from '../domain/policy-diff';
 import type { HistoryEntry, RegistryEntry, WorkflowRecord } from '../domain/workflow';
 import type {
   ApprovalRecord,
@@ -18,7 +19,10 @@ import type {
   DedupeStore,
   Lease,
   LockStore,
+  PolicyStore,
+  PolicyVersion,
   RegistryStore,
+  StoredPolicy,
   WorkflowStore,
 } from '../ports';
 
@@ -30,6 +34,10 @@ export const keys = {
   catalogComponent: (name: string) => ({ pk: 'CATALOG', sk: `COMPONENT#${name}` }),
   catalogRepository: (repository: string) => ({ pk: 'CATALOG', sk: `ECR#${repository}` }),
   policy: (environment: string) => ({ pk: `POLICY#${environment}`, sk: 'CURRENT' }),
+  policyVersion: (environment: string, version: number) => ({
+    pk: `POLICY#${environment}`,
+    sk: `V#${String(version).padStart(6, '0')}`,
+  }),
   registry: (component: string, environment: string) => ({
     pk: `TARGET#${component}#${environment}`,
     sk: 'REGISTRY',
@@ -63,7 +71,16 @@ function isConditionFailure(error: unknown): boolean {
 
 function strip<T extends Record<string, unknown>>(item: Record<string, unknown> | undefined): T | undefined {
   if (!item) return undefined;
-  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, expiresAt: _e, taskToken: _t, ...rest } = item;
+  const {
+    pk: _pk,
+    sk: _sk,
+    gsi1pk: _g1,
+    gsi1sk: _g2,
+    expiresAt: _e,
+    taskToken: _t,
+    approverIds: _a,
+    ...rest
+  } = item;
   return rest as T;
 }
 
@@ -110,14 +127,7 @@ export class DynamoCatalogStore implements CatalogStore {
     return out.Item?.component as string | undefined;
   }
 
-  async getPolicy(environment: string): Promise<Policy | undefined> {
-    const out = await call('GetItem', () =>
-      this.db.send(new GetCommand({ TableName: this.table, Key: keys.policy(environment) })),
-    );
-    return out.Item?.policy as Policy | undefined;
-  }
-
-  async putCatalog(catalog: Catalog, by: string, at: string): Promise<void> {
+  async putComponents(catalog: Catalog, by: string, at: string): Promise<void> {
     for (const [name, component] of Object.entries(catalog.components)) {
       await call('PutItem', () =>
         this.db.send(
@@ -138,16 +148,109 @@ export class DynamoCatalogStore implements CatalogStore {
         );
       }
     }
-    for (const [environment, policy] of Object.entries(catalog.policies)) {
-      await call('PutItem', () =>
+  }
+}
+
+export class DynamoPolicyStore implements PolicyStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async get(environment: string): Promise<StoredPolicy | undefined> {
+    const out = await call('GetItem', () =>
+      this.db.send(
+        new GetCommand({ TableName: this.table, Key: keys.policy(environment), ConsistentRead: true }),
+      ),
+    );
+    return strip<StoredPolicy & Record<string, unknown>>(out.Item);
+  }
+
+  async list(): Promise<StoredPolicy[]> {
+    const all: StoredPolicy[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await call('Query', () =>
         this.db.send(
-          new PutCommand({
+          new QueryCommand({
             TableName: this.table,
-            Item: { ...keys.policy(environment), environment, policy, updatedBy: by, updatedAt: at },
+            IndexName: GSI1,
+            KeyConditionExpression: 'gsi1pk = :pk',
+            ExpressionAttributeValues: { ':pk': 'POLICIES' },
+            ...(start ? { ExclusiveStartKey: start } : {}),
           }),
         ),
       );
+      all.push(
+        ...(out.Items ?? []).map((i) => strip<StoredPolicy & Record<string, unknown>>(i) as StoredPolicy),
+      );
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return all;
+  }
+
+  async put(
+    environment: string,
+    policy: Policy,
+    by: string,
+    at: string,
+    options: { expectedVersion?: number; comment?: string } = {},
+  ): Promise<StoredPolicy> {
+    const current = await this.get(environment);
+    if (options.expectedVersion !== undefined && (current?.version ?? 0) !== options.expectedVersion) {
+      throw new PolicyConflict(environment, options.expectedVersion, current?.version ?? 0);
     }
+    const changes = diffDocuments(current?.policy, policy);
+    if (current && changes.length === 0) return current;
+    const version = (current?.version ?? 0) + 1;
+    const stored: StoredPolicy = { environment, version, policy, updatedBy: by, updatedAt: at };
+    try {
+      // The version item first: two writers racing for the same version cannot both win.
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            ...keys.policyVersion(environment, version),
+            ...stored,
+            changes,
+            ...(options.comment ? { comment: options.comment } : {}),
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...keys.policy(environment), ...stored, gsi1pk: 'POLICIES', gsi1sk: environment },
+          ConditionExpression: current ? '#v = :prev' : 'attribute_not_exists(pk)',
+          ...(current
+            ? {
+                ExpressionAttributeNames: { '#v': 'version' },
+                ExpressionAttributeValues: { ':prev': current.version },
+              }
+            : {}),
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) throw new PolicyConflict(environment, current?.version ?? 0, version);
+      throw new TransientDependencyError('DynamoDB PutItem (policy) failed', { cause: error });
+    }
+    return stored;
+  }
+
+  async history(environment: string, limit: number): Promise<PolicyVersion[]> {
+    const out = await call('Query', () =>
+      this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :v)',
+          ExpressionAttributeValues: { ':pk': keys.policy(environment).pk, ':v': 'V#' },
+          ScanIndexForward: false,
+          Limit: limit,
+        }),
+      ),
+    );
+    return (out.Items ?? []).map((i) => strip<PolicyVersion & Record<string, unknown>>(i) as PolicyVersion);
   }
 }
 
@@ -422,6 +525,8 @@ export class DynamoApprovalStore implements ApprovalStore {
           Item: {
             ...keys.approval(record.approvalId),
             ...record,
+            // A string set cannot be empty; a placeholder keeps `contains` and `ADD` simple.
+            approverIds: new Set(['-']),
             taskToken,
             gsi1pk: 'APPROVALS#PENDING',
             gsi1sk: `${record.requestedAt}#${record.approvalId}`,
@@ -443,6 +548,38 @@ export class DynamoApprovalStore implements ApprovalStore {
 
   async listPending(limit: number): Promise<ApprovalRecord[]> {
     return queryIndex<ApprovalRecord>(this.db, this.table, 'APPROVALS#PENDING', limit, true);
+  }
+
+  async addApprover(
+    approvalId: string,
+    input: { by: string; at: string; comment?: string },
+  ): Promise<{ added: boolean; approvers: ApprovalRecord['approvers'] }> {
+    const entry = { by: input.by, at: input.at, ...(input.comment ? { comment: input.comment } : {}) };
+    try {
+      const out = await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.approval(approvalId),
+          // One vote per person: approverIds is a string set, checked before appending.
+          UpdateExpression: 'SET approvers = list_append(approvers, :entry) ADD approverIds :ids',
+          ConditionExpression: '#status = :pending AND NOT contains(approverIds, :by)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':entry': [entry],
+            ':ids': new Set([input.by]),
+            ':by': input.by,
+            ':pending': 'PENDING',
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return { added: true, approvers: (out.Attributes?.approvers as ApprovalRecord['approvers']) ?? [] };
+    } catch (error) {
+      if (!isConditionFailure(error))
+        throw new TransientDependencyError('DynamoDB UpdateItem (approver) failed', { cause: error });
+      const current = await this.get(approvalId);
+      return { added: false, approvers: current?.approvers ?? [] };
+    }
   }
 
   async decide(
@@ -480,6 +617,7 @@ export class DynamoApprovalStore implements ApprovalStore {
 export function dynamoStores(db: DynamoDBDocumentClient, table: string) {
   return {
     catalog: new DynamoCatalogStore(db, table),
+    policies: new DynamoPolicyStore(db, table),
     registry: new DynamoRegistryStore(db, table),
     locks: new DynamoLockStore(db, table),
     dedupe: new DynamoDedupeStore(db, table),

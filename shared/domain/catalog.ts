@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { InvalidDocument } from './errors';
 import { artifactSchema } from './events/artifact';
-import { policySchema } from './policy';
+import { type Policy, parsePolicies } from './policy';
 import { isSemVer } from './semver';
 import { describeIssues } from './zod-issues';
 
@@ -111,9 +111,10 @@ export type Component = z.infer<typeof componentSchema>;
 export const catalogSchema = z.object({
   $schema: z.string().optional(),
   components: z.record(name, componentSchema),
-  policies: z.record(name, policySchema),
+  /** `{ "defaults"?: {...}, "<environment>": {...} }`, parsed by parsePolicies. */
+  policies: z.record(z.string(), z.unknown()),
 });
-export type Catalog = z.infer<typeof catalogSchema>;
+export type Catalog = Omit<z.infer<typeof catalogSchema>, 'policies'> & { policies: Record<string, Policy> };
 
 /**
  * Parses a catalog document. Every problem is reported with its path in the file, e.g.
@@ -121,8 +122,13 @@ export type Catalog = z.infer<typeof catalogSchema>;
  */
 export function parseCatalog(document: unknown, label = 'catalog'): Catalog {
   const result = catalogSchema.safeParse(document);
-  if (!result.success) throw new InvalidDocument(label, describeIssues(result.error));
-  const catalog = result.data;
+  const rawPolicies =
+    document && typeof document === 'object' ? (document as Record<string, unknown>).policies : undefined;
+  const parsed = parsePolicies(rawPolicies ?? {}, 'policies');
+  // Report every problem at once: the components' and the policies'.
+  const first = [...(result.success ? [] : describeIssues(result.error)), ...parsed.problems];
+  if (!result.success || first.length) throw new InvalidDocument(label, first);
+  const catalog: Catalog = { ...result.data, policies: parsed.policies };
   const problems: string[] = [];
   for (const [componentName, component] of Object.entries(catalog.components)) {
     if (component.sources.ecr && component.target.type !== 'ecs') {

@@ -81,3 +81,15 @@ export class NotFound extends UpshiftError {
     this.name = 'NotFound';
   }
 }
+
+/** Someone else changed the policy since the version the writer read. */
+export class PolicyConflict extends UpshiftError {
+  constructor(
+    readonly environment: string,
+    readonly expected: number,
+    readonly actual: number,
+  ) {
+    super(`policy ${environment} is at version ${actual}, not ${expected}; read it again and retry`);
+    this.name = 'PolicyConflict';
+  }
+}

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { isPredefinedConfig, suggestConfig } from './deploy-configs';
+import { validatePattern } from './event-pattern';
 import { riskLevels } from './risk';
 import { isValidTimeZone, weekdays } from './windows';
+import { describeIssues } from './zod-issues';
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM');
 
@@ -36,8 +38,69 @@ const ec2Config = z
     'expected a predefined EC2/on-premises deployment config',
   );
 
+const bumpKinds = ['major', 'minor', 'patch', 'prerelease'] as const;
+
+export const freezeSchema = z
+  .object({
+    start: z.iso.datetime({ offset: true, error: 'expected an ISO 8601 time such as 2026-12-20T00:00:00Z' }),
+    end: z.iso.datetime({ offset: true, error: 'expected an ISO 8601 time such as 2027-01-04T00:00:00Z' }),
+    reason: z.string().min(1, 'expected the reason for the freeze'),
+    /** Labels that pass through the freeze, such as `security` or `hotfix`. */
+    allowLabels: z.array(z.string()).default([]),
+  })
+  .refine((f) => Date.parse(f.end) > Date.parse(f.start), {
+    error: 'expected end after start',
+    path: ['end'],
+  });
+
+const deploymentConfigOverride = z
+  .object({ lambda: lambdaConfig.optional(), ecs: ecsConfig.optional(), ec2: ec2Config.optional() })
+  .refine((o) => Object.keys(o).length > 0, 'expected a config for at least one platform');
+
+export const ruleSchema = z.object({
+  name: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected a rule name: lowercase letters, digits and dashes'),
+  description: z.string().default(''),
+  /** 0 is the highest priority. Ties go by name. */
+  priority: z.number().int().min(0).max(1000).default(100),
+  /** An EventBridge-style pattern over the decision's facts (docs/policies.md). */
+  when: z.record(z.string(), z.unknown()).superRefine((pattern, ctx) => {
+    for (const problem of validatePattern(pattern)) {
+      const [path, ...rest] = problem.split(': ');
+      ctx.addIssue({ code: 'custom', message: `${path}: ${rest.join(': ')}` });
+    }
+  }),
+  then: z
+    .object({
+      decision: z.enum(['APPROVE', 'REJECT', 'DEFER', 'MANUAL_REVIEW']).optional(),
+      requireApproval: z.boolean().optional(),
+      deploymentConfig: deploymentConfigOverride.optional(),
+      addBakeMinutes: z
+        .number()
+        .int()
+        .min(1)
+        .max(24 * 60)
+        .optional(),
+      /** With decision DEFER: how long to wait before deciding again. */
+      deferMinutes: z
+        .number()
+        .int()
+        .min(1)
+        .max(7 * 24 * 60)
+        .default(60),
+      message: z.string().optional(),
+    })
+    .refine(
+      (t) => t.decision || t.requireApproval || t.deploymentConfig || t.addBakeMinutes,
+      'expected at least one action: decision, requireApproval, deploymentConfig or addBakeMinutes',
+    ),
+});
+export type PolicyRule = z.infer<typeof ruleSchema>;
+
 /** One environment's policy. Every field has a safe default, so `{}` is a valid, cautious policy. */
 export const policySchema = z.object({
+  description: z.string().default(''),
   deploymentConfig: z
     .object({
       lambda: lambdaConfig.default('CodeDeployDefault.LambdaCanary10Percent5Minutes'),
@@ -51,9 +114,28 @@ export const policySchema = z.object({
     }),
   /** Highest risk approved without a human; `NONE` always asks. */
   autoApproveUpTo: z.enum([...riskLevels, 'NONE'] as const).default('NONE'),
+  approvals: z
+    .object({
+      /** Distinct approvers needed (quorum). */
+      required: z.number().int().min(1).max(10).default(1),
+      /** When set, an approver must belong to one of these groups. */
+      groups: z.array(z.string().min(1)).default([]),
+      /** Whether the person who published the version may approve it. */
+      allowPublisher: z.boolean().default(false),
+    })
+    .default({ required: 1, groups: [], allowPublisher: false }),
+  /** Shifts happen only inside these windows (none: any time). */
   maintenanceWindows: z.array(windowSchema).default([]),
-  /** Labels that may deploy outside the maintenance windows once approved. */
-  windowExemptLabels: z.array(z.string()).default([]),
+  /** Versions that may shift outside the maintenance windows once approved. */
+  windowExemption: z
+    .object({ labels: z.array(z.string()).default([]), bumps: z.array(z.enum(bumpKinds)).default(['patch']) })
+    .default({ labels: [], bumps: ['patch'] }),
+  /** Absolute periods with no shifts, except for the labels each lets through. */
+  freezes: z.array(freezeSchema).default([]),
+  /** When set, shifts also wait for business hours (someone is around to watch). */
+  businessHours: z.array(windowSchema).default([]),
+  /** Labels that deploy even while one of the component's alarms is in ALARM (the fix for the fire). */
+  alarmBypassLabels: z.array(z.string()).default(['hotfix']),
   minIntervalMinutes: z.number().int().min(0).default(0),
   bakeMinutes: z
     .number()
@@ -68,6 +150,13 @@ export const policySchema = z.object({
     .max(7 * 24 * 60)
     .default(24 * 60),
   maxDeferrals: z.number().int().min(0).max(100).default(3),
+  /** A workflow that would still be waiting past this age ends EXPIRED. */
+  maxExecutionMinutes: z
+    .number()
+    .int()
+    .min(10)
+    .max(13 * 24 * 60)
+    .default(7 * 24 * 60),
   verification: z
     .object({
       /** Highest error rate (0..1) the candidate may show under probes. */
@@ -80,7 +169,58 @@ export const policySchema = z.object({
       minSamples: z.number().int().min(1).default(10),
     })
     .default({ maxErrorRate: 0.05, maxErrorRateIncrease: 0.02, maxLatencyRatio: 1.5, minSamples: 10 }),
+  rules: z
+    .array(ruleSchema)
+    .default([])
+    .refine((rules) => new Set(rules.map((r) => r.name)).size === rules.length, 'expected unique rule names'),
 });
 
 export type Policy = z.infer<typeof policySchema>;
 export type PolicyInput = z.input<typeof policySchema>;
+
+/** The reserved key of global defaults in a policies document. */
+export const DEFAULTS_KEY = 'defaults';
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return !!v && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** Objects merge key by key; arrays and values from `over` replace those of `base`. */
+export function mergeDefaults(base: unknown, over: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(over)) return over === undefined ? base : over;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = mergeDefaults(base[k], v);
+  return out;
+}
+
+/**
+ * Parses a policies document `{ "defaults"?: {...}, "<environment>": {...} }`. Each environment's
+ * policy is its own object merged over the defaults. Problems name their path, e.g.
+ * `production.maintenanceWindows[0].start: expected HH:MM`.
+ */
+export function parsePolicies(
+  document: unknown,
+  root = '',
+): { policies: Record<string, Policy>; problems: string[] } {
+  const problems: string[] = [];
+  const policies: Record<string, Policy> = {};
+  const prefix = root ? `${root}.` : '';
+  if (!isPlainObject(document))
+    return { policies, problems: [`${root || '(root)'}: expected an object of environments`] };
+  const defaults = document[DEFAULTS_KEY] ?? {};
+  for (const [env, raw] of Object.entries(document)) {
+    if (env === DEFAULTS_KEY) continue;
+    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(env)) {
+      problems.push(`${prefix}${env}: expected an environment name: lowercase letters, digits and dashes`);
+      continue;
+    }
+    const result = policySchema.safeParse(mergeDefaults(defaults, raw));
+    if (result.success) policies[env] = result.data;
+    else problems.push(...describeIssues(result.error, `${prefix}${env}`));
+  }
+  if (Object.keys(document).length > 0 && DEFAULTS_KEY in document) {
+    const check = policySchema.safeParse(defaults);
+    if (!check.success) problems.push(...describeIssues(check.error, `${prefix}${DEFAULTS_KEY}`));
+  }
+  return { policies, problems: [...new Set(problems)] };
+}

@@ -31,7 +31,10 @@ export const decisionSchema = z.object({
   deploymentConfig: z.string(),
   bakeMinutes: z.number(),
   approvalTimeoutSeconds: z.number(),
-  deferralsExhausted: z.boolean().default(false),
+  approvals: z
+    .object({ required: z.number(), groups: z.array(z.string()), allowPublisher: z.boolean() })
+    .default({ required: 1, groups: [], allowPublisher: false }),
+  expired: z.boolean().default(false),
   deferUntil: z.string().optional(),
   trace: z.array(z.object({ check: z.string(), matched: z.boolean(), detail: z.string() })),
 });

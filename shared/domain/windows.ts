@@ -124,7 +124,14 @@ function occurrencesOnDay(w: Window, day: number): WindowOccurrence | undefined 
   const crosses = eh * 60 + em <= sh * 60 + sm;
   const start = zonedTimeToEpoch(d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate(), sh, sm, w.timezone);
   const endDay = new Date(day + (crosses ? DAY : 0));
-  const end = zonedTimeToEpoch(endDay.getUTCFullYear(), endDay.getUTCMonth() + 1, endDay.getUTCDate(), eh, em, w.timezone);
+  const end = zonedTimeToEpoch(
+    endDay.getUTCFullYear(),
+    endDay.getUTCMonth() + 1,
+    endDay.getUTCDate(),
+    eh,
+    em,
+    w.timezone,
+  );
   return end > start ? { start, end } : undefined;
 }
 

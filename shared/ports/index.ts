@@ -22,9 +22,45 @@ export interface IdGenerator {
 export interface CatalogStore {
   getComponent(name: string): Promise<Component | undefined>;
   findComponentByRepository(repository: string): Promise<string | undefined>;
-  getPolicy(environment: string): Promise<Policy | undefined>;
-  /** Writes the catalog's components and policies (used when seeding). */
-  putCatalog(catalog: Catalog, by: string, at: string): Promise<void>;
+  /** Writes the catalog's components (policies go through the PolicyStore, with history). */
+  putComponents(catalog: Catalog, by: string, at: string): Promise<void>;
+}
+
+export interface StoredPolicy {
+  environment: string;
+  version: number;
+  policy: Policy;
+  updatedBy: string;
+  updatedAt: string;
+}
+
+export interface PolicyChange {
+  path: string;
+  before?: unknown;
+  after?: unknown;
+}
+
+export interface PolicyVersion extends StoredPolicy {
+  changes: PolicyChange[];
+  comment?: string;
+}
+
+/** Policies per environment, with a version history (who, when, what changed). */
+export interface PolicyStore {
+  get(environment: string): Promise<StoredPolicy | undefined>;
+  list(): Promise<StoredPolicy[]>;
+  /**
+   * Writes a new version when the policy differs from the current one (else returns the current).
+   * With `expectedVersion`, fails with PolicyConflict if someone else wrote in between.
+   */
+  put(
+    environment: string,
+    policy: Policy,
+    by: string,
+    at: string,
+    options?: { expectedVersion?: number; comment?: string },
+  ): Promise<StoredPolicy>;
+  history(environment: string, limit: number): Promise<PolicyVersion[]>;
 }
 
 export interface RegistryStore {
@@ -80,6 +116,11 @@ export interface ApprovalRecord {
   environment: string;
   version: string;
   status: 'PENDING' | 'APPROVED' | 'REJECTED' | 'EXPIRED';
+  /** Distinct approvals needed, groups allowed to approve, whether the publisher may. */
+  required: number;
+  groups: string[];
+  allowPublisher: boolean;
+  approvers: { by: string; at: string; comment?: string }[];
   requestedAt: string;
   expiresAt: string;
   publishedBy?: string;
@@ -99,6 +140,11 @@ export interface ApprovalStore {
     approvalId: string,
     input: { status: 'APPROVED' | 'REJECTED' | 'EXPIRED'; by: string; at: string; comment?: string },
   ): Promise<{ taskToken: string } | undefined>;
+  /** Adds one approver (once per person) while the approval is pending; returns the approvers so far. */
+  addApprover(
+    approvalId: string,
+    input: { by: string; at: string; comment?: string },
+  ): Promise<{ added: boolean; approvers: ApprovalRecord['approvers'] }>;
 }
 
 export interface DeploymentRequest {

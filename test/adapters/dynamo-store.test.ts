@@ -20,7 +20,7 @@ const lambda = (v: string) => ({ type: 'lambda' as const, functionName: 'checkou
 
 describe('DynamoDB repositories (against dynalite)', () => {
   it('stores the catalog and finds components by ECR repository', async () => {
-    await stores.catalog.putCatalog(parseCatalog(demoCatalog), 'test', '2026-12-02T10:00:00Z');
+    await stores.catalog.putComponents(parseCatalog(demoCatalog), 'test', '2026-12-02T10:00:00Z');
     expect((await stores.catalog.getComponent('checkout'))?.target).toEqual({
       type: 'lambda',
       functionName: 'checkout',
@@ -28,7 +28,43 @@ describe('DynamoDB repositories (against dynalite)', () => {
     });
     expect(await stores.catalog.findComponentByRepository('storefront')).toBe('storefront');
     expect(await stores.catalog.findComponentByRepository('checkout')).toBeUndefined();
-    expect((await stores.catalog.getPolicy('production'))?.autoApproveUpTo).toBe('NONE');
+  });
+
+  it('versions policies with who, when and the diff, and refuses a stale write', async () => {
+    const { policies } = parseCatalog(demoCatalog);
+    const production = policies.production;
+    if (!production) throw new Error('demo catalog lacks production');
+    const v1 = await stores.policies.put('production', production, 'ana', '2026-12-01T00:00:00Z');
+    expect(v1.version).toBe(1);
+    // Writing the same policy again creates no version.
+    expect((await stores.policies.put('production', production, 'ana', '2026-12-01T01:00:00Z')).version).toBe(
+      1,
+    );
+    const v2 = await stores.policies.put(
+      'production',
+      { ...production, bakeMinutes: 45 },
+      'bob',
+      '2026-12-02T00:00:00Z',
+      {
+        expectedVersion: 1,
+        comment: 'longer bake',
+      },
+    );
+    expect(v2.version).toBe(2);
+    await expect(
+      stores.policies.put('production', { ...production, bakeMinutes: 50 }, 'eve', 'now', {
+        expectedVersion: 1,
+      }),
+    ).rejects.toMatchObject({ name: 'PolicyConflict' });
+    const history = await stores.policies.history('production', 10);
+    expect(history.map((h) => [h.version, h.updatedBy])).toEqual([
+      [2, 'bob'],
+      [1, 'ana'],
+    ]);
+    expect(history[0]?.changes).toEqual([{ path: 'bakeMinutes', before: 30, after: 45 }]);
+    expect(history[0]?.comment).toBe('longer bake');
+    expect((await stores.policies.get('production'))?.policy.bakeMinutes).toBe(45);
+    expect((await stores.policies.list()).map((p) => p.environment)).toContain('production');
   });
 
   it('leases the lock: one holder, renewal by the holder, takeover after expiry, release by owner only', async () => {
@@ -127,12 +163,20 @@ describe('DynamoDB repositories (against dynalite)', () => {
         environment: 'production',
         version: '1.1.0',
         status: 'PENDING',
+        required: 2,
+        groups: [],
+        allowPublisher: false,
+        approvers: [],
         requestedAt: '2026-12-02T10:00:00Z',
         expiresAt: '2026-12-03T10:00:00Z',
         evidence: {},
       },
       'secret-token',
     );
+    expect((await stores.approvals.addApprover('apr-1', { by: 'ana', at: 't1' })).added).toBe(true);
+    const again = await stores.approvals.addApprover('apr-1', { by: 'ana', at: 't2' });
+    expect(again).toEqual({ added: false, approvers: [{ by: 'ana', at: 't1' }] });
+    expect((await stores.approvals.addApprover('apr-1', { by: 'bob', at: 't3' })).approvers).toHaveLength(2);
     expect(JSON.stringify(await stores.approvals.get('apr-1'))).not.toContain('secret-token');
     expect(JSON.stringify(await stores.approvals.listPending(10))).not.toContain('secret-token');
     expect(await stores.approvals.decide('apr-1', { status: 'APPROVED', by: 'ana', at: 'now' })).toEqual({

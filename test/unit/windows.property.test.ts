@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { isInWindow, nextWindowStart, occurrences, type Window, weekdays } from '../../shared/domain/windows';
 
 const zones = ['UTC', 'Europe/Berlin', 'America/New_York'] as const;
-const hm = fc.tuple(fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 })).map(
-  ([h, m]) => `${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}`,
-);
+const hm = fc
+  .tuple(fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 }))
+  .map(([h, m]) => `${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}`);
 const windowArb: fc.Arbitrary<Window> = fc.record({
   days: fc.uniqueArray(fc.constantFrom(...weekdays), { minLength: 1, maxLength: 7 }),
   start: hm,
@@ -21,7 +21,9 @@ const dstEdges = [
 ];
 const instant = fc.oneof(
   fc.integer({ min: Date.parse('2026-01-01T00:00:00Z'), max: Date.parse('2027-12-31T00:00:00Z') }),
-  fc.tuple(fc.constantFrom(...dstEdges), fc.integer({ min: -3 * 86_400_000, max: 3 * 86_400_000 })).map(([e, d]) => e + d),
+  fc
+    .tuple(fc.constantFrom(...dstEdges), fc.integer({ min: -3 * 86_400_000, max: 3 * 86_400_000 }))
+    .map(([e, d]) => e + d),
 );
 
 describe('nextWindowStart (property-based)', () => {
@@ -58,11 +60,15 @@ describe('nextWindowStart (property-based)', () => {
 describe('windows across DST changes', () => {
   it('Berlin 02:00-04:00 on the spring-forward Sunday opens at 03:00 local (the gap is skipped)', () => {
     const w: Window[] = [{ days: ['SUN'], start: '02:00', end: '04:00', timezone: 'Europe/Berlin' }];
-    expect(new Date(nextWindowStart(w, Date.parse('2026-03-28T12:00:00Z')) ?? 0).toISOString()).toBe('2026-03-29T01:00:00.000Z');
+    expect(new Date(nextWindowStart(w, Date.parse('2026-03-28T12:00:00Z')) ?? 0).toISOString()).toBe(
+      '2026-03-29T01:00:00.000Z',
+    );
   });
   it('Berlin 02:00-04:00 on the fall-back Sunday opens at the first 02:00 (CEST)', () => {
     const w: Window[] = [{ days: ['SUN'], start: '02:00', end: '04:00', timezone: 'Europe/Berlin' }];
-    expect(new Date(nextWindowStart(w, Date.parse('2026-10-24T12:00:00Z')) ?? 0).toISOString()).toBe('2026-10-25T00:00:00.000Z');
+    expect(new Date(nextWindowStart(w, Date.parse('2026-10-24T12:00:00Z')) ?? 0).toISOString()).toBe(
+      '2026-10-25T00:00:00.000Z',
+    );
   });
   it('New York 01:30-02:30 on the spring-forward Sunday', () => {
     const w: Window[] = [{ days: ['SUN'], start: '01:30', end: '02:30', timezone: 'America/New_York' }];
