@@ -1,7 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UNPARSABLE } from '../functions/intake/intake';
 import { dynamoStores, type Stores } from '../shared/aws/dynamo-store';
 import type { Catalog } from '../shared/domain/catalog';
 import { rulePatterns, upgradeTriggerRules } from '../shared/domain/patterns';
@@ -9,6 +8,7 @@ import type { WorkflowRecord } from '../shared/domain/workflow';
 import { timeOrderedIds } from '../shared/runtime/system';
 import { decideApproval } from '../shared/usecases/decide-approval';
 import { expireApprovals } from '../shared/usecases/expire-approvals';
+import { UNPARSABLE } from '../shared/usecases/resolve-event';
 import { CloudWatchSimulator } from './cloudwatch-sim';
 import { CodeDeploySimulator } from './codedeploy-sim';
 import { type LocalDynamo, startDynalite } from './dynalite';

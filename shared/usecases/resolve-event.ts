@@ -1,0 +1,191 @@
+import { type Component, defaultEnvironment, type Target, targetFor } from '../domain/catalog';
+import type { Artifact } from '../domain/events/artifact';
+import * as ecr from '../domain/events/ecr-image-action';
+import { routingFields } from '../domain/events/envelope';
+import type { Reason } from '../domain/events/upshift-events';
+import * as published from '../domain/events/version-published';
+import { isSemVer } from '../domain/semver';
+import { describeIssues } from '../domain/zod-issues';
+import type { CatalogStore } from '../ports';
+
+/** Unparsable input is passed as `{ "upshift:unparsable": text, "parseError": message }`. */
+export const UNPARSABLE = 'upshift:unparsable';
+
+export interface Candidate {
+  component: string;
+  environment?: string;
+  version: string;
+  artifact: Artifact;
+  labels: string[];
+  commit?: string;
+  publishedBy?: string;
+  source: string;
+  eventId: string;
+}
+
+type Parsed =
+  | { candidate: Candidate }
+  | { outcome: 'INVALID' | 'IGNORED'; reasons: Reason[]; meta?: Partial<Candidate> };
+
+export type Resolved =
+  | {
+      ok: true;
+      candidate: Candidate;
+      component: Component;
+      environment: string;
+      envConfig: Component['environments'][string];
+      target: Target;
+    }
+  | { ok: false; outcome: 'INVALID' | 'IGNORED'; reasons: Reason[]; meta: Partial<Candidate> };
+
+async function parseEvent(event: unknown, catalog: CatalogStore): Promise<Parsed> {
+  if (event && typeof event === 'object' && UNPARSABLE in event) {
+    const message = String((event as Record<string, unknown>).parseError ?? 'not JSON');
+    return {
+      outcome: 'INVALID',
+      reasons: [{ code: 'MALFORMED_JSON', message: `(root): malformed JSON: ${message}` }],
+    };
+  }
+  const routing = routingFields.safeParse(event);
+  if (!routing.success) {
+    return {
+      outcome: 'INVALID',
+      reasons: describeIssues(routing.error).map((message) => ({ code: 'INVALID_EVENT', message })),
+    };
+  }
+  const detailType = routing.data['detail-type'];
+  if (detailType === published.detailType) {
+    const result = published.schema.safeParse(event);
+    if (!result.success) {
+      return {
+        outcome: 'INVALID',
+        reasons: describeIssues(result.error).map((message) => ({ code: 'INVALID_EVENT', message })),
+      };
+    }
+    const e = result.data;
+    return {
+      candidate: {
+        component: e.detail.component,
+        ...(e.detail.environment ? { environment: e.detail.environment } : {}),
+        version: e.detail.version,
+        artifact: e.detail.artifact,
+        labels: e.detail.labels,
+        ...(e.detail.commit ? { commit: e.detail.commit } : {}),
+        ...(e.detail.publishedBy ? { publishedBy: e.detail.publishedBy } : {}),
+        source: e.source,
+        eventId: e.id,
+      },
+    };
+  }
+  if (detailType === ecr.detailType && routing.data.source === ecr.source) {
+    const result = ecr.schema.safeParse(event);
+    if (!result.success) {
+      return {
+        outcome: 'INVALID',
+        reasons: describeIssues(result.error).map((message) => ({ code: 'INVALID_EVENT', message })),
+      };
+    }
+    const d = result.data.detail;
+    if (d['action-type'] !== 'PUSH' || d.result !== 'SUCCESS') {
+      return {
+        outcome: 'IGNORED',
+        reasons: [
+          {
+            code: 'NOT_A_PUSH',
+            message: `ECR ${d['action-type']} with result ${d.result} does not publish a version`,
+          },
+        ],
+      };
+    }
+    const component = await catalog.findComponentByRepository(d['repository-name']);
+    if (!component) {
+      return {
+        outcome: 'IGNORED',
+        reasons: [
+          {
+            code: 'UNKNOWN_REPOSITORY',
+            message: `no component declares ECR repository "${d['repository-name']}"`,
+          },
+        ],
+      };
+    }
+    const tag = d['image-tag'] ?? '';
+    if (!isSemVer(tag)) {
+      return {
+        outcome: 'IGNORED',
+        reasons: [{ code: 'TAG_NOT_SEMVER', message: `image tag "${tag}" is not a semantic version` }],
+        meta: { component },
+      };
+    }
+    return {
+      candidate: {
+        component,
+        version: tag.replace(/^v/, ''),
+        artifact: { type: 'image', repository: d['repository-name'], tag, digest: d['image-digest'] },
+        labels: [],
+        source: result.data.source,
+        eventId: result.data.id,
+      },
+    };
+  }
+  return {
+    outcome: 'IGNORED',
+    reasons: [
+      {
+        code: 'UNROUTED_EVENT',
+        message: `no component claims "${detailType}" events from ${routing.data.source}`,
+      },
+    ],
+  };
+}
+
+/**
+ * Validates an event and finds what it asks for: the component, the environment (given, or the
+ * component's first) and its target. Used by Intake and by the dry-run `policies explain`.
+ */
+export async function resolveEvent(event: unknown, catalog: CatalogStore): Promise<Resolved> {
+  const parsed = await parseEvent(event, catalog);
+  if (!('candidate' in parsed))
+    return { ok: false, outcome: parsed.outcome, reasons: parsed.reasons, meta: parsed.meta ?? {} };
+  const c = parsed.candidate;
+  const component = await catalog.getComponent(c.component);
+  if (!component) {
+    return {
+      ok: false,
+      outcome: 'IGNORED',
+      reasons: [{ code: 'UNKNOWN_COMPONENT', message: `component "${c.component}" is not in the catalog` }],
+      meta: c,
+    };
+  }
+  const environment = c.environment ?? defaultEnvironment(component);
+  const envConfig = component.environments[environment];
+  if (!envConfig) {
+    return {
+      ok: false,
+      outcome: 'IGNORED',
+      reasons: [
+        {
+          code: 'UNKNOWN_ENVIRONMENT',
+          message: `component "${c.component}" has no environment "${environment}" (it has ${Object.keys(component.environments).join(', ')})`,
+        },
+      ],
+      meta: { ...c, environment },
+    };
+  }
+  const target = targetFor(component, environment);
+  const artifactPlatform = c.artifact.type === 'image' ? 'ecs' : c.artifact.type;
+  if (artifactPlatform !== target.type) {
+    return {
+      ok: false,
+      outcome: 'INVALID',
+      reasons: [
+        {
+          code: 'ARTIFACT_MISMATCH',
+          message: `detail.artifact.type: expected "${target.type}" for ${c.component} in ${environment}, got "${c.artifact.type}"`,
+        },
+      ],
+      meta: { ...c, environment },
+    };
+  }
+  return { ok: true, candidate: { ...c, environment }, component, environment, envConfig, target };
+}
