@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { InvalidDocument } from '../shared/domain/errors';
 import { demo } from './commands/demo';
+import { PolicyProblems, policies } from './commands/policies';
 import { publish } from './commands/publish';
 import { run } from './commands/run';
 import { status, workflows } from './commands/state';
@@ -25,6 +26,12 @@ Usage:
                                                  current, previous and last known-good versions
   upshift workflows list [--state DIR] [--limit N] [--json]
   upshift workflows show ID [--state DIR] [--json]
+  upshift policies list | get ENV | history ENV [--state DIR] [--json]
+  upshift policies validate --file F             check a policies document; each problem names its path
+  upshift policies put --file F --state DIR [--comment TEXT]
+                                                 write new policy versions, with who, when and the diff
+  upshift policies explain --event F [--at ISO] [--verdict PASS|FAIL|INCONCLUSIVE] [--approved] [--json]
+                                                 dry run: the decision and its trace; starts nothing
 
 Exit status: 0 for every handled outcome (COMPLETED, ROLLED_BACK, REJECTED, ...), 2 for a usage
 error, 1 for a crash.`;
@@ -45,6 +52,10 @@ const options = {
   'function-version': { type: 'string' },
   label: { type: 'string', multiple: true },
   limit: { type: 'string' },
+  file: { type: 'string' },
+  comment: { type: 'string' },
+  verdict: { type: 'string' },
+  approved: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -81,11 +92,17 @@ export async function main(
         return await status(flags, out);
       case 'workflows':
         return await workflows(rest, flags, out);
+      case 'policies':
+        return await policies(rest, flags, out);
       default:
         throw new UsageError(`unknown command "${command}"; try upshift --help`);
     }
   } catch (error) {
     if (error instanceof UsageError) {
+      process.stderr.write(`upshift: ${error.message}\n`);
+      return 2;
+    }
+    if (error instanceof PolicyProblems) {
       process.stderr.write(`upshift: ${error.message}\n`);
       return 2;
     }

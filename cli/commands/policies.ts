@@ -1,0 +1,162 @@
+import { readFileSync } from 'node:fs';
+import { LocalProber, LocalTargets } from '../../local/targets';
+import { parsePolicies } from '../../shared/domain/policy';
+import { explainDecision } from '../../shared/usecases/explain-decision';
+import type { Flags } from '../main';
+import { UsageError } from '../main';
+import { openStack, str } from './shared';
+
+function readJson(file: string | undefined, flag: string): unknown {
+  if (!file) throw new UsageError(`${flag} FILE is required`);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`${flag}: cannot read ${file}: ${(error as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new PolicyProblems([`(root): malformed JSON: ${(error as Error).message}`]);
+  }
+}
+
+/** A policies document with problems; each names its path, e.g. `production.maintenanceWindows[0].start`. */
+export class PolicyProblems extends Error {
+  constructor(readonly problems: string[]) {
+    super(
+      `${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${problems.map((p) => `  ${p}`).join('\n')}`,
+    );
+    this.name = 'PolicyProblems';
+  }
+}
+
+const verdicts = ['PASS', 'FAIL', 'INCONCLUSIVE'] as const;
+
+/**
+ * `upshift policies list | get ENV | put --file F | validate --file F | history ENV | explain --event F`.
+ * Locally they work on `--state DIR`, or on a fresh stack seeded from the catalog.
+ */
+export async function policies(args: string[], flags: Flags, out: (s: string) => void): Promise<number> {
+  const [sub, env] = args;
+  const json = !!flags.json;
+  const print = (value: unknown, text: string) => out(json ? `${JSON.stringify(value, null, 2)}\n` : text);
+  if (sub === 'validate') {
+    const { policies: parsed, problems } = parsePolicies(readJson(str(flags.file), '--file'));
+    if (problems.length) throw new PolicyProblems(problems);
+    print({ valid: true, environments: Object.keys(parsed) }, `valid: ${Object.keys(parsed).join(', ')}\n`);
+    return 0;
+  }
+  if (!['list', 'get', 'put', 'history', 'explain'].includes(sub ?? '')) {
+    throw new UsageError(
+      'policies: expected list, get ENV, put --file F, validate --file F, history ENV or explain --event F',
+    );
+  }
+  if ((sub === 'get' || sub === 'history') && !env)
+    throw new UsageError(`policies ${sub}: expected an environment`);
+  if (sub === 'put' && !str(flags.state))
+    throw new UsageError('policies put: --state DIR is required (where the change is kept)');
+
+  const stack = await openStack(flags);
+  try {
+    const store = stack.stores.policies;
+    switch (sub) {
+      case 'list': {
+        const all = await store.list();
+        print(
+          all.map((p) => ({
+            environment: p.environment,
+            version: p.version,
+            updatedBy: p.updatedBy,
+            updatedAt: p.updatedAt,
+          })),
+          all
+            .map(
+              (p) =>
+                `${p.environment.padEnd(14)} v${p.version}  ${p.updatedBy}  ${p.updatedAt}  ${p.policy.description}\n`,
+            )
+            .join(''),
+        );
+        return 0;
+      }
+      case 'get': {
+        const p = await store.get(env as string);
+        if (!p) throw new UsageError(`no policy for environment "${env}"`);
+        print(p, `${JSON.stringify(p, null, 2)}\n`);
+        return 0;
+      }
+      case 'history': {
+        const versions = await store.history(env as string, Number(str(flags.limit) ?? 20));
+        print(
+          versions,
+          versions
+            .map(
+              (v) =>
+                `v${v.version}  ${v.updatedAt}  ${v.updatedBy}${v.comment ? `  "${v.comment}"` : ''}\n${v.changes
+                  .map((c) => `    ${c.path}: ${JSON.stringify(c.before)} -> ${JSON.stringify(c.after)}\n`)
+                  .join('')}`,
+            )
+            .join(''),
+        );
+        return 0;
+      }
+      case 'put': {
+        const { policies: parsed, problems } = parsePolicies(readJson(str(flags.file), '--file'));
+        if (problems.length) throw new PolicyProblems(problems);
+        const by = process.env.USER ? `${process.env.USER}@local` : 'cli@local';
+        const results = [];
+        for (const [environment, policy] of Object.entries(parsed)) {
+          const stored = await store.put(environment, policy, by, stack.scheduler.now().toISOString(), {
+            ...(str(flags.comment) ? { comment: str(flags.comment) as string } : {}),
+          });
+          results.push({ environment, version: stored.version });
+        }
+        print(results, results.map((r) => `${r.environment}: now v${r.version}\n`).join(''));
+        return 0;
+      }
+      default: {
+        const verdict = str(flags.verdict);
+        if (verdict && !verdicts.includes(verdict as never)) {
+          throw new UsageError(`--verdict: expected one of ${verdicts.join(', ')}, got "${verdict}"`);
+        }
+        const event = readJson(str(flags.event), '--event');
+        const explanation = await explainDecision(
+          {
+            event,
+            ...(verdict ? { verdict: verdict as (typeof verdicts)[number] } : {}),
+            approved: !!flags.approved,
+          },
+          {
+            catalog: stack.stores.catalog,
+            policies: store,
+            registry: stack.stores.registry,
+            prober: new LocalProber(new LocalTargets(() => stack.options.catalog.components)),
+            alarms: stack.alarms,
+            clock: stack.scheduler,
+          },
+        );
+        if (json) {
+          out(`${JSON.stringify(explanation, null, 2)}\n`);
+          return 0;
+        }
+        if (explanation.outcome !== 'DECIDED') {
+          out(
+            `${explanation.outcome}: ${explanation.reasons.map((r) => `${r.code}: ${r.message}`).join('; ')}\n`,
+          );
+          return 0;
+        }
+        const d = explanation.decision;
+        out(
+          `${d.decision}  ${explanation.component} ${explanation.currentVersion} -> ${explanation.version} in ${explanation.environment} (policy v${explanation.policyVersion})\n` +
+            `  risk ${d.risk}, priority ${d.priority}, ${d.deploymentConfig}, bake ${d.bakeMinutes} min${d.deferUntil ? `, not before ${d.deferUntil}` : ''}\n` +
+            d.reasons.map((r) => `  ${r.code}: ${r.message}\n`).join('') +
+            '  trace:\n' +
+            d.trace.map((t) => `    ${t.matched ? '●' : '○'} ${t.check.padEnd(32)} ${t.detail}\n`).join(''),
+        );
+        return 0;
+      }
+    }
+  } finally {
+    await stack.close();
+  }
+}
