@@ -71,16 +71,7 @@ function isConditionFailure(error: unknown): boolean {
 
 function strip<T extends Record<string, unknown>>(item: Record<string, unknown> | undefined): T | undefined {
   if (!item) return undefined;
-  const {
-    pk: _pk,
-    sk: _sk,
-    gsi1pk: _g1,
-    gsi1sk: _g2,
-    expiresAt: _e,
-    taskToken: _t,
-    approverIds: _a,
-    ...rest
-  } = item;
+  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, taskToken: _t, approverIds: _a, ...rest } = item;
   return rest as T;
 }
 
