@@ -9,6 +9,7 @@ import { parseCatalog } from '../shared/domain/catalog';
 import { type DecisionFacts, evaluatePolicy } from '../shared/domain/decision';
 import { matchesPattern } from '../shared/domain/event-pattern';
 import { rulePatterns } from '../shared/domain/patterns';
+import { policySchema } from '../shared/domain/policy';
 import { percentile } from '../shared/domain/statistics';
 
 function timeEach(n: number, fn: (i: number) => void): { perSecond: number; p50us: number; p99us: number } {
@@ -52,6 +53,80 @@ async function main() {
     evaluatePolicy({ ...facts, now: new Date(Date.parse(facts.now) + i * 60_000).toISOString() }, policy),
   );
   console.log(`policy evaluation (production policy, window maths included): ${fmt(decide)}`);
+
+  // 100 policies of 10 rules each: the issue's yardstick.
+  const policies = Array.from({ length: 100 }, (_, p) =>
+    policySchema.parse({
+      autoApproveUpTo: ['LOW', 'MEDIUM', 'HIGH', 'NONE'][p % 4],
+      maintenanceWindows:
+        p % 3 === 0
+          ? [{ days: ['SUN', 'WED'], start: '02:00', end: '04:00', timezone: 'Europe/Berlin' }]
+          : [],
+      businessHours:
+        p % 5 === 0
+          ? [
+              {
+                days: ['MON', 'TUE', 'WED', 'THU', 'FRI'],
+                start: '09:00',
+                end: '17:00',
+                timezone: 'America/New_York',
+              },
+            ]
+          : [],
+      freezes:
+        p % 7 === 0
+          ? [
+              {
+                start: '2026-12-21T00:00:00Z',
+                end: '2027-01-04T00:00:00Z',
+                reason: 'holidays',
+                allowLabels: ['hotfix'],
+              },
+            ]
+          : [],
+      minIntervalMinutes: 30,
+      rules: Array.from({ length: 10 }, (_, r) => ({
+        name: `rule-${r}`,
+        priority: (r * 7) % 10,
+        when: [
+          { labels: ['breaking'] },
+          { component: [{ prefix: `svc-${r}` }] },
+          { verification: { errorRate: [{ numeric: ['>', 0.01 * r] }] } },
+          { environment: [{ 'anything-but': ['dev', 'test'] }], bump: ['major'] },
+          { $or: [{ labels: ['security'] }, { risk: ['HIGH', 'CRITICAL'] }] },
+          { time: { weekday: ['SAT', 'SUN'] } },
+          { minutesSinceLastUpgrade: [{ numeric: ['<', 120] }] },
+          { alarmActive: [true] },
+          { version: [{ wildcard: '*-rc*' }] },
+          { currentVersion: [{ exists: true }], bump: ['minor'] },
+        ][r],
+        then: [
+          { requireApproval: true },
+          { addBakeMinutes: 5 },
+          { decision: 'DEFER', deferMinutes: 30 },
+          { deploymentConfig: { lambda: 'CodeDeployDefault.LambdaLinear10PercentEvery1Minute' } },
+          { decision: 'MANUAL_REVIEW' },
+        ][r % 5],
+      })),
+    }),
+  );
+  const bumps = ['major', 'minor', 'patch', 'prerelease'] as const;
+  const labelSets = [[], ['security'], ['breaking'], ['hotfix']];
+  const factsFor = (i: number): DecisionFacts => ({
+    ...facts,
+    component: `svc-${i % 13}`,
+    environment: ['dev', 'staging', 'prod'][i % 3] as string,
+    bump: bumps[i % 4] as (typeof bumps)[number],
+    labels: labelSets[i % 4] as string[],
+    version: i % 9 === 0 ? '2.0.0-rc.1' : '2.0.0',
+    verification: { verdict: 'PASS', findings: [], candidate: { errorRate: (i % 10) / 100, p95Ms: 50 } },
+    now: new Date(Date.parse('2026-12-01T00:00:00Z') + ((i * 7919) % (30 * 86_400)) * 1000).toISOString(),
+    lastUpgradeAt: '2026-11-30T22:00:00Z',
+    alarmsInAlarm: i % 11 === 0 ? ['a'] : [],
+  });
+  timeEach(5000, (i) => evaluatePolicy(factsFor(i), policies[i % 100] as never));
+  const hundred = timeEach(50_000, (i) => evaluatePolicy(factsFor(i), policies[(i * 31) % 100] as never));
+  console.log(`decisions, 100 policies x 10 rules (windows, business hours, freezes): ${fmt(hundred)}`);
 
   const event = {
     source: 'aws.ecr',

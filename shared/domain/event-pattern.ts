@@ -85,6 +85,7 @@ function checkMatcher(m: unknown): string | undefined {
   const entries = Object.entries(m as Record<string, unknown>);
   if (entries.length !== 1) return 'an operator object has exactly one key';
   const [op, arg] = entries[0] as [string, unknown];
+  if (op === 'exists') return typeof arg === 'boolean' ? undefined : 'exists takes true or false';
   try {
     compileOperator(op, arg);
     return undefined;

@@ -55,7 +55,8 @@ interface LocalParts {
   weekday: Weekday;
 }
 
-export function localParts(epochMs: number, timeZone: string): LocalParts {
+/** Local calendar fields from the platform's time-zone data (Intl); the slow path. */
+function intlParts(epochMs: number, timeZone: string): LocalParts {
   const parts: Record<string, string> = {};
   for (const p of formatter(timeZone).formatToParts(new Date(epochMs))) parts[p.type] = p.value;
   return {
@@ -69,15 +70,68 @@ export function localParts(epochMs: number, timeZone: string): LocalParts {
   };
 }
 
+/**
+ * Offsets are cached per 15-minute bucket: every zone's transitions fall on a quarter hour, so an
+ * offset is constant within a bucket.
+ */
+const BUCKET_MS = 15 * 60_000;
+const offsetCache = new Map<string, number>();
+
 /** The zone's offset from UTC at an instant, in ms. */
 function offsetAt(epochMs: number, timeZone: string): number {
-  const p = localParts(epochMs, timeZone);
-  const asUtc = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
-  return asUtc - (epochMs - (((epochMs % 1000) + 1000) % 1000));
+  const bucket = Math.floor(epochMs / BUCKET_MS);
+  const key = `${timeZone}|${bucket}`;
+  let offset = offsetCache.get(key);
+  if (offset === undefined) {
+    const at = bucket * BUCKET_MS;
+    const p = intlParts(at, timeZone);
+    offset = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - at;
+    if (offsetCache.size >= 50_000) offsetCache.clear();
+    offsetCache.set(key, offset);
+  }
+  return offset;
 }
 
-/** The instant at which the wall clock in `timeZone` shows the given local time. */
+/** Local calendar fields of an instant in a zone. */
+export function localParts(epochMs: number, timeZone: string): LocalParts {
+  const local = new Date(epochMs + offsetAt(epochMs, timeZone));
+  return {
+    year: local.getUTCFullYear(),
+    month: local.getUTCMonth() + 1,
+    day: local.getUTCDate(),
+    hour: local.getUTCHours(),
+    minute: local.getUTCMinutes(),
+    second: local.getUTCSeconds(),
+    weekday: weekdays[local.getUTCDay()] as Weekday,
+  };
+}
+
+const zonedCache = new Map<string, number>();
+const ZONED_CACHE_LIMIT = 20_000;
+
+/**
+ * The instant at which the wall clock in `timeZone` shows the given local time. Memoized: window
+ * maths asks for the same few local times over and over, and each answer costs several Intl calls.
+ */
 export function zonedTimeToEpoch(
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  timeZone: string,
+): number {
+  const key = `${timeZone}|${year}|${month}|${day}|${hour}|${minute}`;
+  let value = zonedCache.get(key);
+  if (value === undefined) {
+    value = computeZonedTimeToEpoch(year, month, day, hour, minute, timeZone);
+    if (zonedCache.size >= ZONED_CACHE_LIMIT) zonedCache.clear();
+    zonedCache.set(key, value);
+  }
+  return value;
+}
+
+function computeZonedTimeToEpoch(
   year: number,
   month: number,
   day: number,

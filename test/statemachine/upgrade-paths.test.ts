@@ -160,6 +160,44 @@ describe('the upgrade state machine, run locally on the real ASL', () => {
     expect(stages).toContain('Lock:RELEASED');
   });
 
+  it('DEFER to the maintenance window: virtual time jumps to it, verifies again, completes', async () => {
+    const catalog = structuredClone(demoCatalog) as unknown as {
+      policies: Record<string, Record<string, unknown>>;
+    };
+    catalog.policies.staging = {
+      ...catalog.policies.staging,
+      maintenanceWindows: [{ days: ['SAT'], start: '22:00', end: '02:00', timezone: 'Europe/Berlin' }],
+    };
+    const s = await open({ catalog });
+    const { record } = await s.run(versionPublished({ version: '1.1.0', environment: 'staging' }));
+    expect(record?.outcome).toBe('COMPLETED');
+    const stages = record?.history.map((h) => `${h.stage}:${h.status}`) ?? [];
+    expect(stages.slice(0, 6)).toEqual([
+      'Intake:ACCEPTED',
+      'Lock:ACQUIRED',
+      'Verify:PASS',
+      'Decide:DEFER',
+      'Lock:RELEASED',
+      'Lock:ACQUIRED',
+    ]);
+    const second = record?.history.filter((h) => h.stage === 'Verify')[1];
+    expect(second?.at).toBe('2026-12-05T21:00:00.000Z'); // Saturday 22:00 in Berlin
+    expect(record?.history.find((h) => h.stage === 'Deploy')?.at).toBe('2026-12-05T21:00:00.000Z');
+    expect(s.bus.log.map((e) => e['detail-type'])).toContain('Upgrade Deferred');
+  });
+
+  it('production: approved on Wednesday, the approval is kept while the shift waits for Sunday', async () => {
+    const s = await open({ autoAnswer: { approve: true, by: 'ana@example.com' } });
+    const { record } = await s.run(versionPublished({ version: '1.1.0', environment: 'production' }));
+    const decides = record?.history.filter((h) => h.stage === 'Decide').map((h) => h.status);
+    expect(decides).toEqual(['MANUAL_REVIEW', 'DEFER', 'APPROVE']);
+    expect(record?.history.filter((h) => h.stage === 'Approval').map((h) => h.status)).toEqual([
+      'REQUESTED',
+      'VOTE',
+      'APPROVED',
+    ]);
+  });
+
   it('EXPIRED after the last allowed deferral', async () => {
     const catalog = structuredClone(demoCatalog) as unknown as {
       policies: Record<string, Record<string, unknown>>;

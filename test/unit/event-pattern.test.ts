@@ -88,6 +88,8 @@ describe('EventBridge pattern matcher', () => {
     expect(validatePattern({ a: [{ numeric: ['>>', 1] }] })[0]).toMatch(/numeric/);
     expect(validatePattern({ a: [{ unknown: 1 }] })[0]).toMatch(/unknown operator/);
     expect(validatePattern({ a: 'x' })).toEqual(['a: expected an array of values or a nested pattern']);
+    expect(validatePattern({ a: [{ exists: true }], b: [{ exists: false }] })).toEqual([]);
+    expect(validatePattern({ a: [{ exists: 'yes' }] })).toEqual(['a[0]: exists takes true or false']);
   });
 
   it('routes the rule patterns the stack deploys', () => {
