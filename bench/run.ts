@@ -100,7 +100,7 @@ async function main() {
           { version: [{ wildcard: '*-rc*' }] },
           { currentVersion: [{ exists: true }], bump: ['minor'] },
         ][r],
-        then: [
+        actions: [
           { requireApproval: true },
           { addBakeMinutes: 5 },
           { decision: 'DEFER', deferMinutes: 30 },

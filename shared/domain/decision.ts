@@ -200,7 +200,7 @@ export function evaluatePolicy(facts: DecisionFacts, policy: Policy): Decision {
     const matched = matchesPattern(rule.when as never, factsObject);
     const actions: string[] = [];
     if (matched) {
-      const t = rule.then;
+      const t = rule.actions;
       const message = t.message ?? `rule ${rule.name}`;
       if (t.decision) {
         actions.push(`decision ${t.decision}`);

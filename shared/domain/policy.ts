@@ -71,7 +71,7 @@ export const ruleSchema = z.object({
       ctx.addIssue({ code: 'custom', message: `${path}: ${rest.join(': ')}` });
     }
   }),
-  then: z
+  actions: z
     .object({
       decision: z.enum(['APPROVE', 'REJECT', 'DEFER', 'MANUAL_REVIEW']).optional(),
       requireApproval: z.boolean().optional(),
