@@ -35,10 +35,24 @@ const steps = {
   },
   Deploy: { entry: 'functions/deploy/handler.ts', table: ['GetItem', 'PutItem', 'UpdateItem'] },
   CheckDeployment: { entry: 'functions/check-deployment/handler.ts', table: ['GetItem', 'UpdateItem'] },
-  Bake: { entry: 'functions/bake/handler.ts', table: ['GetItem', 'UpdateItem'] },
+  AwaitDeployment: {
+    entry: 'functions/await-deployment/handler.ts',
+    table: ['GetItem', 'PutItem', 'UpdateItem'],
+  },
+  StartBake: { entry: 'functions/start-bake/handler.ts', table: ['GetItem', 'PutItem', 'UpdateItem'] },
+  FinalBakeCheck: { entry: 'functions/bake/handler.ts', table: ['GetItem', 'UpdateItem'] },
   Record: { entry: 'functions/record/handler.ts', table: ['GetItem', 'PutItem', 'DeleteItem', 'UpdateItem'] },
 } as const;
 type StepName = keyof typeof steps;
+
+/** Functions outside the state machine: rule targets and the reconciler's schedule. */
+const helpers = {
+  DeploymentEvents: { entry: 'functions/deployment-events/handler.ts', table: ['GetItem', 'UpdateItem'] },
+  AlarmEvents: { entry: 'functions/alarm-events/handler.ts', table: ['GetItem', 'UpdateItem'] },
+  Reconcile: { entry: 'functions/reconcile/handler.ts', table: ['GetItem', 'UpdateItem'] },
+} as const;
+type HelperName = keyof typeof helpers;
+type FunctionName = StepName | HelperName;
 
 export interface UpgradePipelineProps {
   table: dynamodb.ITableV2;
@@ -55,7 +69,7 @@ export interface UpgradePipelineProps {
  */
 export class UpgradePipeline extends Construct {
   readonly stateMachine: sfn.StateMachine;
-  readonly functions: Record<StepName | 'ExpireApprovals', nodejs.NodejsFunction>;
+  readonly functions: Record<FunctionName, nodejs.NodejsFunction>;
 
   constructor(scope: Construct, id: string, props: UpgradePipelineProps) {
     super(scope, id);
@@ -108,8 +122,11 @@ export class UpgradePipeline extends Construct {
 
     // The one index by name, so no wildcard is needed.
     const tableArns = [table.tableArn, `${table.tableArn}/index/${tableKeys.gsi1.name}`];
-    const fns = {} as Record<StepName | 'ExpireApprovals', nodejs.NodejsFunction>;
-    for (const [name, step] of Object.entries(steps) as [StepName, (typeof steps)[StepName]][]) {
+    const fns = {} as Record<FunctionName, nodejs.NodejsFunction>;
+    for (const [name, step] of Object.entries({ ...steps, ...helpers }) as [
+      FunctionName,
+      { entry: string; table: readonly string[] },
+    ][]) {
       const fn = makeFunction(name, step.entry);
       fn.addToRolePolicy(
         new iam.PolicyStatement({
@@ -119,15 +136,8 @@ export class UpgradePipeline extends Construct {
       );
       fns[name] = fn;
     }
-    fns.ExpireApprovals = makeFunction('ExpireApprovals', 'functions/expire-approvals/handler.ts');
-    fns.ExpireApprovals.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
-        resources: tableArns,
-      }),
-    );
-    // Listing workflows and approvals reads the index.
-    for (const fn of [fns.Record]) {
+    // Listing pending waits, bakes and approvals reads the index.
+    for (const fn of [fns.Intake, fns.Reconcile]) {
       fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: tableArns }));
     }
     for (const fn of [fns.Intake, fns.Decide, fns.RequestApproval, fns.Record]) bus.grantPutEventsTo(fn);
@@ -206,13 +216,31 @@ export class UpgradePipeline extends Construct {
         resources: applicationArns,
       }),
     );
-    fns.CheckDeployment.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['codedeploy:GetDeployment', 'codedeploy:StopDeployment'],
-        resources: groupArns,
-      }),
-    );
-    for (const fn of [fns.Decide, fns.CheckDeployment, fns.Bake]) {
+    for (const fn of [
+      fns.CheckDeployment,
+      fns.AwaitDeployment,
+      fns.DeploymentEvents,
+      fns.Reconcile,
+      fns.Intake,
+    ]) {
+      // GetDeployment and StopDeployment are authorized on the deployment group.
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['codedeploy:GetDeployment', 'codedeploy:StopDeployment'],
+          resources: groupArns,
+        }),
+      );
+    }
+    for (const fn of [
+      fns.Decide,
+      fns.CheckDeployment,
+      fns.AwaitDeployment,
+      fns.StartBake,
+      fns.FinalBakeCheck,
+      fns.DeploymentEvents,
+      fns.AlarmEvents,
+      fns.Reconcile,
+    ]) {
       // DescribeAlarms has no resource-level permissions; the alarms are listed for the reader.
       fn.addToRolePolicy(
         new iam.PolicyStatement({ actions: ['cloudwatch:DescribeAlarms'], resources: ['*'] }),
@@ -230,7 +258,11 @@ export class UpgradePipeline extends Construct {
       retention: logs.RetentionDays.THREE_MONTHS,
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    // A known name: the functions that answer task tokens need the ARN, and the definition needs
+    // theirs; a name breaks that cycle.
+    const stateMachineName = `${Stack.of(this).stackName}-upgrade`;
     this.stateMachine = new sfn.StateMachine(this, 'UpgradeStateMachine', {
+      stateMachineName,
       stateMachineType: sfn.StateMachineType.STANDARD,
       definitionBody: sfn.DefinitionBody.fromString(definition),
       definitionSubstitutions: Object.fromEntries(
@@ -240,7 +272,21 @@ export class UpgradePipeline extends Construct {
       logs: { destination: smLogs, level: sfn.LogLevel.ALL, includeExecutionData: true },
     });
     for (const name of Object.keys(steps) as StepName[]) fns[name].grantInvoke(this.stateMachine);
-    this.stateMachine.grantTaskResponse(fns.ExpireApprovals);
+    const stateMachineArn = awsArn('states', `stateMachine:${stateMachineName}`);
+    for (const fn of [
+      fns.AwaitDeployment,
+      fns.StartBake,
+      fns.DeploymentEvents,
+      fns.AlarmEvents,
+      fns.Reconcile,
+    ]) {
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
+          resources: [stateMachineArn],
+        }),
+      );
+    }
     this.functions = fns;
 
     // Rules: the patterns defined once in shared/domain/patterns.ts.
@@ -266,10 +312,30 @@ export class UpgradePipeline extends Construct {
       eventPattern: toCdkPattern(rulePatterns.ecrImagePush),
       targets: [startTarget],
     });
-    new events.Rule(this, 'ExpireApprovalsSchedule', {
-      description: 'End approvals whose policy timeout has passed.',
-      schedule: events.Schedule.rate(Duration.minutes(5)),
-      targets: [new targets.LambdaFunction(fns.ExpireApprovals, { deadLetterQueue: dlq, retryAttempts: 2 })],
+    new events.Rule(this, 'RollbackRequestedRule', {
+      eventBus: bus,
+      description: 'On-call asks for a rollback: stop the shift in flight, or go back to a known version.',
+      eventPattern: toCdkPattern(rulePatterns.rollbackRequested),
+      targets: [startTarget],
+    });
+    // CodeDeploy and CloudWatch publish to the account's default bus.
+    const defaultBus = events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
+    new events.Rule(this, 'DeploymentEndedRule', {
+      eventBus: defaultBus,
+      description: 'A CodeDeploy deployment ended: resume the execution waiting for it.',
+      eventPattern: toCdkPattern(rulePatterns.codeDeployDeploymentEnded),
+      targets: [new targets.LambdaFunction(fns.DeploymentEvents, { deadLetterQueue: dlq, retryAttempts: 8 })],
+    });
+    new events.Rule(this, 'AlarmEnteredAlarmRule', {
+      eventBus: defaultBus,
+      description: 'An alarm entered ALARM: end the bake watching it, so the revert starts now.',
+      eventPattern: toCdkPattern(rulePatterns.alarmEnteredAlarm),
+      targets: [new targets.LambdaFunction(fns.AlarmEvents, { deadLetterQueue: dlq, retryAttempts: 8 })],
+    });
+    new events.Rule(this, 'ReconcileSchedule', {
+      description: 'Reconcile: lost CodeDeploy events, bakes whose time is up, expired approvals.',
+      schedule: events.Schedule.rate(Duration.minutes(1)),
+      targets: [new targets.LambdaFunction(fns.Reconcile, { deadLetterQueue: dlq, retryAttempts: 2 })],
     });
 
     this.seedCatalog(table, catalog);

@@ -21,8 +21,12 @@ import { LiveTraffic } from './traffic';
 
 export const aslPath = fileURLToPath(new URL('../statemachines/upgrade.asl.json', import.meta.url));
 
-/** Poll interval of the deployment and bake loops, in virtual seconds. */
+/** Poll interval of the fallback deployment loop, in virtual seconds. */
 export const LOCAL_POLL_SECONDS = 30;
+/** The reconciler runs every minute, as its schedule does on AWS. */
+export const RECONCILE_EVERY_MS = 60_000;
+/** How often the reconciler polls one deployment, in virtual seconds. */
+export const LOCAL_RECONCILE_SECONDS = 300;
 
 export interface LocalStackOptions {
   catalog: Catalog;
@@ -123,6 +127,7 @@ export class LocalStack {
     }
 
     const handlers = await localHandlers({
+      callbacks: tokens,
       stores,
       clock: scheduler,
       prober: new LocalProber(targets),
@@ -144,6 +149,36 @@ export class LocalStack {
       engine,
     );
     stack.executions = saved?.executions ?? 0;
+
+    // The rules the stateless stack deploys for CodeDeploy and CloudWatch events.
+    const lambdaContext = {
+      functionName: 'local',
+      awsRequestId: 'local',
+      getRemainingTimeInMillis: () => 60_000,
+    };
+    bus.addRule('codeDeployDeploymentEnded', rulePatterns.codeDeployDeploymentEnded, async (event) => {
+      await (handlers.DeploymentEventsFunctionArn as LambdaHandler)(event, lambdaContext);
+    });
+    bus.addRule('alarmEnteredAlarm', rulePatterns.alarmEnteredAlarm, async (event) => {
+      await (handlers.AlarmEventsFunctionArn as LambdaHandler)(event, lambdaContext);
+    });
+    // The reconciler's schedule: every minute of virtual time while something waits on it.
+    let reconciling = false;
+    const tick = async () => {
+      await (handlers.ReconcileFunctionArn as LambdaHandler)({}, lambdaContext);
+      const [waits, bakes] = await Promise.all([
+        stores.deploymentWaits.listPending(1),
+        stores.bakeWatches.listPending(1),
+      ]);
+      if (waits.length || bakes.length) scheduler.at(scheduler.now().getTime() + RECONCILE_EVERY_MS, tick);
+      else reconciling = false;
+    };
+    engine.onTransition((t) => {
+      if (t.phase !== 'entered' || reconciling) return;
+      if (!['WaitForDeployment', 'WaitForRevert', 'Bake'].includes(t.state)) return;
+      reconciling = true;
+      scheduler.at(scheduler.now().getTime() + RECONCILE_EVERY_MS, tick);
+    });
 
     for (const rule of upgradeTriggerRules) {
       // StartExecution returns at once; the execution runs on its own.
@@ -272,10 +307,26 @@ async function localHandlers(ports: {
   deployer: CodeDeploySimulator;
   alarms: CloudWatchSimulator;
   events: LocalEventBus;
+  callbacks: LocalTaskTokens;
 }): Promise<Record<string, LambdaHandler>> {
-  const { stores, clock, prober, deployer, alarms, events } = ports;
+  const { stores, clock, prober, deployer, alarms, events, callbacks } = ports;
   const ids = timeOrderedIds(clock);
-  const [intake, lock, verify, decide, requestApproval, deploy, check, bake, record] = await Promise.all([
+  const [
+    intake,
+    lock,
+    verify,
+    decide,
+    requestApproval,
+    deploy,
+    check,
+    awaitDeployment,
+    startBake,
+    bake,
+    record,
+    deploymentEvents,
+    alarmEvents,
+    reconcile,
+  ] = await Promise.all([
     import('../functions/intake/handler'),
     import('../functions/lock/handler'),
     import('../functions/verify/handler'),
@@ -283,14 +334,36 @@ async function localHandlers(ports: {
     import('../functions/request-approval/handler'),
     import('../functions/deploy/handler'),
     import('../functions/check-deployment/handler'),
+    import('../functions/await-deployment/handler'),
+    import('../functions/start-bake/handler'),
     import('../functions/bake/handler'),
     import('../functions/record/handler'),
+    import('../functions/deployment-events/handler'),
+    import('../functions/alarm-events/handler'),
+    import('../functions/reconcile/handler'),
   ]);
   const h = (x: (event: unknown, context: never) => unknown) => x as unknown as LambdaHandler;
+  const outcomePorts = { catalog: stores.catalog, deployer, alarms, clock };
+  const finishDeployment = {
+    ...outcomePorts,
+    waits: stores.deploymentWaits,
+    callbacks,
+    workflows: stores.workflows,
+  };
+  const finishBake = {
+    watches: stores.bakeWatches,
+    alarms,
+    callbacks,
+    workflows: stores.workflows,
+    clock,
+    pollSeconds: LOCAL_POLL_SECONDS,
+  };
   return {
     IntakeFunctionArn: h(
       intake.createHandler({
         catalog: stores.catalog,
+        deployer,
+        waits: stores.deploymentWaits,
         registry: stores.registry,
         dedupe: stores.dedupe,
         workflows: stores.workflows,
@@ -340,18 +413,10 @@ async function localHandlers(ports: {
         pollSeconds: LOCAL_POLL_SECONDS,
       }),
     ),
-    CheckDeploymentFunctionArn: h(
-      check.createHandler({ catalog: stores.catalog, deployer, alarms, workflows: stores.workflows, clock }),
-    ),
-    BakeFunctionArn: h(
-      bake.createHandler({
-        catalog: stores.catalog,
-        alarms,
-        workflows: stores.workflows,
-        clock,
-        pollSeconds: LOCAL_POLL_SECONDS,
-      }),
-    ),
+    CheckDeploymentFunctionArn: h(check.createHandler({ ...outcomePorts, workflows: stores.workflows })),
+    AwaitDeploymentFunctionArn: h(awaitDeployment.createHandler(finishDeployment)),
+    StartBakeFunctionArn: h(startBake.createHandler({ ...finishBake, catalog: stores.catalog })),
+    FinalBakeCheckFunctionArn: h(bake.createHandler({ ...finishBake, catalog: stores.catalog })),
     RecordFunctionArn: h(
       record.createHandler({
         registry: stores.registry,
@@ -360,6 +425,18 @@ async function localHandlers(ports: {
         workflows: stores.workflows,
         events,
         clock,
+      }),
+    ),
+    // Not state-machine tasks: rule targets and the schedule.
+    DeploymentEventsFunctionArn: h(deploymentEvents.createHandler(finishDeployment)),
+    AlarmEventsFunctionArn: h(alarmEvents.createHandler(finishBake)),
+    ReconcileFunctionArn: h(
+      reconcile.createHandler({
+        ...finishDeployment,
+        watches: stores.bakeWatches,
+        approvals: stores.approvals,
+        pollSeconds: LOCAL_POLL_SECONDS,
+        reconcileSeconds: LOCAL_RECONCILE_SECONDS,
       }),
     ),
   };

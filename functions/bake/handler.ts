@@ -1,22 +1,19 @@
-import { z } from 'zod';
 import { awsPorts } from '../../shared/aws/wiring';
 import { stepBase } from '../../shared/domain/steps';
 import { stepHandler } from '../../shared/runtime/middleware';
-import { type BakePorts, bake } from './bake';
+import { type BakeCheckPorts, finalBakeCheck } from './bake';
 
-export const inputSchema = stepBase.extend({
-  decision: z.object({ bakeMinutes: z.number().int().min(0) }),
-  bake: z.object({ until: z.string().optional() }).optional(),
-});
+export const inputSchema = stepBase;
 
-export function createHandler(ports: BakePorts) {
-  return stepHandler('Bake', inputSchema, (input) => bake(input, ports));
+export function createHandler(ports: BakeCheckPorts) {
+  return stepHandler('FinalBakeCheck', inputSchema, (input) => finalBakeCheck(input, ports));
 }
 
 const aws = awsPorts();
 export const handler = createHandler({
   catalog: aws.stores().catalog,
   alarms: aws.alarms(),
+  watches: aws.stores().bakeWatches,
   workflows: aws.stores().workflows,
   clock: aws.clock,
   pollSeconds: aws.config.UPSHIFT_POLL_SECONDS,

@@ -29,7 +29,8 @@ export const DEPLOYMENT_GRACE_MINUTES = 60;
 /**
  * Deploy: starts a CodeDeploy deployment through the deployer port.
  * - `upgrade`: the candidate, with the decision's deployment config;
- * - `revert`: the last known-good version, all at once, to leave a bad bake fast.
+ * - `revert`: the last known-good version, all at once, to leave a bad bake fast;
+ * - `rollback`: a manual rollback to the version the request names, all at once.
  * 1. build the request; 2. create the deployment; 3. extend the lease over shift and bake;
  * 4. record the deployment id.
  */
@@ -38,7 +39,7 @@ export async function deploy(
     workflowId: string;
     request: UpgradeRequest;
     decision: { deploymentConfig: string; bakeMinutes: number };
-    mode: 'upgrade' | 'revert';
+    mode: 'upgrade' | 'revert' | 'rollback';
   },
   ports: DeployPorts,
 ): Promise<DeploymentHandle> {
@@ -61,6 +62,9 @@ export async function deploy(
     currentVersion = request.version;
     currentArtifact = request.artifact;
     deploymentConfig = allAtOnceConfig[request.platform];
+  } else if (mode === 'rollback') {
+    // A manual rollback: the request already names a known version and the current one.
+    deploymentConfig = allAtOnceConfig[request.platform];
   }
 
   const { deploymentId } = await ports.deployer.createDeployment({
@@ -75,7 +79,7 @@ export async function deploy(
     ...(currentArtifact ? { currentArtifact } : {}),
     deploymentConfig,
     alarmNames,
-    revert: mode === 'revert',
+    revert: mode !== 'upgrade',
   });
   const now = ports.clock.now();
   const shiftMinutes = shiftDurationMinutes(request.platform, deploymentConfig);
@@ -89,12 +93,12 @@ export async function deploy(
   await ports.workflows.append(
     input.workflowId,
     {
-      stage: mode === 'revert' ? 'Revert' : 'Deploy',
+      stage: mode === 'upgrade' ? 'Deploy' : 'Revert',
       at: now.toISOString(),
       status: 'CREATED',
       detail: `${deploymentId}: ${version} with ${deploymentConfig}`,
     },
-    { [mode === 'revert' ? 'revert' : 'deployment']: { deploymentId, version, deploymentConfig } },
+    { [mode === 'upgrade' ? 'deployment' : 'revert']: { deploymentId, version, deploymentConfig } },
   );
   return {
     deploymentId,

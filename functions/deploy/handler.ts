@@ -6,7 +6,7 @@ import { type DeployPorts, deploy } from './deploy';
 
 export const inputSchema = stepBase.extend({
   decision: z.object({ deploymentConfig: z.string(), bakeMinutes: z.number().int().min(0) }),
-  mode: z.enum(['upgrade', 'revert']),
+  mode: z.enum(['upgrade', 'revert', 'rollback']),
 });
 
 export function createHandler(ports: DeployPorts) {

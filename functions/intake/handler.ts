@@ -12,6 +12,8 @@ export function createHandler(ports: IntakePorts) {
 const aws = awsPorts();
 export const handler = createHandler({
   catalog: aws.stores().catalog,
+  deployer: aws.deployer(),
+  waits: aws.stores().deploymentWaits,
   registry: aws.stores().registry,
   dedupe: aws.stores().dedupe,
   workflows: aws.stores().workflows,

@@ -10,6 +10,8 @@ import type {
   CatalogStore,
   Clock,
   DedupeStore,
+  Deployer,
+  DeploymentWaitStore,
   EventPublisher,
   RegistryStore,
   WorkflowStore,
@@ -21,7 +23,7 @@ export interface IntakeInput {
   workflowId: string;
 }
 
-export type IntakeOutcome = 'ACCEPTED' | 'SKIPPED' | 'IGNORED' | 'INVALID';
+export type IntakeOutcome = 'ACCEPTED' | 'SKIPPED' | 'IGNORED' | 'INVALID' | 'ROLLED_BACK';
 
 export interface IntakeResult {
   outcome: IntakeOutcome;
@@ -32,6 +34,8 @@ export interface IntakeResult {
 
 export interface IntakePorts {
   catalog: CatalogStore;
+  deployer: Deployer;
+  waits: DeploymentWaitStore;
   registry: RegistryStore;
   dedupe: DedupeStore;
   workflows: WorkflowStore;
@@ -90,6 +94,17 @@ export async function intake(input: IntakeInput, ports: IntakePorts): Promise<In
     current: { ...envConfig.baseline, at: now },
     lastKnownGood: { ...envConfig.baseline, at: now },
   });
+  if (c.rollback)
+    return rollbackIntake(
+      c as Candidate & { rollback: NonNullable<Candidate['rollback']> },
+      environment,
+      target.type,
+      now,
+      finishEarly,
+      ports,
+      workflowId,
+    );
+
   const key = dedupeKey(c.component, environment, c.version);
   const claim = await ports.dedupe.claim(key, workflowId, now);
   if (!claim.claimed && claim.workflowId !== workflowId) {
@@ -136,6 +151,7 @@ export async function intake(input: IntakeInput, ports: IntakePorts): Promise<In
     ...(currentVersion ? { currentVersion } : {}),
     ...(registry?.current.artifact ? { currentArtifact: registry.current.artifact } : {}),
     bump: classifyBump(currentVersion, c.version),
+    mode: 'upgrade',
   };
   await ports.workflows.create({
     workflowId,
@@ -184,4 +200,127 @@ function eventMeta(event: unknown): { source?: string; eventId?: string } {
     ...(typeof e.source === 'string' ? { source: e.source } : {}),
     ...(typeof e.id === 'string' ? { eventId: e.id } : {}),
   };
+}
+
+/**
+ * A manual rollback request.
+ * - A shift in flight for the component and environment: StopDeployment with rollback, noted on
+ *   that workflow, which then ends ROLLED_BACK. This request ends ROLLED_BACK too, saying so.
+ * - Otherwise: an ACCEPTED request in `rollback` mode, to the version asked for, or to the one
+ *   before the current (the last known-good when the current is not it). Only versions the
+ *   registry knows, with their artifacts, can be targets.
+ */
+async function rollbackIntake(
+  c: Candidate & { rollback: NonNullable<Candidate['rollback']> },
+  environment: string,
+  platform: UpgradeRequest['platform'],
+  now: string,
+  finishEarly: (
+    outcome: IntakeOutcome | 'ROLLED_BACK',
+    reasons: Reason[],
+    meta: Partial<Candidate>,
+  ) => Promise<IntakeResult>,
+  ports: IntakePorts,
+  workflowId: string,
+): Promise<IntakeResult> {
+  const who = c.rollback.requestedBy ?? 'someone';
+  const inFlight = (await ports.waits.listPending(100)).find(
+    (w) => w.component === c.component && w.environment === environment && w.mode === 'upgrade',
+  );
+  if (inFlight) {
+    await ports.workflows.append(
+      inFlight.workflowId,
+      { stage: 'Rollback', at: now, status: 'REQUESTED', detail: `${who}: ${c.rollback.reason}` },
+      { manualRollback: { by: who, reason: c.rollback.reason, at: now, requestWorkflowId: workflowId } },
+    );
+    await ports.deployer.stopDeployment(inFlight.deploymentId, true);
+    return finishEarly(
+      'ROLLED_BACK',
+      [
+        {
+          code: 'MANUAL_ROLLBACK',
+          message: `stopped ${inFlight.deploymentId} of workflow ${inFlight.workflowId} with rollback, for ${who}: ${c.rollback.reason}`,
+        },
+      ],
+      { ...c, environment },
+    );
+  }
+  const registry = await ports.registry.get(c.component, environment);
+  if (!registry) {
+    return finishEarly('IGNORED', [{ code: 'NOTHING_TO_ROLL_BACK', message: 'no version is recorded yet' }], {
+      ...c,
+      environment,
+    });
+  }
+  const known = [registry.current, registry.previous, registry.lastKnownGood].filter(
+    (v): v is NonNullable<typeof v> => !!v,
+  );
+  const fallback =
+    registry.current.version === registry.lastKnownGood.version ? registry.previous : registry.lastKnownGood;
+  const target = c.version ? known.find((v) => v.version === c.version) : fallback;
+  if (!target) {
+    return finishEarly(
+      'INVALID',
+      [
+        {
+          code: c.version ? 'UNKNOWN_VERSION' : 'NOTHING_TO_ROLL_BACK',
+          message: c.version
+            ? `detail.toVersion: expected one of ${[...new Set(known.map((v) => v.version))].join(', ')} (versions with a known artifact)`
+            : `no version before ${registry.current.version} is recorded`,
+        },
+      ],
+      { ...c, environment },
+    );
+  }
+  if (target.version === registry.current.version) {
+    return finishEarly(
+      'SKIPPED',
+      [
+        {
+          code: 'ALREADY_AT_VERSION',
+          message: `${c.component} in ${environment} already runs ${target.version}`,
+        },
+      ],
+      { ...c, environment, version: target.version },
+    );
+  }
+  const request: UpgradeRequest = {
+    workflowId,
+    component: c.component,
+    environment,
+    version: target.version,
+    artifact: target.artifact,
+    platform,
+    labels: [],
+    ...(c.rollback.requestedBy ? { publishedBy: c.rollback.requestedBy } : {}),
+    source: c.source,
+    eventId: c.eventId,
+    receivedAt: now,
+    currentVersion: registry.current.version,
+    currentArtifact: registry.current.artifact,
+    bump: 'downgrade',
+    mode: 'rollback',
+    rollback: c.rollback,
+  };
+  await ports.workflows.create({
+    workflowId,
+    status: 'RUNNING',
+    reasons: [],
+    component: c.component,
+    environment,
+    version: target.version,
+    source: c.source,
+    eventId: c.eventId,
+    startedAt: now,
+    history: [
+      {
+        stage: 'Intake',
+        at: now,
+        status: 'ACCEPTED',
+        detail: `rollback of ${c.component} in ${environment}: ${registry.current.version} -> ${target.version}, for ${who}: ${c.rollback.reason}`,
+      },
+    ],
+    evidence: { request },
+  });
+  return { outcome: 'ACCEPTED', workflowId, reasons: [], request };
 }

@@ -28,8 +28,12 @@ export interface RecordPorts {
 }
 
 /** The reasons for an outcome, from what the workflow gathered on its way. */
-export function explainOutcome(state: RecordState): Reason[] {
+export function explainOutcome(
+  state: RecordState,
+  manualRollback?: { by: string; reason: string },
+): Reason[] {
   const { terminal } = state;
+  if (terminal.stage === 'intake') return state.intake?.reasons ?? [];
   switch (terminal.outcome) {
     case 'SKIPPED':
     case 'IGNORED':
@@ -64,6 +68,17 @@ export function explainOutcome(state: RecordState): Reason[] {
         },
       ];
     case 'ROLLED_BACK': {
+      if (terminal.stage === 'manual') {
+        const r = state.intake?.request;
+        return [
+          {
+            code: 'MANUAL_ROLLBACK',
+            message: `rolled back from ${r?.currentVersion ?? '?'} to ${r?.version ?? '?'} by ${state.revert?.deploymentId ?? 'a deployment'}, for ${
+              r?.rollback?.requestedBy ?? 'someone'
+            }: ${r?.rollback?.reason ?? ''}`,
+          },
+        ];
+      }
       if (terminal.stage === 'bake') {
         const alarm = state.bake?.alarm;
         return [
@@ -80,6 +95,12 @@ export function explainOutcome(state: RecordState): Reason[] {
         code: 'ALARM',
         message: `alarm ${a.name} entered ALARM at ${a.at}: ${a.reason}`,
       }));
+      if (manualRollback && s?.errorCode === 'MANUAL_STOP') {
+        reasons.push({
+          code: 'MANUAL_ROLLBACK',
+          message: `stopped for ${manualRollback.by}: ${manualRollback.reason}`,
+        });
+      }
       reasons.unshift({
         code: `DEPLOYMENT_${(s?.status ?? 'FAILED').toUpperCase()}`,
         message: `deployment ${state.deployment?.deploymentId ?? ''} ${s?.status?.toLowerCase() ?? 'failed'}${
@@ -126,18 +147,27 @@ export async function record(
 ): Promise<{ outcome: Outcome; reasons: Reason[] }> {
   const { state, workflowId } = input;
   const outcome = state.terminal.outcome;
-  const reasons = explainOutcome(state);
+  const before = await ports.workflows.get(workflowId);
+  const reasons = explainOutcome(
+    state,
+    before?.evidence.manualRollback as { by: string; reason: string } | undefined,
+  );
   const now = ports.clock.now().toISOString();
   const request: UpgradeRequest | undefined = state.intake?.request;
 
   if (request) {
-    if (outcome === 'COMPLETED') {
+    if (outcome === 'COMPLETED' || (outcome === 'ROLLED_BACK' && state.terminal.stage === 'manual')) {
       await ports.registry.promote({
         component: request.component,
         environment: request.environment,
         version: request.version,
         artifact: request.artifact,
-        ...(state.deployment?.deploymentId ? { deploymentId: state.deployment.deploymentId } : {}),
+        ...((state.terminal.stage === 'manual' ? state.revert : state.deployment)?.deploymentId
+          ? {
+              deploymentId: (state.terminal.stage === 'manual' ? state.revert : state.deployment)
+                ?.deploymentId as string,
+            }
+          : {}),
         at: now,
       });
     }
@@ -156,7 +186,7 @@ export async function record(
     detail: reasons.map((r) => r.code).join(', '),
   });
   await ports.workflows.finish(workflowId, { outcome, reasons, at: now });
-  const record = await ports.workflows.get(workflowId);
+  const record = before;
   await ports.events.publish([
     {
       source,

@@ -15,8 +15,12 @@ import type { HistoryEntry, RegistryEntry, WorkflowRecord } from '../domain/work
 import type {
   ApprovalRecord,
   ApprovalStore,
+  BakeWatch,
+  BakeWatchStore,
   CatalogStore,
   DedupeStore,
+  DeploymentWait,
+  DeploymentWaitStore,
   Lease,
   LockStore,
   PolicyStore,
@@ -46,6 +50,9 @@ export const keys = {
   dedupe: (key: string) => ({ pk: `DEDUPE#${key}`, sk: 'DEDUPE' }),
   workflow: (id: string) => ({ pk: `WORKFLOW#${id}`, sk: 'RECORD' }),
   approval: (id: string) => ({ pk: `APPROVAL#${id}`, sk: 'RECORD' }),
+  deploymentWait: (deploymentId: string) => ({ pk: `DEPLOYMENT#${deploymentId}`, sk: 'WAIT' }),
+  bakeWatch: (workflowId: string) => ({ pk: `BAKE#${workflowId}`, sk: 'WATCH' }),
+  alarmWatch: (alarmName: string) => ({ pk: `ALARM#${alarmName}`, sk: 'WATCH' }),
 };
 
 export const GSI1 = 'gsi1';
@@ -604,6 +611,153 @@ export class DynamoApprovalStore implements ApprovalStore {
   }
 }
 
+/** Closes a PENDING token item once and returns its token; undefined when already closed. */
+async function closeOnce(
+  db: DynamoDBDocumentClient,
+  table: string,
+  key: { pk: string; sk: string },
+  at: string,
+): Promise<{ taskToken: string } | undefined> {
+  try {
+    const out = await db.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: key,
+        UpdateExpression: 'SET #status = :done, closedAt = :at REMOVE gsi1pk, gsi1sk',
+        ConditionExpression: '#status = :pending',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':done': 'DONE', ':pending': 'PENDING', ':at': at },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return { taskToken: out.Attributes?.taskToken as string };
+  } catch (error) {
+    if (isConditionFailure(error)) return undefined;
+    throw new TransientDependencyError(`DynamoDB UpdateItem (${key.pk}) failed`, { cause: error });
+  }
+}
+
+export class DynamoDeploymentWaitStore implements DeploymentWaitStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async register(wait: DeploymentWait, taskToken: string): Promise<void> {
+    await call('PutItem', () =>
+      this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            ...keys.deploymentWait(wait.deploymentId),
+            ...wait,
+            taskToken,
+            gsi1pk: 'WAITS#PENDING',
+            gsi1sk: `${wait.deadline}#${wait.deploymentId}`,
+          },
+        }),
+      ),
+    );
+  }
+
+  async get(deploymentId: string): Promise<DeploymentWait | undefined> {
+    const out = await call('GetItem', () =>
+      this.db.send(
+        new GetCommand({
+          TableName: this.table,
+          Key: keys.deploymentWait(deploymentId),
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    return strip<DeploymentWait & Record<string, unknown>>(out.Item);
+  }
+
+  listPending(limit: number): Promise<DeploymentWait[]> {
+    return queryIndex<DeploymentWait>(this.db, this.table, 'WAITS#PENDING', limit, true);
+  }
+
+  async markPolled(deploymentId: string, at: string): Promise<void> {
+    await call('UpdateItem', () =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.deploymentWait(deploymentId),
+          UpdateExpression: 'SET lastPolledAt = :at',
+          ExpressionAttributeValues: { ':at': at },
+        }),
+      ),
+    );
+  }
+
+  complete(deploymentId: string, at: string): Promise<{ taskToken: string } | undefined> {
+    return closeOnce(this.db, this.table, keys.deploymentWait(deploymentId), at);
+  }
+}
+
+export class DynamoBakeWatchStore implements BakeWatchStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async register(watch: BakeWatch, taskToken: string): Promise<void> {
+    await call('PutItem', () =>
+      this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            ...keys.bakeWatch(watch.workflowId),
+            ...watch,
+            taskToken,
+            gsi1pk: 'BAKES#PENDING',
+            gsi1sk: `${watch.until}#${watch.workflowId}`,
+          },
+        }),
+      ),
+    );
+    // One upgrade per component and environment at a time, so each alarm has at most one watcher.
+    for (const name of watch.alarmNames) {
+      await call('PutItem', () =>
+        this.db.send(
+          new PutCommand({
+            TableName: this.table,
+            Item: { ...keys.alarmWatch(name), workflowId: watch.workflowId },
+          }),
+        ),
+      );
+    }
+  }
+
+  async findByAlarm(alarmName: string): Promise<BakeWatch | undefined> {
+    const link = await call('GetItem', () =>
+      this.db.send(
+        new GetCommand({ TableName: this.table, Key: keys.alarmWatch(alarmName), ConsistentRead: true }),
+      ),
+    );
+    if (!link.Item) return undefined;
+    const out = await call('GetItem', () =>
+      this.db.send(
+        new GetCommand({
+          TableName: this.table,
+          Key: keys.bakeWatch(link.Item?.workflowId as string),
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    const watch = strip<BakeWatch & Record<string, unknown>>(out.Item);
+    return watch?.status === 'PENDING' ? watch : undefined;
+  }
+
+  listPending(limit: number): Promise<BakeWatch[]> {
+    return queryIndex<BakeWatch>(this.db, this.table, 'BAKES#PENDING', limit, true);
+  }
+
+  complete(workflowId: string, at: string): Promise<{ taskToken: string } | undefined> {
+    return closeOnce(this.db, this.table, keys.bakeWatch(workflowId), at);
+  }
+}
+
 /** All repositories over one table. */
 export function dynamoStores(db: DynamoDBDocumentClient, table: string) {
   return {
@@ -614,6 +768,8 @@ export function dynamoStores(db: DynamoDBDocumentClient, table: string) {
     dedupe: new DynamoDedupeStore(db, table),
     workflows: new DynamoWorkflowStore(db, table),
     approvals: new DynamoApprovalStore(db, table),
+    deploymentWaits: new DynamoDeploymentWaitStore(db, table),
+    bakeWatches: new DynamoBakeWatchStore(db, table),
   };
 }
 export type Stores = ReturnType<typeof dynamoStores>;

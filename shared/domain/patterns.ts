@@ -2,6 +2,7 @@ import type { EventPattern } from './event-pattern';
 import * as alarm from './events/alarm-state-change';
 import * as codedeploy from './events/codedeploy-state-change';
 import * as ecr from './events/ecr-image-action';
+import * as rollback from './events/rollback-requested';
 import * as published from './events/version-published';
 
 /**
@@ -11,6 +12,8 @@ import * as published from './events/version-published';
 export const rulePatterns = {
   /** CI's contract; any source may publish it on the Upshift bus. */
   versionPublished: { 'detail-type': [published.detailType] },
+  /** On-call asks for a rollback (CLI or any tool). */
+  rollbackRequested: { 'detail-type': [rollback.detailType] },
   /** A successful image push in ECR. */
   ecrImagePush: {
     source: [ecr.source],
@@ -32,5 +35,5 @@ export const rulePatterns = {
 } as const satisfies Record<string, EventPattern>;
 
 /** The patterns whose events start an upgrade workflow. */
-export const upgradeTriggerRules = ['versionPublished', 'ecrImagePush'] as const;
+export const upgradeTriggerRules = ['versionPublished', 'rollbackRequested', 'ecrImagePush'] as const;
 export type RuleName = keyof typeof rulePatterns;

@@ -41,7 +41,7 @@ export const decisionSchema = z.object({
 
 export const deploymentSchema = z.object({
   deploymentId: z.string(),
-  mode: z.enum(['upgrade', 'revert']),
+  mode: z.enum(['upgrade', 'revert', 'rollback']),
   version: z.string(),
   deploymentConfig: z.string(),
   startedAt: z.string(),

@@ -21,6 +21,9 @@ export const upgradeRequestSchema = z.object({
   currentVersion: z.string().optional(),
   currentArtifact: artifactSchema.optional(),
   bump: z.enum(['major', 'minor', 'patch', 'prerelease', 'none', 'downgrade']),
+  /** `rollback`: a manual rollback to a known version; no verification, no policy, all at once. */
+  mode: z.enum(['upgrade', 'rollback']).default('upgrade'),
+  rollback: z.object({ reason: z.string(), requestedBy: z.string().optional() }).optional(),
 });
 export type UpgradeRequest = z.infer<typeof upgradeRequestSchema>;
 

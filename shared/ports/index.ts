@@ -235,3 +235,42 @@ export interface TaskCallbacks {
   sendSuccess(taskToken: string, output: unknown): Promise<void>;
   sendFailure(taskToken: string, error: string, cause: string): Promise<void>;
 }
+
+export interface DeploymentWait {
+  deploymentId: string;
+  workflowId: string;
+  component: string;
+  environment: string;
+  mode: 'upgrade' | 'revert' | 'rollback';
+  status: 'PENDING' | 'DONE';
+  registeredAt: string;
+  deadline: string;
+  lastPolledAt?: string;
+}
+
+/** Task tokens of executions waiting for a deployment to end, keyed by deployment id. */
+export interface DeploymentWaitStore {
+  register(wait: DeploymentWait, taskToken: string): Promise<void>;
+  get(deploymentId: string): Promise<DeploymentWait | undefined>;
+  listPending(limit: number): Promise<DeploymentWait[]>;
+  markPolled(deploymentId: string, at: string): Promise<void>;
+  /** Closes the wait once; returns its token, or undefined if someone else closed it first. */
+  complete(deploymentId: string, at: string): Promise<{ taskToken: string } | undefined>;
+}
+
+export interface BakeWatch {
+  workflowId: string;
+  component: string;
+  environment: string;
+  alarmNames: string[];
+  until: string;
+  status: 'PENDING' | 'DONE';
+}
+
+/** Task tokens of executions baking, found by workflow or by any of the watched alarms. */
+export interface BakeWatchStore {
+  register(watch: BakeWatch, taskToken: string): Promise<void>;
+  findByAlarm(alarmName: string): Promise<BakeWatch | undefined>;
+  listPending(limit: number): Promise<BakeWatch[]>;
+  complete(workflowId: string, at: string): Promise<{ taskToken: string } | undefined>;
+}

@@ -17,5 +17,7 @@ export const awsEnvSchema = z.object({
   UPSHIFT_TABLE_NAME: z.string({ error: 'expected the DynamoDB table name' }).min(1),
   UPSHIFT_EVENT_BUS_NAME: z.string({ error: 'expected the event bus name' }).min(1),
   UPSHIFT_POLL_SECONDS: z.coerce.number().int().min(5).max(3600).default(30),
+  /** How often the reconciler polls one deployment whose completion event has not come. */
+  UPSHIFT_RECONCILE_SECONDS: z.coerce.number().int().min(60).max(3600).default(300),
 });
 export type AwsEnv = z.infer<typeof awsEnvSchema>;

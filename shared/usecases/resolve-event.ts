@@ -2,6 +2,7 @@ import { type Component, defaultEnvironment, type Target, targetFor } from '../d
 import type { Artifact } from '../domain/events/artifact';
 import * as ecr from '../domain/events/ecr-image-action';
 import { routingFields } from '../domain/events/envelope';
+import * as rollbackRequested from '../domain/events/rollback-requested';
 import type { Reason } from '../domain/events/upshift-events';
 import * as published from '../domain/events/version-published';
 import { isSemVer } from '../domain/semver';
@@ -14,8 +15,11 @@ export const UNPARSABLE = 'upshift:unparsable';
 export interface Candidate {
   component: string;
   environment?: string;
+  /** For a rollback request, the version asked for (or empty: the one before the current). */
   version: string;
+  /** For a rollback request, filled from the registry by Intake. */
   artifact: Artifact;
+  rollback?: { reason: string; requestedBy?: string };
   labels: string[];
   commit?: string;
   publishedBy?: string;
@@ -72,6 +76,33 @@ async function parseEvent(event: unknown, catalog: CatalogStore): Promise<Parsed
         labels: e.detail.labels,
         ...(e.detail.commit ? { commit: e.detail.commit } : {}),
         ...(e.detail.publishedBy ? { publishedBy: e.detail.publishedBy } : {}),
+        source: e.source,
+        eventId: e.id,
+      },
+    };
+  }
+  if (detailType === rollbackRequested.detailType) {
+    const result = rollbackRequested.schema.safeParse(event);
+    if (!result.success) {
+      return {
+        outcome: 'INVALID',
+        reasons: describeIssues(result.error).map((message) => ({ code: 'INVALID_EVENT', message })),
+      };
+    }
+    const e = result.data;
+    return {
+      candidate: {
+        component: e.detail.component,
+        environment: e.detail.environment,
+        version: e.detail.toVersion ?? '',
+        // Placeholder until Intake reads the registry: a rollback deploys a version already known.
+        artifact: { type: 'image', repository: '-', tag: '-', digest: '-' },
+        labels: [],
+        rollback: {
+          reason: e.detail.reason,
+          ...(e.detail.requestedBy ? { requestedBy: e.detail.requestedBy } : {}),
+        },
+        ...(e.detail.requestedBy ? { publishedBy: e.detail.requestedBy } : {}),
         source: e.source,
         eventId: e.id,
       },
@@ -174,7 +205,7 @@ export async function resolveEvent(event: unknown, catalog: CatalogStore): Promi
   }
   const target = targetFor(component, environment);
   const artifactPlatform = c.artifact.type === 'image' ? 'ecs' : c.artifact.type;
-  if (artifactPlatform !== target.type) {
+  if (!c.rollback && artifactPlatform !== target.type) {
     return {
       ok: false,
       outcome: 'INVALID',

@@ -1,0 +1,36 @@
+import { awsPorts } from '../../shared/aws/wiring';
+import * as alarm from '../../shared/domain/events/alarm-state-change';
+import { stepHandler } from '../../shared/runtime/middleware';
+import { type FinishBakePorts, finishBake } from '../../shared/usecases/finish-waits';
+
+/**
+ * The rule on `CloudWatch Alarm State Change` into ALARM: ends the bake watching that alarm at
+ * once, so the revert starts within seconds. Alarms nobody bakes on are ignored.
+ */
+export function createHandler(ports: FinishBakePorts) {
+  return stepHandler('AlarmEvents', alarm.schema, async (event) => {
+    if (event.detail.state.value !== 'ALARM') return { handled: false };
+    const watch = await ports.watches.findByAlarm(event.detail.alarmName);
+    if (!watch) return { handled: false };
+    const at = event.detail.state.timestamp.replace(/\+0000$/, 'Z');
+    const result = await finishBake(
+      {
+        workflowId: watch.workflowId,
+        alarm: { name: event.detail.alarmName, reason: event.detail.state.reason, at },
+      },
+      ports,
+      watch,
+    );
+    return { handled: !!result };
+  });
+}
+
+const aws = awsPorts();
+export const handler = createHandler({
+  watches: aws.stores().bakeWatches,
+  alarms: aws.alarms(),
+  callbacks: aws.callbacks(),
+  workflows: aws.stores().workflows,
+  clock: aws.clock,
+  pollSeconds: aws.config.UPSHIFT_POLL_SECONDS,
+});

@@ -1,0 +1,25 @@
+import { awsPorts } from '../../shared/aws/wiring';
+import * as codedeploy from '../../shared/domain/events/codedeploy-state-change';
+import { stepHandler } from '../../shared/runtime/middleware';
+import { type FinishDeploymentPorts, finishDeploymentWait } from '../../shared/usecases/finish-waits';
+
+/**
+ * The rule on `CodeDeploy Deployment State-change Notification` (SUCCESS, FAILURE, STOP): resumes
+ * the execution waiting for that deployment. Deployments Upshift did not start are ignored.
+ */
+export function createHandler(ports: FinishDeploymentPorts) {
+  return stepHandler('DeploymentEvents', codedeploy.schema, (event) =>
+    finishDeploymentWait({ deploymentId: event.detail.deploymentId, via: 'event' }, ports),
+  );
+}
+
+const aws = awsPorts();
+export const handler = createHandler({
+  waits: aws.stores().deploymentWaits,
+  callbacks: aws.callbacks(),
+  workflows: aws.stores().workflows,
+  catalog: aws.stores().catalog,
+  deployer: aws.deployer(),
+  alarms: aws.alarms(),
+  clock: aws.clock,
+});

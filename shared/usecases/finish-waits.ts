@@ -1,0 +1,95 @@
+import { alarmName } from '../domain/catalog';
+import type { BakeResult } from '../domain/steps';
+import type {
+  AlarmReader,
+  BakeWatchStore,
+  DeploymentWaitStore,
+  TaskCallbacks,
+  WorkflowStore,
+} from '../ports';
+import {
+  type DeploymentOutcomePorts,
+  describeStatus,
+  endedStatuses,
+  readDeploymentOutcome,
+} from './deployment-outcome';
+
+export interface FinishDeploymentPorts extends DeploymentOutcomePorts {
+  waits: DeploymentWaitStore;
+  callbacks: TaskCallbacks;
+  workflows: WorkflowStore;
+}
+
+/**
+ * Resumes the execution waiting for a deployment, if it has ended. Called by the CodeDeploy
+ * state-change event, by the reconciler, and right after the wait is registered (the deployment
+ * may have ended first). Whoever closes the wait first answers; the others do nothing.
+ */
+export async function finishDeploymentWait(
+  input: { deploymentId: string; via: 'event' | 'reconciler' | 'registration' },
+  ports: FinishDeploymentPorts,
+): Promise<{ resumed: boolean; status?: string }> {
+  const wait = await ports.waits.get(input.deploymentId);
+  if (wait?.status !== 'PENDING') return { resumed: false };
+  const outcome = await readDeploymentOutcome(
+    { deploymentId: wait.deploymentId, component: wait.component, environment: wait.environment },
+    ports,
+  );
+  if (!endedStatuses.has(outcome.status)) return { resumed: false, status: outcome.status };
+  const at = ports.clock.now().toISOString();
+  const closed = await ports.waits.complete(wait.deploymentId, at);
+  if (!closed) return { resumed: false, status: outcome.status };
+  await ports.workflows.append(wait.workflowId, {
+    stage: wait.mode === 'upgrade' ? 'Deploy' : 'Revert',
+    at,
+    status: outcome.status,
+    detail: `${wait.deploymentId} ${outcome.status.toLowerCase()} (via ${input.via})${describeStatus(outcome) ? `; ${describeStatus(outcome)}` : ''}`,
+  });
+  await ports.callbacks.sendSuccess(closed.taskToken, outcome);
+  return { resumed: true, status: outcome.status };
+}
+
+export interface FinishBakePorts {
+  watches: BakeWatchStore;
+  alarms: AlarmReader;
+  callbacks: TaskCallbacks;
+  workflows: WorkflowStore;
+  clock: { now(): Date };
+  pollSeconds: number;
+}
+
+/**
+ * Ends a bake: on an alarm entering ALARM (the event), or when the bake time is up (the
+ * reconciler, after a final DescribeAlarms). Closing is once-only, so the two never both answer.
+ */
+export async function finishBake(
+  input: { workflowId: string; alarm?: { name: string; reason: string; at: string } },
+  ports: FinishBakePorts,
+  watch: { until: string; alarmNames: string[] },
+): Promise<BakeResult | undefined> {
+  let alarm = input.alarm;
+  if (!alarm) {
+    const firing = (await ports.alarms.describe(watch.alarmNames)).find((s) => s.state === 'ALARM');
+    if (firing) alarm = { name: firing.name, reason: firing.reason, at: firing.updatedAt };
+  }
+  const at = ports.clock.now().toISOString();
+  const closed = await ports.watches.complete(input.workflowId, at);
+  if (!closed) return undefined;
+  const result: BakeResult = alarm
+    ? { status: 'ALARM', until: watch.until, pollSeconds: ports.pollSeconds, alarm }
+    : { status: 'PASSED', until: watch.until, pollSeconds: ports.pollSeconds };
+  await ports.workflows.append(input.workflowId, {
+    stage: 'Bake',
+    at,
+    status: result.status,
+    detail: alarm ? `alarm ${alarm.name} in ALARM: ${alarm.reason}` : `no alarm until ${watch.until}`,
+  });
+  await ports.callbacks.sendSuccess(closed.taskToken, result);
+  return result;
+}
+
+export function bakeAlarmNames(component: string, environment: string, ids: readonly string[]): string[] {
+  return ids.map((id) => alarmName(component, environment, id));
+}
+
+export { endedStatuses };
