@@ -3,6 +3,7 @@ import { InvalidDocument } from '../shared/domain/errors';
 import { demo } from './commands/demo';
 import { PolicyProblems, policies } from './commands/policies';
 import { publish } from './commands/publish';
+import { rollback } from './commands/rollback';
 import { run } from './commands/run';
 import { status, workflows } from './commands/state';
 
@@ -26,6 +27,8 @@ Usage:
                                                  current, previous and last known-good versions
   upshift workflows list [--state DIR] [--limit N] [--json]
   upshift workflows show ID [--state DIR] [--json]
+  upshift rollback --component C --env E [--to VERSION] --reason TEXT [--state DIR] [--json]
+                                                 stop the shift in flight, or go back to a known version
   upshift policies list | get ENV | history ENV [--state DIR] [--json]
   upshift policies validate --file F             check a policies document; each problem names its path
   upshift policies put --file F --state DIR [--comment TEXT]
@@ -53,6 +56,8 @@ const options = {
   label: { type: 'string', multiple: true },
   limit: { type: 'string' },
   file: { type: 'string' },
+  to: { type: 'string' },
+  reason: { type: 'string' },
   comment: { type: 'string' },
   verdict: { type: 'string' },
   approved: { type: 'boolean' },
@@ -94,6 +99,8 @@ export async function main(
         return await workflows(rest, flags, out);
       case 'policies':
         return await policies(rest, flags, out);
+      case 'rollback':
+        return await rollback(flags, out);
       default:
         throw new UsageError(`unknown command "${command}"; try upshift --help`);
     }

@@ -60,6 +60,8 @@ export class CodeDeploySimulator implements Deployer {
     private readonly traffic: LiveTraffic,
     private readonly alarms: CloudWatchSimulator,
     private readonly bus: EventPublisher,
+    /** The error code with which a version's deployment fails, if its profile says so. */
+    private readonly failureOf: (component: string, version: string) => string | undefined = () => undefined,
   ) {}
 
   onProgress(fn: (p: DeploymentProgress) => void): void {
@@ -94,6 +96,18 @@ export class CodeDeploySimulator implements Deployer {
     };
     this.deployments.set(deployment.deploymentId, deployment);
     await this.emit(deployment, 'START');
+    const failure = request.revert ? undefined : this.failureOf(request.component, request.version);
+    if (failure) {
+      // As a failing BeforeAllowTraffic hook does: no traffic moves, the group rolls back.
+      this.scheduler.at(now + 30_000, () =>
+        this.fail(
+          deployment,
+          failure,
+          `The deployment failed because a lifecycle hook reported ${failure} for ${request.version}`,
+        ),
+      );
+      return { deploymentId: deployment.deploymentId };
+    }
 
     const lastMinute = steps[steps.length - 1]?.atMinute ?? 0;
     for (const step of steps) {
@@ -179,9 +193,25 @@ export class CodeDeploySimulator implements Deployer {
     await this.emit(d, 'SUCCESS');
   }
 
+  private async fail(d: SimDeployment, code: string, message: string): Promise<void> {
+    if (d.status !== 'InProgress') return;
+    await this.end(d, 'Failed', code, message, true, 'FAILURE');
+  }
+
   private async stop(d: SimDeployment, code: string, message: string, rollback: boolean): Promise<void> {
+    await this.end(d, 'Stopped', code, message, rollback, 'STOP');
+  }
+
+  private async end(
+    d: SimDeployment,
+    status: 'Failed' | 'Stopped',
+    code: string,
+    message: string,
+    rollback: boolean,
+    event: 'FAILURE' | 'STOP',
+  ): Promise<void> {
     const now = this.scheduler.now().getTime();
-    d.status = 'Stopped';
+    d.status = status;
     d.errorCode = code;
     d.errorMessage = message;
     d.endedAt = now;
@@ -206,8 +236,11 @@ export class CodeDeploySimulator implements Deployer {
       this.traffic.set(d.key, now, { [d.fromVersion]: 100 });
       d.trafficPercent = 0;
     }
-    this.progress(d, `stopped: ${code}${rollback ? `; rolled back by ${d.rollbackDeploymentId}` : ''}`);
-    await this.emit(d, 'STOP');
+    this.progress(
+      d,
+      `${status.toLowerCase()}: ${code}${rollback ? `; rolled back by ${d.rollbackDeploymentId}` : ''}`,
+    );
+    await this.emit(d, event);
   }
 
   private progress(d: SimDeployment, note: string): void {

@@ -111,7 +111,9 @@ export class LocalStack {
     const traffic = new LiveTraffic();
     const targets = new LocalTargets(components);
     const alarms = new CloudWatchSimulator(scheduler, traffic, targets, components, bus);
-    const codedeploy = new CodeDeploySimulator(scheduler, traffic, alarms, bus);
+    const codedeploy = new CodeDeploySimulator(scheduler, traffic, alarms, bus, (c, v) =>
+      targets.deployFailure(c, v),
+    );
     const tokens = new LocalTaskTokens();
     if (saved) {
       traffic.restore(saved.traffic);

@@ -45,6 +45,13 @@ export class LocalTargets {
     return c.local.versions[version] ?? c.local.defaultProfile;
   }
 
+  /** The error code a deployment of this version fails with locally, if its profile says so. */
+  deployFailure(component: string, version: string): string | undefined {
+    const c = this.components()[component];
+    if (!c || c.local.kind !== 'profiles') return undefined;
+    return this.profile(component, version).deployFailure;
+  }
+
   /** Handles one request to one version of a component. `key` makes the outcome reproducible. */
   handle(
     component: string,

@@ -65,6 +65,8 @@ export const profileSchema = z.object({
   /** Share of probe requests that fail; probes cover fewer paths than live traffic. */
   probeErrorRate: z.number().min(0).max(1).optional(),
   latencyMs: z.number().min(0).default(40),
+  /** The local CodeDeploy fails a deployment of this version with this error code (e.g. a failing hook). */
+  deployFailure: z.string().optional(),
 });
 export type Profile = z.infer<typeof profileSchema>;
 
