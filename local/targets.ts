@@ -48,7 +48,7 @@ export class LocalTargets {
   /** The error code a deployment of this version fails with locally, if its profile says so. */
   deployFailure(component: string, version: string): string | undefined {
     const c = this.components()[component];
-    if (!c || c.local.kind !== 'profiles') return undefined;
+    if (c?.local.kind !== 'profiles') return undefined;
     return this.profile(component, version).deployFailure;
   }
 
