@@ -171,9 +171,90 @@ async function main() {
   console.log(
     `local canary upgrade end to end (LambdaCanary10Percent5Minutes + 10 min bake, ~16 virtual minutes): median ${percentile(runs, 50).toFixed(0)} ms real, ${transitions} state transitions`,
   );
+  await deployBenchmarks(catalog);
   console.log(
     `resident memory after the local stack: ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB (at start ${Math.round(rss / 2 ** 20)} MiB)`,
   );
+}
+
+/** Issue 4's figures: alarm-to-revert reaction, and the cost of a 30-minute canary. */
+async function deployBenchmarks(catalog: ReturnType<typeof parseCatalog>) {
+  const SFN_PER_TRANSITION = 0.025 / 1000; // Standard workflows, us-east-1
+  const PIPELINE_PER_ACTION_MINUTE = 0.002; // CodePipeline V2
+
+  // Reaction: an all-at-once release of the faulty 1.2.0 in development, baking 10 minutes.
+  const bakeCatalog = structuredClone(catalog);
+  const dev = bakeCatalog.policies.development;
+  if (!dev) throw new Error('demo catalog lacks development');
+  bakeCatalog.policies.development = { ...dev, bakeMinutes: 10 };
+  const real: number[] = [];
+  const virtual: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const stack = await LocalStack.start({ catalog: bakeCatalog, startAt: new Date('2026-12-02T10:00:00Z') });
+    let alarmAt: { real: number; virtual: number } | undefined;
+    stack.alarms.onTransition((t) => {
+      if (t.to === 'ALARM' && !alarmAt)
+        alarmAt = { real: performance.now(), virtual: stack.scheduler.now().getTime() };
+    });
+    const create = stack.codedeploy.createDeployment.bind(stack.codedeploy);
+    stack.codedeploy.createDeployment = async (request) => {
+      if (request.revert && alarmAt) {
+        real.push(performance.now() - alarmAt.real);
+        virtual.push((stack.scheduler.now().getTime() - alarmAt.virtual) / 1000);
+      }
+      return create(request);
+    };
+    await stack.run(benchEvent('development', '1.2.0', '8', i));
+    await stack.close();
+  }
+  console.log(
+    `reaction, alarm enters ALARM -> revert deployment created: ${percentile(virtual, 50)} s virtual (event-driven, no poll); pipeline overhead median ${percentile(real, 50).toFixed(1)} ms real, max ${Math.max(...real).toFixed(1)} ms (${real.length} runs)`,
+  );
+
+  // Transitions and cost of a happy-path upgrade with a 30-minute canary and a 10-minute bake.
+  const canaryCatalog = structuredClone(catalog);
+  const staging = canaryCatalog.policies.staging;
+  if (!staging) throw new Error('demo catalog lacks staging');
+  canaryCatalog.policies.staging = {
+    ...staging,
+    deploymentConfig: {
+      ...staging.deploymentConfig,
+      lambda: 'CodeDeployDefault.LambdaCanary10Percent30Minutes',
+    },
+  };
+  const stack = await LocalStack.start({ catalog: canaryCatalog, startAt: new Date('2026-12-02T10:00:00Z') });
+  const { execution, record } = await stack.run(benchEvent('staging', '1.1.0', '7', 99));
+  await stack.close();
+  const minutes = (Date.parse(record?.endedAt ?? '') - Date.parse(record?.startedAt ?? '')) / 60_000;
+  const pollTransitions = execution.transitions + Math.round(((30 + 10) * 60) / 30) * 3;
+  console.log(
+    `happy path, LambdaCanary10Percent30Minutes + 10 min bake (${minutes.toFixed(0)} virtual min): ${execution.transitions} state transitions = $${(
+      execution.transitions * SFN_PER_TRANSITION
+    ).toFixed(
+      5,
+    )} per upgrade; polling every 30 s instead: ~${pollTransitions} transitions = $${(pollTransitions * SFN_PER_TRANSITION).toFixed(5)}; a CodePipeline V2 CodeDeploy action for the same 30-minute shift: 30 action-minutes = $${(
+      30 * PIPELINE_PER_ACTION_MINUTE
+    ).toFixed(3)}`,
+  );
+}
+
+function benchEvent(environment: string, version: string, functionVersion: string, i: number) {
+  return {
+    version: '0',
+    id: `bench-deploy-${environment}-${i}`,
+    'detail-type': 'Version Published',
+    source: 'bench',
+    account: '0',
+    time: '2026-12-02T10:00:00Z',
+    region: 'local',
+    resources: [],
+    detail: {
+      component: 'checkout',
+      version,
+      environment,
+      artifact: { type: 'lambda', functionName: 'checkout', functionVersion },
+    },
+  };
 }
 
 await main();
