@@ -105,7 +105,7 @@ export function explainOutcome(
         code: `DEPLOYMENT_${(s?.status ?? 'FAILED').toUpperCase()}`,
         message: `deployment ${state.deployment?.deploymentId ?? ''} ${s?.status?.toLowerCase() ?? 'failed'}${
           s?.errorCode ? ` (${s.errorCode}: ${s.errorMessage ?? ''})` : ''
-        }; CodeDeploy rolled traffic back`,
+        }; CodeDeploy rolled traffic back${s?.rollbackDeploymentId ? ` with ${s.rollbackDeploymentId}` : ''}`,
       });
       return reasons;
     }

@@ -158,6 +158,61 @@ describe('CodeDeploy deployer', () => {
     });
   });
 
+  it.each([
+    ['lambda', lambdaRequest],
+    [
+      'ecs',
+      {
+        ...lambdaRequest,
+        platform: 'ecs' as const,
+        target: {
+          type: 'ecs' as const,
+          cluster: 'main',
+          service: 'checkout',
+          containerName: 'app',
+          containerPort: 8080,
+        },
+        artifact: {
+          type: 'ecs' as const,
+          taskDefinitionArn: 'arn:aws:ecs:eu-west-1:123456789012:task-definition/checkout:42',
+        },
+        deploymentConfig: 'CodeDeployDefault.ECSLinear10PercentEvery1Minutes',
+      },
+    ],
+    [
+      'ec2',
+      {
+        ...lambdaRequest,
+        platform: 'ec2' as const,
+        target: { type: 'ec2' as const, autoScalingGroups: [] },
+        artifact: {
+          type: 'ec2' as const,
+          revision: { bucket: 'b', key: 'k.zip', bundleType: 'zip' as const },
+        },
+        deploymentConfig: 'CodeDeployDefault.OneAtATime',
+      },
+    ],
+  ])('%s: create, then GetDeployment and StopDeployment by the returned id', async (_platform, request) => {
+    cd.on(CreateDeploymentCommand).resolves({ deploymentId: 'd-PLATFORM1' });
+    cd.on(GetDeploymentCommand).resolves({
+      deploymentInfo: { deploymentId: 'd-PLATFORM1', status: 'InProgress' },
+    });
+    cd.on(StopDeploymentCommand).resolves({ status: 'Succeeded' });
+    const { deploymentId } = await deployer.createDeployment(request as DeploymentRequest);
+    expect((await deployer.getDeployment(deploymentId)).status).toBe('InProgress');
+    expect(await deployer.stopDeployment(deploymentId, true)).toEqual({ status: 'Succeeded' });
+    expect(cd.commandCalls(CreateDeploymentCommand)[0]?.args[0].input).toMatchObject({
+      applicationName: 'upshift-checkout',
+      deploymentGroupName: 'checkout-staging',
+      deploymentConfigName: (request as DeploymentRequest).deploymentConfig,
+    });
+    expect(cd.commandCalls(GetDeploymentCommand)[0]?.args[0].input).toEqual({ deploymentId: 'd-PLATFORM1' });
+    expect(cd.commandCalls(StopDeploymentCommand)[0]?.args[0].input).toEqual({
+      deploymentId: 'd-PLATFORM1',
+      autoRollbackEnabled: true,
+    });
+  });
+
   it('classifies throttling as transient', async () => {
     const error = Object.assign(new Error('slow down'), { name: 'ThrottlingException' });
     cd.on(CreateDeploymentCommand).rejects(error);
