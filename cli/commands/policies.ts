@@ -4,7 +4,7 @@ import { parsePolicies } from '../../shared/domain/policy';
 import { explainDecision } from '../../shared/usecases/explain-decision';
 import type { Flags } from '../main';
 import { UsageError } from '../main';
-import { openStack, str } from './shared';
+import { localActor, openStack, str } from './shared';
 
 function readJson(file: string | undefined, flag: string): unknown {
   if (!file) throw new UsageError(`${flag} FILE is required`);
@@ -103,7 +103,7 @@ export async function policies(args: string[], flags: Flags, out: (s: string) =>
       case 'put': {
         const { policies: parsed, problems } = parsePolicies(readJson(str(flags.file), '--file'));
         if (problems.length) throw new PolicyProblems(problems);
-        const by = process.env.USER ? `${process.env.USER}@local` : 'cli@local';
+        const by = localActor();
         const results = [];
         for (const [environment, policy] of Object.entries(parsed)) {
           const stored = await store.put(environment, policy, by, stack.scheduler.now().toISOString(), {

@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import * as published from '../../shared/domain/events/version-published';
 import { describeIssues } from '../../shared/domain/zod-issues';
 import type { Flags } from '../main';
 import { UsageError } from '../main';
-import { formatRecord, openStack, presentRecord, str } from './shared';
+import { cliEvent, formatRecord, localActor, openStack, presentRecord, str } from './shared';
 
 /**
  * `upshift publish`: builds a Version Published event, puts it on the local bus, and waits for
@@ -17,24 +16,14 @@ export async function publish(flags: Flags, out: (s: string) => void): Promise<n
   try {
     const target = stack.options.catalog.components[component];
     const functionName = target?.target.type === 'lambda' ? target.target.functionName : component;
-    const event = {
-      version: '0' as const,
-      id: randomUUID(),
-      'detail-type': published.detailType,
-      source: 'upshift.cli',
-      account: '000000000000',
-      time: stack.scheduler.now().toISOString(),
-      region: 'local',
-      resources: [],
-      detail: {
-        component,
-        version,
-        ...(str(flags.env) ? { environment: str(flags.env) } : {}),
-        artifact: { type: 'lambda', functionName, functionVersion: str(flags['function-version']) ?? '2' },
-        labels: (flags.label as string[] | undefined) ?? [],
-        publishedBy: process.env.USER ? `${process.env.USER}@local` : 'cli@local',
-      },
-    };
+    const event = cliEvent(stack, published.detailType, {
+      component,
+      version,
+      ...(str(flags.env) ? { environment: str(flags.env) } : {}),
+      artifact: { type: 'lambda', functionName, functionVersion: str(flags['function-version']) ?? '2' },
+      labels: (flags.label as string[] | undefined) ?? [],
+      publishedBy: localActor(),
+    });
     const check = published.schema.safeParse(event);
     if (!check.success) throw new UsageError(describeIssues(check.error).join('; '));
     const rules = stack.publish(event);

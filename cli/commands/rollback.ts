@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import * as rollbackRequested from '../../shared/domain/events/rollback-requested';
 import { describeIssues } from '../../shared/domain/zod-issues';
 import type { Flags } from '../main';
 import { UsageError } from '../main';
-import { formatRecord, openStack, presentRecord, str } from './shared';
+import { cliEvent, formatRecord, localActor, openStack, presentRecord, str } from './shared';
 
 /**
  * `upshift rollback --component C --env E [--to VERSION] --reason R`: puts `Rollback Requested` on
@@ -18,23 +17,13 @@ export async function rollback(flags: Flags, out: (s: string) => void): Promise<
   if (!reason) throw new UsageError('rollback: --reason is required (it is recorded on the workflow)');
   const stack = await openStack(flags);
   try {
-    const event = {
-      version: '0' as const,
-      id: randomUUID(),
-      'detail-type': rollbackRequested.detailType,
-      source: 'upshift.cli',
-      account: '000000000000',
-      time: stack.scheduler.now().toISOString(),
-      region: 'local',
-      resources: [],
-      detail: {
-        component,
-        environment,
-        ...(str(flags.to) ? { toVersion: str(flags.to) } : {}),
-        reason,
-        requestedBy: process.env.USER ? `${process.env.USER}@local` : 'cli@local',
-      },
-    };
+    const event = cliEvent(stack, rollbackRequested.detailType, {
+      component,
+      environment,
+      ...(str(flags.to) ? { toVersion: str(flags.to) } : {}),
+      reason,
+      requestedBy: localActor(),
+    });
     const check = rollbackRequested.schema.safeParse(event);
     if (!check.success) throw new UsageError(describeIssues(check.error).join('; '));
     stack.publish(event);

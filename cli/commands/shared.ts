@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { LocalStack } from '../../local/stack';
 import type { Catalog } from '../../shared/domain/catalog';
 import type { WorkflowRecord } from '../../shared/domain/workflow';
@@ -16,7 +17,7 @@ export async function openStack(
       ? {
           autoAnswer: {
             approve: !!flags.approve,
-            by: process.env.USER ? `${process.env.USER}@local` : 'cli@local',
+            by: localActor(),
           },
         }
       : {}),
@@ -61,4 +62,28 @@ export function formatRecord(p: ReturnType<typeof presentRecord>): string {
     ...p.history.map((h) => `    ${h.at}  ${h.stage.padEnd(8)} ${h.status.padEnd(12)} ${h.detail}`),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** An event as the local bus receives it from `upshift` (PutEvents), stamped with the virtual time. */
+export function cliEvent<D extends Record<string, unknown>>(
+  stack: LocalStack,
+  detailType: string,
+  detail: D,
+) {
+  return {
+    version: '0' as const,
+    id: randomUUID(),
+    'detail-type': detailType,
+    source: 'upshift.cli',
+    account: '000000000000',
+    time: stack.scheduler.now().toISOString(),
+    region: 'local',
+    resources: [] as string[],
+    detail,
+  };
+}
+
+/** Who is acting, for the records: the OS user, marked local. */
+export function localActor(): string {
+  return process.env.USER ? `${process.env.USER}@local` : 'cli@local';
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { awsPorts } from '../../shared/aws/wiring';
+import { awsPorts, finishDeploymentPorts } from '../../shared/aws/wiring';
 import { deploymentSchema, stepBase } from '../../shared/domain/steps';
 import { stepHandler } from '../../shared/runtime/middleware';
 import type { FinishDeploymentPorts } from '../../shared/usecases/finish-waits';
@@ -15,12 +15,4 @@ export function createHandler(ports: FinishDeploymentPorts) {
 }
 
 const aws = awsPorts();
-export const handler = createHandler({
-  waits: aws.stores().deploymentWaits,
-  callbacks: aws.callbacks(),
-  workflows: aws.stores().workflows,
-  catalog: aws.stores().catalog,
-  deployer: aws.deployer(),
-  alarms: aws.alarms(),
-  clock: aws.clock,
-});
+export const handler = createHandler(finishDeploymentPorts(aws));

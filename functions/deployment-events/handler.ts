@@ -1,4 +1,4 @@
-import { awsPorts } from '../../shared/aws/wiring';
+import { awsPorts, finishDeploymentPorts } from '../../shared/aws/wiring';
 import * as codedeploy from '../../shared/domain/events/codedeploy-state-change';
 import { stepHandler } from '../../shared/runtime/middleware';
 import { type FinishDeploymentPorts, finishDeploymentWait } from '../../shared/usecases/finish-waits';
@@ -14,12 +14,4 @@ export function createHandler(ports: FinishDeploymentPorts) {
 }
 
 const aws = awsPorts();
-export const handler = createHandler({
-  waits: aws.stores().deploymentWaits,
-  callbacks: aws.callbacks(),
-  workflows: aws.stores().workflows,
-  catalog: aws.stores().catalog,
-  deployer: aws.deployer(),
-  alarms: aws.alarms(),
-  clock: aws.clock,
-});
+export const handler = createHandler(finishDeploymentPorts(aws));

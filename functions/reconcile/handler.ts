@@ -1,5 +1,5 @@
 import middy from '@middy/core';
-import { awsPorts } from '../../shared/aws/wiring';
+import { awsPorts, finishDeploymentPorts } from '../../shared/aws/wiring';
 import { stepLogging } from '../../shared/runtime/middleware';
 import { type ReconcilePorts, reconcile } from './reconcile';
 
@@ -12,15 +12,9 @@ export function createHandler(ports: ReconcilePorts) {
 
 const aws = awsPorts();
 export const handler = createHandler({
-  waits: aws.stores().deploymentWaits,
+  ...finishDeploymentPorts(aws),
   watches: aws.stores().bakeWatches,
   approvals: aws.stores().approvals,
-  callbacks: aws.callbacks(),
-  workflows: aws.stores().workflows,
-  catalog: aws.stores().catalog,
-  deployer: aws.deployer(),
-  alarms: aws.alarms(),
-  clock: aws.clock,
   pollSeconds: aws.config.UPSHIFT_POLL_SECONDS,
   reconcileSeconds: aws.config.UPSHIFT_RECONCILE_SECONDS,
 });

@@ -43,3 +43,16 @@ export function awsPorts(env: NodeJS.ProcessEnv = process.env) {
     callbacks: once(() => new StepFunctionsCallbacks(new SFNClient({}))),
   };
 }
+
+/** The ports that resume an execution waiting for a deployment (several handlers need them). */
+export function finishDeploymentPorts(aws: ReturnType<typeof awsPorts>) {
+  return {
+    waits: aws.stores().deploymentWaits,
+    callbacks: aws.callbacks(),
+    workflows: aws.stores().workflows,
+    catalog: aws.stores().catalog,
+    deployer: aws.deployer(),
+    alarms: aws.alarms(),
+    clock: aws.clock,
+  };
+}

@@ -42,6 +42,13 @@ export type Resolved =
     }
   | { ok: false; outcome: 'INVALID' | 'IGNORED'; reasons: Reason[]; meta: Partial<Candidate> };
 
+function invalidEvent(error: import('zod').ZodError): Parsed {
+  return {
+    outcome: 'INVALID',
+    reasons: describeIssues(error).map((message) => ({ code: 'INVALID_EVENT', message })),
+  };
+}
+
 async function parseEvent(event: unknown, catalog: CatalogStore): Promise<Parsed> {
   if (event && typeof event === 'object' && UNPARSABLE in event) {
     const message = String((event as Record<string, unknown>).parseError ?? 'not JSON');
@@ -60,12 +67,7 @@ async function parseEvent(event: unknown, catalog: CatalogStore): Promise<Parsed
   const detailType = routing.data['detail-type'];
   if (detailType === published.detailType) {
     const result = published.schema.safeParse(event);
-    if (!result.success) {
-      return {
-        outcome: 'INVALID',
-        reasons: describeIssues(result.error).map((message) => ({ code: 'INVALID_EVENT', message })),
-      };
-    }
+    if (!result.success) return invalidEvent(result.error);
     const e = result.data;
     return {
       candidate: {
@@ -83,12 +85,7 @@ async function parseEvent(event: unknown, catalog: CatalogStore): Promise<Parsed
   }
   if (detailType === rollbackRequested.detailType) {
     const result = rollbackRequested.schema.safeParse(event);
-    if (!result.success) {
-      return {
-        outcome: 'INVALID',
-        reasons: describeIssues(result.error).map((message) => ({ code: 'INVALID_EVENT', message })),
-      };
-    }
+    if (!result.success) return invalidEvent(result.error);
     const e = result.data;
     return {
       candidate: {
@@ -110,12 +107,7 @@ async function parseEvent(event: unknown, catalog: CatalogStore): Promise<Parsed
   }
   if (detailType === ecr.detailType && routing.data.source === ecr.source) {
     const result = ecr.schema.safeParse(event);
-    if (!result.success) {
-      return {
-        outcome: 'INVALID',
-        reasons: describeIssues(result.error).map((message) => ({ code: 'INVALID_EVENT', message })),
-      };
-    }
+    if (!result.success) return invalidEvent(result.error);
     const d = result.data.detail;
     if (d['action-type'] !== 'PUSH' || d.result !== 'SUCCESS') {
       return {
