@@ -60,6 +60,7 @@ export class LocalEngine {
   private readonly machine: StateMachine;
   private readonly states: Record<string, StateDef>;
   private readonly waitStates: string[];
+  private readonly taskStates: string[];
   private listeners: ((t: StateTransition) => void)[] = [];
 
   constructor(
@@ -71,6 +72,9 @@ export class LocalEngine {
     this.states = definition.States;
     this.waitStates = Object.entries(this.states)
       .filter(([, s]) => s.Type === 'Wait')
+      .map(([name]) => name);
+    this.taskStates = Object.entries(this.states)
+      .filter(([, s]) => s.Type === 'Task')
       .map(([name]) => name);
     for (const [name, s] of Object.entries(this.states)) {
       if (s.Type === 'Task' && !this.handlers[this.functionOf(s)]) {
@@ -154,6 +158,8 @@ export class LocalEngine {
       overrides: {
         taskResourceLocalHandlers: taskHandlers,
         waitTimeOverrides: Object.fromEntries(this.waitStates.map((s) => [s, 0])),
+        // Retries take no real time either: a retried step runs again at the same virtual instant.
+        retryIntervalOverrides: Object.fromEntries(this.taskStates.map((s) => [s, 0])),
       },
       context: {
         Execution: {

@@ -84,6 +84,19 @@ describe('infrastructure', () => {
     });
   });
 
+  it('resumes waits from CodeDeploy and alarm events on the default bus, and reconciles every minute', () => {
+    stateless.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: rulePatterns.codeDeployDeploymentEnded,
+      EventBusName: 'default',
+    });
+    stateless.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: rulePatterns.alarmEnteredAlarm,
+      EventBusName: 'default',
+    });
+    stateless.hasResourceProperties('AWS::Events::Rule', { EventPattern: rulePatterns.rollbackRequested });
+    stateless.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)' });
+  });
+
   it('provisions each Lambda deployment group with its alarms and automatic rollback', () => {
     stateless.hasResourceProperties('AWS::CodeDeploy::DeploymentGroup', {
       ApplicationName: 'upshift-checkout',
