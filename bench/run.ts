@@ -148,22 +148,7 @@ async function main() {
   let transitions = 0;
   for (let i = 0; i < 5; i++) {
     const t = performance.now();
-    const { execution } = await stack.run({
-      version: '0',
-      id: `bench-${i}`,
-      'detail-type': 'Version Published',
-      source: 'bench',
-      account: '0',
-      time: '2026-12-02T10:00:00Z',
-      region: 'local',
-      resources: [],
-      detail: {
-        component: 'checkout',
-        version: `1.1.${i}`,
-        environment: 'staging',
-        artifact: { type: 'lambda', functionName: 'checkout', functionVersion: String(7 + i) },
-      },
-    });
+    const { execution } = await stack.run(benchEvent('staging', `1.1.${i}`, String(7 + i), i));
     runs.push(performance.now() - t);
     transitions = execution.transitions;
   }

@@ -1,4 +1,4 @@
-import { awsPorts } from '../../shared/aws/wiring';
+import { awsPorts, finishBakePorts } from '../../shared/aws/wiring';
 import * as alarm from '../../shared/domain/events/alarm-state-change';
 import { stepHandler } from '../../shared/runtime/middleware';
 import { type FinishBakePorts, finishBake } from '../../shared/usecases/finish-waits';
@@ -26,11 +26,4 @@ export function createHandler(ports: FinishBakePorts) {
 }
 
 const aws = awsPorts();
-export const handler = createHandler({
-  watches: aws.stores().bakeWatches,
-  alarms: aws.alarms(),
-  callbacks: aws.callbacks(),
-  workflows: aws.stores().workflows,
-  clock: aws.clock,
-  pollSeconds: aws.config.UPSHIFT_POLL_SECONDS,
-});
+export const handler = createHandler(finishBakePorts(aws));

@@ -153,26 +153,11 @@ export async function intake(input: IntakeInput, ports: IntakePorts): Promise<In
     bump: classifyBump(currentVersion, c.version),
     mode: 'upgrade',
   };
-  await ports.workflows.create({
-    workflowId,
-    status: 'RUNNING',
-    reasons: [],
-    component: c.component,
-    environment,
-    version: c.version,
-    source: c.source,
-    eventId: c.eventId,
-    startedAt: now,
-    history: [
-      {
-        stage: 'Intake',
-        at: now,
-        status: 'ACCEPTED',
-        detail: `${c.component} ${currentVersion ?? '(none)'} -> ${c.version} in ${environment} (${request.bump})`,
-      },
-    ],
-    evidence: { request },
-  });
+  await recordAccepted(
+    request,
+    `${c.component} ${currentVersion ?? '(none)'} -> ${c.version} in ${environment} (${request.bump})`,
+    ports.workflows,
+  );
   await ports.events.publish([
     {
       source: upshiftSource,
@@ -302,25 +287,31 @@ async function rollbackIntake(
     mode: 'rollback',
     rollback: c.rollback,
   };
-  await ports.workflows.create({
-    workflowId,
+  await recordAccepted(
+    request,
+    `rollback of ${c.component} in ${environment}: ${registry.current.version} -> ${target.version}, for ${who}: ${c.rollback.reason}`,
+    ports.workflows,
+  );
+  return { outcome: 'ACCEPTED', workflowId, reasons: [], request };
+}
+
+/** The workflow record of an accepted request, with its first history entry. */
+async function recordAccepted(
+  request: UpgradeRequest,
+  detail: string,
+  workflows: WorkflowStore,
+): Promise<void> {
+  await workflows.create({
+    workflowId: request.workflowId,
     status: 'RUNNING',
     reasons: [],
-    component: c.component,
-    environment,
-    version: target.version,
-    source: c.source,
-    eventId: c.eventId,
-    startedAt: now,
-    history: [
-      {
-        stage: 'Intake',
-        at: now,
-        status: 'ACCEPTED',
-        detail: `rollback of ${c.component} in ${environment}: ${registry.current.version} -> ${target.version}, for ${who}: ${c.rollback.reason}`,
-      },
-    ],
+    component: request.component,
+    environment: request.environment,
+    version: request.version,
+    source: request.source,
+    eventId: request.eventId,
+    startedAt: request.receivedAt,
+    history: [{ stage: 'Intake', at: request.receivedAt, status: 'ACCEPTED', detail }],
     evidence: { request },
   });
-  return { outcome: 'ACCEPTED', workflowId, reasons: [], request };
 }

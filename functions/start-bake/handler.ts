@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { awsPorts } from '../../shared/aws/wiring';
+import { awsPorts, finishBakePorts } from '../../shared/aws/wiring';
 import { stepBase } from '../../shared/domain/steps';
 import { stepHandler } from '../../shared/runtime/middleware';
 import { type StartBakePorts, startBake } from './start-bake';
@@ -14,12 +14,4 @@ export function createHandler(ports: StartBakePorts) {
 }
 
 const aws = awsPorts();
-export const handler = createHandler({
-  catalog: aws.stores().catalog,
-  watches: aws.stores().bakeWatches,
-  alarms: aws.alarms(),
-  callbacks: aws.callbacks(),
-  workflows: aws.stores().workflows,
-  clock: aws.clock,
-  pollSeconds: aws.config.UPSHIFT_POLL_SECONDS,
-});
+export const handler = createHandler({ ...finishBakePorts(aws), catalog: aws.stores().catalog });

@@ -56,3 +56,15 @@ export function finishDeploymentPorts(aws: ReturnType<typeof awsPorts>) {
     clock: aws.clock,
   };
 }
+
+/** The ports that end a bake and resume its execution. */
+export function finishBakePorts(aws: ReturnType<typeof awsPorts>) {
+  return {
+    watches: aws.stores().bakeWatches,
+    alarms: aws.alarms(),
+    callbacks: aws.callbacks(),
+    workflows: aws.stores().workflows,
+    clock: aws.clock,
+    pollSeconds: aws.config.UPSHIFT_POLL_SECONDS,
+  };
+}
