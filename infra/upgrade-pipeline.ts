@@ -23,6 +23,19 @@ import { rulePatterns } from '../shared/domain/patterns';
 
 const root = (path: string) => fileURLToPath(new URL(`../${path}`, import.meta.url));
 
+/**
+ * How every function is bundled (esbuild, ESM). A test bundles a handler with these same options
+ * and runs it, so a bundling mistake fails the tests, not a deploy.
+ */
+export const lambdaBundle = {
+  target: 'node24',
+  mainFields: ['module', 'main'],
+  // middy is ESM-only; some dependencies still call require().
+  banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+  // The Node.js Lambda runtime provides the AWS SDK v3.
+  external: ['@aws-sdk/*'],
+};
+
 /** The Lambda behind each `${NameFunctionArn}` substitution of the ASL, and the table access it needs. */
 const steps = {
   Intake: { entry: 'functions/intake/handler.ts', table: ['GetItem', 'PutItem', 'DeleteItem'] },
@@ -110,12 +123,11 @@ export class UpgradePipeline extends Construct {
         tracing: lambda.Tracing.ACTIVE,
         bundling: {
           format: nodejs.OutputFormat.ESM,
-          target: 'node24',
+          target: lambdaBundle.target,
           sourceMap: true,
-          mainFields: ['module', 'main'],
-          // middy is ESM-only; some dependencies still call require().
-          banner:
-            "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+          mainFields: lambdaBundle.mainFields,
+          banner: lambdaBundle.banner,
+          externalModules: lambdaBundle.external,
         },
       });
     };
