@@ -258,6 +258,23 @@ export class UpgradePipeline extends Construct {
         new iam.PolicyStatement({ actions: ['cloudwatch:DescribeAlarms'], resources: ['*'] }),
       );
     }
+    if (Object.values(catalog.components).some((c) => c.target.type === 'ecs')) {
+      // An ECR push becomes a task definition revision (shared/aws/ecs-task-definitions.ts). These
+      // ECS actions have no resource-level permissions; PassRole is limited to ECS tasks.
+      fns.Deploy.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['ecs:DescribeTaskDefinition', 'ecs:RegisterTaskDefinition', 'ecs:TagResource'],
+          resources: ['*'],
+        }),
+      );
+      fns.Deploy.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['iam:PassRole'],
+          resources: ['*'],
+          conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+        }),
+      );
+    }
     if (probeFunctionArns.length) {
       fns.Verify.addToRolePolicy(
         new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: probeFunctionArns }),
@@ -488,7 +505,7 @@ export class UpgradePipeline extends Construct {
       ack(
         fn.role as iam.IRole & Construct,
         'AwsSolutions-IAM5[Resource::*]',
-        'X-Ray PutTraceSegments/PutTelemetryRecords and cloudwatch:DescribeAlarms have no resource-level permissions.',
+        'X-Ray PutTraceSegments/PutTelemetryRecords, cloudwatch:DescribeAlarms and ecs:Describe/RegisterTaskDefinition have no resource-level permissions; iam:PassRole is conditioned on ecs-tasks.amazonaws.com.',
       );
     }
     ack(

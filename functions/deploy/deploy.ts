@@ -67,7 +67,7 @@ export async function deploy(
     deploymentConfig = allAtOnceConfig[request.platform];
   }
 
-  const { deploymentId } = await ports.deployer.createDeployment({
+  const { deploymentId, artifact: deployed } = await ports.deployer.createDeployment({
     workflowId: input.workflowId,
     component: request.component,
     environment: request.environment,
@@ -108,5 +108,6 @@ export async function deploy(
     startedAt: now.toISOString(),
     deadline: deadline.toISOString(),
     pollSeconds: ports.pollSeconds,
+    ...(deployed ? { artifact: deployed } : {}),
   };
 }

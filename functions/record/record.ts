@@ -161,7 +161,9 @@ export async function record(
         component: request.component,
         environment: request.environment,
         version: request.version,
-        artifact: request.artifact,
+        // The registry keeps what runs: a task definition revision, not the image it came from.
+        artifact:
+          (state.terminal.stage === 'manual' ? undefined : state.deployment?.artifact) ?? request.artifact,
         ...((state.terminal.stage === 'manual' ? state.revert : state.deployment)?.deploymentId
           ? {
               deploymentId: (state.terminal.stage === 'manual' ? state.revert : state.deployment)

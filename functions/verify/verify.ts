@@ -1,6 +1,10 @@
 import { targetFor } from '../../shared/domain/catalog';
-import { NotFound } from '../../shared/domain/errors';
-import { judgeVerification, type VerificationResult } from '../../shared/domain/verification';
+import { NotFound, UnsupportedArtifact } from '../../shared/domain/errors';
+import {
+  judgeVerification,
+  type ProbeSample,
+  type VerificationResult,
+} from '../../shared/domain/verification';
 import type { UpgradeRequest } from '../../shared/domain/workflow';
 import type { CatalogStore, Clock, PolicyStore, Prober, WorkflowStore } from '../../shared/ports';
 
@@ -35,6 +39,7 @@ export async function verify(
   const samples = component.probes.samples;
 
   let result: VerificationResult;
+  let noProber: string | undefined;
   if (requests.length === 0) {
     result = {
       verdict: 'INCONCLUSIVE',
@@ -43,27 +48,45 @@ export async function verify(
     };
   } else {
     const base = { component: request.component, environment: request.environment, target };
-    const candidate = await ports.prober.run(
-      { ...base, version: request.version, artifact: request.artifact },
-      requests,
-      samples,
-    );
-    const current =
-      request.currentVersion && request.currentArtifact
-        ? await ports.prober.run(
-            { ...base, version: request.currentVersion, artifact: request.currentArtifact },
-            requests,
-            samples,
-          )
-        : [];
-    result = judgeVerification({
-      candidateVersion: request.version,
-      ...(request.currentVersion ? { currentVersion: request.currentVersion } : {}),
-      candidate,
-      current,
-      expectFields: Object.fromEntries(requests.map((r) => [r.name, r.expectFields])),
-      thresholds: policy.verification,
-    });
+    let candidate: ProbeSample[];
+    let current: ProbeSample[];
+    try {
+      candidate = await ports.prober.run(
+        { ...base, version: request.version, artifact: request.artifact },
+        requests,
+        samples,
+      );
+      current =
+        request.currentVersion && request.currentArtifact
+          ? await ports.prober.run(
+              { ...base, version: request.currentVersion, artifact: request.currentArtifact },
+              requests,
+              samples,
+            )
+          : [];
+    } catch (error) {
+      // No prober for this kind of target here: say so, and let policy send it to a human.
+      if (!(error instanceof UnsupportedArtifact)) throw error;
+      candidate = [];
+      current = [];
+      noProber = error.message;
+    }
+    result = noProber
+      ? {
+          verdict: 'INCONCLUSIVE',
+          findings: [
+            { code: 'NO_PROBER', message: `${request.component} cannot be probed here: ${noProber}` },
+          ],
+          candidate: { version: request.version, samples: 0, errors: 0, errorRate: 0, p50Ms: 0, p95Ms: 0 },
+        }
+      : judgeVerification({
+          candidateVersion: request.version,
+          ...(request.currentVersion ? { currentVersion: request.currentVersion } : {}),
+          candidate,
+          current,
+          expectFields: Object.fromEntries(requests.map((r) => [r.name, r.expectFields])),
+          thresholds: policy.verification,
+        });
   }
   await ports.workflows.append(
     input.workflowId,

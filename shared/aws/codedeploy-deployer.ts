@@ -8,8 +8,10 @@ import {
 } from '@aws-sdk/client-codedeploy';
 import { isPredefinedConfig } from '../domain/deploy-configs';
 import { DeploymentCreationFailed, TransientDependencyError, UnsupportedArtifact } from '../domain/errors';
+import type { Artifact } from '../domain/events/artifact';
 import { codeDeployApplication, codeDeployGroup } from '../domain/names';
 import type { Deployer, DeploymentInfo, DeploymentRequest, DeploymentStatus } from '../ports';
+import type { EcsTaskDefinitions } from './ecs-task-definitions';
 
 /** Builds the AppSpec for Lambda and ECS as CodeDeploy documents it (PascalCase keys). */
 export function buildAppSpec(request: DeploymentRequest): Record<string, unknown> {
@@ -123,14 +125,40 @@ const transientNames = new Set([
 ]);
 
 export class CodeDeployDeployer implements Deployer {
-  constructor(private readonly client: CodeDeployClient) {}
+  constructor(
+    private readonly client: CodeDeployClient,
+    /** Registers task definition revisions for ECR images; without it, images cannot deploy. */
+    private readonly taskDefinitions?: EcsTaskDefinitions,
+  ) {}
 
-  async createDeployment(request: DeploymentRequest): Promise<{ deploymentId: string }> {
-    const input = buildCreateDeploymentInput(request);
+  /** An ECR image becomes a revision of the current task definition, with the new image. */
+  private async resolveArtifact(request: DeploymentRequest): Promise<DeploymentRequest> {
+    const { artifact, target } = request;
+    if (artifact.type !== 'image' || target.type !== 'ecs') return request;
+    const current = request.currentArtifact;
+    if (!this.taskDefinitions || current?.type !== 'ecs' || !artifact.imageUri) {
+      throw new UnsupportedArtifact(
+        'an image can deploy to ECS only from a current task definition revision and an image URI',
+      );
+    }
+    const taskDefinitionArn = await this.taskDefinitions.registerWithImage({
+      from: current.taskDefinitionArn,
+      containerName: target.containerName,
+      imageUri: artifact.imageUri,
+    });
+    return { ...request, artifact: { type: 'ecs', taskDefinitionArn } };
+  }
+
+  async createDeployment(request: DeploymentRequest): Promise<{ deploymentId: string; artifact?: Artifact }> {
+    const resolved = await this.resolveArtifact(request);
+    const input = buildCreateDeploymentInput(resolved);
     try {
       const out = await this.client.send(new CreateDeploymentCommand(input));
       if (!out.deploymentId) throw new DeploymentCreationFailed('CreateDeployment returned no deploymentId');
-      return { deploymentId: out.deploymentId };
+      return {
+        deploymentId: out.deploymentId,
+        ...(resolved !== request ? { artifact: resolved.artifact } : {}),
+      };
     } catch (error) {
       const name = (error as Error).name;
       if (transientNames.has(name))

@@ -1,6 +1,7 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ECSClient } from '@aws-sdk/client-ecs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -10,6 +11,7 @@ import { systemClock, timeOrderedIds } from '../runtime/system';
 import { CloudWatchAlarmReader } from './cloudwatch-alarms';
 import { CodeDeployDeployer } from './codedeploy-deployer';
 import { dynamoStores } from './dynamo-store';
+import { EcsTaskDefinitions } from './ecs-task-definitions';
 import { EventBridgePublisher } from './eventbridge-publisher';
 import { LambdaProber } from './lambda-prober';
 import { StepFunctionsCallbacks } from './sfn-callbacks';
@@ -36,7 +38,9 @@ export function awsPorts(env: NodeJS.ProcessEnv = process.env) {
     clock: systemClock,
     ids: timeOrderedIds(systemClock),
     stores,
-    deployer: once(() => new CodeDeployDeployer(new CodeDeployClient({}))),
+    deployer: once(
+      () => new CodeDeployDeployer(new CodeDeployClient({}), new EcsTaskDefinitions(new ECSClient({}))),
+    ),
     alarms: once(() => new CloudWatchAlarmReader(new CloudWatchClient({}))),
     prober: once(() => new LambdaProber(new LambdaClient({}))),
     events: once(() => new EventBridgePublisher(new EventBridgeClient({}), config.UPSHIFT_EVENT_BUS_NAME)),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { decisions } from './decision';
+import { artifactSchema } from './events/artifact';
 import { upgradeRequestSchema } from './workflow';
 
 /**
@@ -47,6 +48,8 @@ export const deploymentSchema = z.object({
   startedAt: z.string(),
   deadline: z.string(),
   pollSeconds: z.number().int().min(1),
+  /** The artifact deployed, when the deployer derived it (an image became a task definition). */
+  artifact: artifactSchema.optional(),
 });
 export type DeploymentHandle = z.infer<typeof deploymentSchema>;
 

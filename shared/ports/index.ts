@@ -186,7 +186,11 @@ export interface DeploymentInfo {
 }
 
 export interface Deployer {
-  createDeployment(request: DeploymentRequest): Promise<{ deploymentId: string }>;
+  /**
+   * Starts a deployment. `artifact` is what was actually deployed when the deployer had to derive
+   * it (an ECR image becomes a task definition revision).
+   */
+  createDeployment(request: DeploymentRequest): Promise<{ deploymentId: string; artifact?: Artifact }>;
   getDeployment(deploymentId: string): Promise<DeploymentInfo>;
   stopDeployment(deploymentId: string, autoRollback: boolean): Promise<{ status: 'Pending' | 'Succeeded' }>;
 }

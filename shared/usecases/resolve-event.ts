@@ -144,7 +144,13 @@ async function parseEvent(event: unknown, catalog: CatalogStore): Promise<Parsed
       candidate: {
         component,
         version: tag.replace(/^v/, ''),
-        artifact: { type: 'image', repository: d['repository-name'], tag, digest: d['image-digest'] },
+        artifact: {
+          type: 'image',
+          repository: d['repository-name'],
+          tag,
+          digest: d['image-digest'],
+          imageUri: `${result.data.account}.dkr.ecr.${result.data.region}.amazonaws.com/${d['repository-name']}@${d['image-digest']}`,
+        },
         labels: [],
         source: result.data.source,
         eventId: result.data.id,

@@ -36,6 +36,8 @@ export const imageArtifact = z.object({
   repository: z.string().min(1),
   tag: z.string().min(1),
   digest: z.string().min(1),
+  /** `<account>.dkr.ecr.<region>.amazonaws.com/<repository>@<digest>`, pinned by digest. */
+  imageUri: z.string().min(1).optional(),
 });
 
 export const artifactSchema = z.discriminatedUnion(
