@@ -204,10 +204,48 @@ export class UpgradePipeline extends Construct {
           groupArns.push(
             awsArn('codedeploy', `deploymentgroup:${codeDeployApplication(componentName)}/${groupName}`),
           );
+        } else if (target.type === 'ecs' && target.blueGreen) {
+          const bg = target.blueGreen;
+          const group = new codedeploy.CfnDeploymentGroup(this, `Group-${componentName}-${envName}`, {
+            applicationName: codeDeployApplication(componentName),
+            deploymentGroupName: groupName,
+            serviceRoleArn: this.codeDeployRole('ecs').roleArn,
+            deploymentStyle: { deploymentType: 'BLUE_GREEN', deploymentOption: 'WITH_TRAFFIC_CONTROL' },
+            deploymentConfigName: 'CodeDeployDefault.ECSAllAtOnce',
+            ecsServices: [{ clusterName: target.cluster, serviceName: target.service }],
+            loadBalancerInfo: {
+              targetGroupPairInfoList: [
+                {
+                  targetGroups: [{ name: bg.blueTargetGroup }, { name: bg.greenTargetGroup }],
+                  prodTrafficRoute: { listenerArns: [bg.prodListenerArn] },
+                  ...(bg.testListenerArn ? { testTrafficRoute: { listenerArns: [bg.testListenerArn] } } : {}),
+                },
+              ],
+            },
+            blueGreenDeploymentConfiguration: {
+              deploymentReadyOption: { actionOnTimeout: 'CONTINUE_DEPLOYMENT' },
+              terminateBlueInstancesOnDeploymentSuccess: {
+                action: 'TERMINATE',
+                terminationWaitTimeInMinutes: 5,
+              },
+            },
+            alarmConfiguration: {
+              enabled: alarms.length > 0,
+              alarms: component.alarms.map((def) => ({ name: alarmName(componentName, envName, def.id) })),
+            },
+            autoRollbackConfiguration: {
+              enabled: true,
+              events: ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_ALARM', 'DEPLOYMENT_STOP_ON_REQUEST'],
+            },
+          });
+          group.node.addDependency(app, ...alarms);
+          groupArns.push(
+            awsArn('codedeploy', `deploymentgroup:${codeDeployApplication(componentName)}/${groupName}`),
+          );
         } else {
           Annotations.of(this).addWarningV2(
             `upshift:no-group:${componentName}-${envName}`,
-            `${componentName} in ${envName} is an ${target.type} target: its CodeDeploy deployment group needs load balancer details that the catalog does not carry yet, so none is provisioned. Create "${groupName}" in application "${codeDeployApplication(componentName)}".`,
+            `${componentName} in ${envName} is an ${target.type} target without the load balancer details (target.blueGreen for ECS) that its CodeDeploy deployment group needs, so none is provisioned. Create "${groupName}" in application "${codeDeployApplication(componentName)}".`,
           );
           groupArns.push(
             awsArn('codedeploy', `deploymentgroup:${codeDeployApplication(componentName)}/${groupName}`),
@@ -475,17 +513,25 @@ export class UpgradePipeline extends Construct {
     for (const [i, item] of once.entries()) put(item, always.length + i, true);
   }
 
-  private role?: iam.Role;
+  private roles: Partial<Record<'lambda' | 'ecs', iam.Role>> = {};
 
-  /** The service role CodeDeploy assumes to shift Lambda traffic and read the alarms. */
-  private codeDeployRole(): iam.Role {
-    this.role ??= new iam.Role(this, 'CodeDeployServiceRole', {
-      assumedBy: new iam.ServicePrincipal('codedeploy.amazonaws.com'),
-      managedPolicies: [
-        iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSCodeDeployRoleForLambdaLimited'),
-      ],
-    });
-    return this.role;
+  /** The service role CodeDeploy assumes to shift traffic and read the alarms, per platform. */
+  private codeDeployRole(platform: 'lambda' | 'ecs' = 'lambda'): iam.Role {
+    const policy =
+      platform === 'lambda' ? 'service-role/AWSCodeDeployRoleForLambdaLimited' : 'AWSCodeDeployRoleForECS';
+    let role = this.roles[platform];
+    if (!role) {
+      role = new iam.Role(
+        this,
+        platform === 'lambda' ? 'CodeDeployServiceRole' : 'CodeDeployEcsServiceRole',
+        {
+          assumedBy: new iam.ServicePrincipal('codedeploy.amazonaws.com'),
+          managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName(policy)],
+        },
+      );
+      this.roles[platform] = role;
+    }
+    return role;
   }
 
   /**
@@ -527,11 +573,18 @@ export class UpgradePipeline extends Construct {
         'Created by CDK for AwsCustomResource; its calls are limited by the policy each seed resource passes.',
       );
     }
-    if (this.role) {
+    if (this.roles.lambda) {
       ack(
-        this.role,
+        this.roles.lambda,
         'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited]',
         'The AWS-managed minimum for CodeDeploy to shift Lambda alias traffic and read alarms.',
+      );
+    }
+    if (this.roles.ecs) {
+      ack(
+        this.roles.ecs,
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AWSCodeDeployRoleForECS]',
+        'The AWS-managed policy CodeDeploy needs for ECS blue/green: the service, its task sets, the load balancer and the alarms.',
       );
     }
     ack(

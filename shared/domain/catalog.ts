@@ -22,6 +22,15 @@ export const targetSchema = z.discriminatedUnion(
       service: z.string().min(1),
       containerName: z.string().min(1),
       containerPort: z.number().int().min(1).max(65535),
+      /** The load balancer CodeDeploy shifts between two target groups; the stack provisions the group from it. */
+      blueGreen: z
+        .object({
+          prodListenerArn: z.string().startsWith('arn:', 'expected a listener ARN'),
+          testListenerArn: z.string().startsWith('arn:', 'expected a listener ARN').optional(),
+          blueTargetGroup: z.string().min(1),
+          greenTargetGroup: z.string().min(1),
+        })
+        .optional(),
     }),
     z.object({
       type: z.literal('ec2'),

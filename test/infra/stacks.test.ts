@@ -120,6 +120,24 @@ describe('infrastructure', () => {
     });
   });
 
+  it('provisions an ECS blue/green deployment group from the catalog, with alarms and rollback', () => {
+    stateless.hasResourceProperties('AWS::CodeDeploy::DeploymentGroup', {
+      ApplicationName: 'upshift-storefront',
+      DeploymentGroupName: 'storefront-staging',
+      ECSServices: [{ ClusterName: 'web', ServiceName: 'storefront' }],
+      LoadBalancerInfo: {
+        TargetGroupPairInfoList: [
+          Match.objectLike({ TargetGroups: [{ Name: 'storefront-blue' }, { Name: 'storefront-green' }] }),
+        ],
+      },
+      AlarmConfiguration: { Enabled: true, Alarms: [{ Name: 'storefront-staging-error-rate' }] },
+      AutoRollbackConfiguration: {
+        Enabled: true,
+        Events: Match.arrayWith(['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_ALARM']),
+      },
+    });
+  });
+
   it('gives the deploy function CodeDeploy rights on its deployment groups only', () => {
     const statements = Object.values(stateless.findResources('AWS::IAM::Policy')).flatMap(
       (p) =>
