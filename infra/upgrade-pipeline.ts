@@ -435,9 +435,39 @@ export class UpgradePipeline extends Construct {
           : def.metric === 'errors'
             ? m('Errors', 'Sum')
             : m('Duration', 'p99');
+    } else if (target.type === 'ecs' && target.blueGreen) {
+      // What users see through the production listener's load balancer (both target groups).
+      const loadBalancer = loadBalancerDimension(target.blueGreen.prodListenerArn);
+      const m = (metricName: string, statistic: string) =>
+        new cloudwatch.Metric({
+          namespace: 'AWS/ApplicationELB',
+          metricName,
+          dimensionsMap: { LoadBalancer: loadBalancer },
+          statistic,
+          period,
+        });
+      metric =
+        def.metric === 'errorRate'
+          ? new cloudwatch.MathExpression({
+              expression: '100 * errors / MAX([errors, requests])',
+              usingMetrics: {
+                errors: m('HTTPCode_Target_5XX_Count', 'Sum'),
+                requests: m('RequestCount', 'Sum'),
+              },
+              period,
+              label: 'error rate %',
+            })
+          : def.metric === 'errors'
+            ? m('HTTPCode_Target_5XX_Count', 'Sum')
+            : new cloudwatch.MathExpression({
+                expression: '1000 * latency',
+                usingMetrics: { latency: m('TargetResponseTime', 'p99') },
+                period,
+                label: 'p99 ms',
+              });
     } else if (target.type === 'ecs') {
-      // ALB metrics need the load balancer's dimensions; until the catalog carries them, watch
-      // the service's own CPU as a stand-in and say so in the alarm description.
+      // Without the load balancer (target.blueGreen) there is no request metric to watch; the
+      // service's CPU stands in, and the alarm's description says so.
       metric = new cloudwatch.Metric({
         namespace: 'AWS/ECS',
         metricName: 'CPUUtilization',
@@ -455,7 +485,11 @@ export class UpgradePipeline extends Construct {
     }
     return new cloudwatch.Alarm(this, `Alarm-${component}-${env}-${def.id}`, {
       alarmName: alarmName(component, env, def.id),
-      alarmDescription: `Upshift: ${def.metric} of ${component} in ${env} above ${def.threshold}`,
+      alarmDescription: `Upshift: ${def.metric} of ${component} in ${env} above ${def.threshold}${
+        target.type === 'ecs' && !target.blueGreen
+          ? ' (stand-in: service CPU; add target.blueGreen for load balancer metrics)'
+          : ''
+      }`,
       metric,
       threshold: def.threshold,
       evaluationPeriods: def.evaluationPeriods,
@@ -611,6 +645,13 @@ export class UpgradePipeline extends Construct {
       );
     }
   }
+}
+
+/** `app/<name>/<id>` from a listener ARN `...:listener/app/<name>/<id>/<listener-id>`. */
+function loadBalancerDimension(listenerArn: string): string {
+  const m = /:listener\/(app\/[^/]+\/[^/]+)\//.exec(listenerArn);
+  if (!m?.[1]) throw new Error(`cannot read the load balancer from listener ARN ${listenerArn}`);
+  return m[1];
 }
 
 /** The construct id CDK gives the singleton provider of every AwsCustomResource in a stack. */
