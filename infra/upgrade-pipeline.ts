@@ -346,6 +346,7 @@ export class UpgradePipeline extends Construct {
       fns.DeploymentEvents,
       fns.AlarmEvents,
       fns.Reconcile,
+      fns.Intake,
     ]) {
       fn.addToRolePolicy(
         new iam.PolicyStatement({

@@ -7,6 +7,8 @@ import {
 import { classifyBump, compareVersions } from '../../shared/domain/semver';
 import type { UpgradeRequest } from '../../shared/domain/workflow';
 import type {
+  AlarmReader,
+  BakeWatchStore,
   CatalogStore,
   Clock,
   DedupeStore,
@@ -14,8 +16,10 @@ import type {
   DeploymentWaitStore,
   EventPublisher,
   RegistryStore,
+  TaskCallbacks,
   WorkflowStore,
 } from '../../shared/ports';
+import { finishBake, MANUAL_ROLLBACK_ALARM } from '../../shared/usecases/finish-waits';
 import { type Candidate, resolveEvent } from '../../shared/usecases/resolve-event';
 
 export interface IntakeInput {
@@ -36,6 +40,9 @@ export interface IntakePorts {
   catalog: CatalogStore;
   deployer: Deployer;
   waits: DeploymentWaitStore;
+  watches: BakeWatchStore;
+  alarms: AlarmReader;
+  callbacks: TaskCallbacks;
   registry: RegistryStore;
   dedupe: DedupeStore;
   workflows: WorkflowStore;
@@ -229,6 +236,45 @@ async function rollbackIntake(
       ],
       { ...c, environment },
     );
+  }
+  // An upgrade baking now: end its bake as if an alarm fired, so it reverts to the last known-good
+  // version at once instead of this request waiting for the lock until the bake ends.
+  const baking = (await ports.watches.listPending(100)).find(
+    (w) => w.component === c.component && w.environment === environment,
+  );
+  if (baking) {
+    await ports.workflows.append(
+      baking.workflowId,
+      { stage: 'Rollback', at: now, status: 'REQUESTED', detail: `${who}: ${c.rollback.reason}` },
+      { manualRollback: { by: who, reason: c.rollback.reason, at: now, requestWorkflowId: workflowId } },
+    );
+    const ended = await finishBake(
+      {
+        workflowId: baking.workflowId,
+        alarm: { name: MANUAL_ROLLBACK_ALARM, reason: `${who}: ${c.rollback.reason}`, at: now },
+      },
+      {
+        watches: ports.watches,
+        alarms: ports.alarms,
+        callbacks: ports.callbacks,
+        workflows: ports.workflows,
+        clock: ports.clock,
+        pollSeconds: 30,
+      },
+      baking,
+    );
+    if (ended) {
+      return finishEarly(
+        'ROLLED_BACK',
+        [
+          {
+            code: 'MANUAL_ROLLBACK',
+            message: `ended the bake of workflow ${baking.workflowId}, which reverts to its last known-good version, for ${who}: ${c.rollback.reason}`,
+          },
+        ],
+        { ...c, environment },
+      );
+    }
   }
   const registry = await ports.registry.get(c.component, environment);
   if (!registry) {

@@ -14,6 +14,7 @@ import type {
   RegistryStore,
   WorkflowStore,
 } from '../../shared/ports';
+import { MANUAL_ROLLBACK_ALARM } from '../../shared/usecases/finish-waits';
 import { dedupeKey } from '../intake/intake';
 import { lockKey } from '../lock/lock';
 import type { RecordState } from './schema';
@@ -76,6 +77,14 @@ export function explainOutcome(
             message: `rolled back from ${r?.currentVersion ?? '?'} to ${r?.version ?? '?'} by ${state.revert?.deploymentId ?? 'a deployment'}, for ${
               r?.rollback?.requestedBy ?? 'someone'
             }: ${r?.rollback?.reason ?? ''}`,
+          },
+        ];
+      }
+      if (terminal.stage === 'bake' && state.bake?.alarm?.name === MANUAL_ROLLBACK_ALARM) {
+        return [
+          {
+            code: 'MANUAL_ROLLBACK',
+            message: `rollback requested during the bake by ${state.bake.alarm.reason}; reverted to ${state.revert?.version ?? 'the last known-good version'}`,
           },
         ];
       }

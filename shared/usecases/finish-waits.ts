@@ -49,6 +49,9 @@ export async function finishDeploymentWait(
   return { resumed: true, status: outcome.status };
 }
 
+/** The pseudo-alarm that ends a bake when on-call asks for a rollback. */
+export const MANUAL_ROLLBACK_ALARM = 'manual-rollback';
+
 export interface FinishBakePorts {
   watches: BakeWatchStore;
   alarms: AlarmReader;

@@ -149,6 +149,26 @@ describe('deploy, bake and roll back (event-driven, on the real ASL)', () => {
     await assertSettled(s, 'checkout', 'staging', '1.0.0');
   });
 
+  it('a manual rollback during the bake ends the bake and reverts at once', async () => {
+    const s = await open();
+    const upgrade = s.startExecution(versionPublished({ version: '1.1.0', environment: 'staging' }));
+    // The canary ends at 10:05; the bake runs until 10:15. On-call asks at 10:08.
+    let requested: Promise<unknown> | undefined;
+    s.scheduler.at(START.getTime() + 8 * 60_000, () => {
+      requested = s.startExecution(
+        rollbackRequest({ component: 'checkout', environment: 'staging', reason: 'conversion dropped' }),
+      );
+    });
+    const result = await upgrade;
+    await requested;
+    const record = await s.stores.workflows.get(result.name);
+    expect(record?.outcome).toBe('ROLLED_BACK');
+    expect(record?.reasons[0]?.code).toBe('MANUAL_ROLLBACK');
+    expect(record?.reasons[0]?.message).toContain('conversion dropped');
+    expect(Date.parse(record?.endedAt ?? '')).toBeLessThan(Date.parse('2026-12-02T10:09:00Z'));
+    await assertSettled(s, 'checkout', 'staging', '1.0.0');
+  });
+
   it('a manual rollback with nothing in flight goes back to the previous version, or to --to', async () => {
     const s = await open();
     await s.run(versionPublished({ version: '1.1.0', environment: 'staging' }));
