@@ -188,7 +188,7 @@ export class LocalStack {
         void stack.startExecution(event);
       });
     }
-    // On AWS a scheduled rule runs ExpireApprovals; locally it runs when an approval falls due.
+    // On AWS the reconciler expires approvals every minute; locally also at the exact instant they fall due.
     bus.addRule(
       'expire-approvals',
       { source: ['upshift'], 'detail-type': ['Approval Requested'] },
