@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { StateInUse } from '../local/state-lock';
 import { InvalidDocument } from '../shared/domain/errors';
 import { demo } from './commands/demo';
 import { PolicyProblems, policies } from './commands/policies';
@@ -110,6 +111,10 @@ export async function main(
       return 2;
     }
     if (error instanceof PolicyProblems) {
+      process.stderr.write(`upshift: ${error.message}\n`);
+      return 2;
+    }
+    if (error instanceof StateInUse) {
       process.stderr.write(`upshift: ${error.message}\n`);
       return 2;
     }

@@ -15,6 +15,7 @@ import { type LocalDynamo, startDynalite } from './dynalite';
 import { type ExecutionResult, type LambdaHandler, LocalEngine } from './engine';
 import { type BusEvent, LocalEventBus } from './event-bus';
 import { VirtualScheduler } from './scheduler';
+import { lockStateDir } from './state-lock';
 import { LocalProber, LocalTargets } from './targets';
 import { LocalTaskTokens } from './task-tokens';
 import { LiveTraffic } from './traffic';
@@ -59,6 +60,7 @@ interface SavedState {
 export class LocalStack {
   private executions = 0;
   private running = new Set<Promise<ExecutionResult>>();
+  private unlock: () => void = () => undefined;
 
   private constructor(
     readonly options: LocalStackOptions,
@@ -83,11 +85,16 @@ export class LocalStack {
     const startAt = options.startAt ?? (saved ? new Date(saved.clock) : new Date());
     const scheduler = new VirtualScheduler(saved && !options.startAt ? new Date(saved.clock) : startAt);
     if (options.stateDir) mkdirSync(join(options.stateDir, 'dynamodb'), { recursive: true });
-    const dynamo = await startDynalite(options.stateDir ? { path: join(options.stateDir, 'dynamodb') } : {});
+    const unlock = options.stateDir ? lockStateDir(options.stateDir) : () => undefined;
+    let dynamo: LocalDynamo | undefined;
     try {
-      return await LocalStack.assemble(options, saved, scheduler, dynamo);
+      dynamo = await startDynalite(options.stateDir ? { path: join(options.stateDir, 'dynamodb') } : {});
+      const stack = await LocalStack.assemble(options, saved, scheduler, dynamo);
+      stack.unlock = unlock;
+      return stack;
     } catch (error) {
-      await dynamo.close();
+      await dynamo?.close();
+      unlock();
       throw error;
     }
   }
@@ -277,6 +284,7 @@ export class LocalStack {
       writeFileSync(join(this.options.stateDir, 'simulators.json'), `${JSON.stringify(state)}\n`);
     }
     await this.dynamo.close();
+    this.unlock();
   }
 }
 
