@@ -20,7 +20,9 @@ const usage = `upshift: a policy-gated upgrade pipeline for AWS (local mode)
 Usage:
   upshift demo                                   the scripted local demo (npm start)
   upshift run --event FILE [--catalog FILE] [--state DIR] [--at ISO] [--approve|--reject] [--json]
-                                                 run one event to its end on a local stack
+              [--approver NAME]... [--group NAME]...
+                                                 run one event to its end on a local stack; each
+                                                 --approver votes in turn (a quorum), in --group
   upshift publish --component C --version V [--env E] [--function-version N] [--label L]...
                   [--catalog FILE] [--state DIR] [--at ISO] [--approve|--reject] [--json]
                                                  publish a Version Published event on the local bus
@@ -55,6 +57,8 @@ const options = {
   env: { type: 'string' },
   'function-version': { type: 'string' },
   label: { type: 'string', multiple: true },
+  approver: { type: 'string', multiple: true },
+  group: { type: 'string', multiple: true },
   limit: { type: 'string' },
   file: { type: 'string' },
   to: { type: 'string' },

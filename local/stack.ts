@@ -36,7 +36,11 @@ export interface LocalStackOptions {
   /** Start of virtual time. */
   startAt?: Date;
   /** Answer every approval request at once (the CLI's --approve / --reject). */
-  autoAnswer?: { approve: boolean; by: string; comment?: string };
+  /**
+   * Answer every approval request at once (the CLI's --approve / --reject). With several
+   * approvers, each votes in turn, for a quorum; `groups` are theirs.
+   */
+  autoAnswer?: { approve: boolean; by: string | string[]; groups?: string[]; comment?: string };
 }
 
 export interface RunResult {
@@ -217,15 +221,28 @@ export class LocalStack {
         'auto-answer',
         { source: ['upshift'], 'detail-type': ['Approval Requested'] },
         async (event) => {
-          await decideApproval(
-            {
-              approvalId: String(event.detail.approvalId),
-              approve: answer.approve,
-              by: answer.by,
-              ...(answer.comment ? { comment: answer.comment } : {}),
-            },
-            { approvals: stores.approvals, callbacks: tokens, workflows: stores.workflows, clock: scheduler },
-          );
+          for (const by of Array.isArray(answer.by) ? answer.by : [answer.by]) {
+            const result = await decideApproval(
+              {
+                approvalId: String(event.detail.approvalId),
+                approve: answer.approve,
+                by,
+                ...(answer.groups ? { groups: answer.groups } : {}),
+                ...(answer.comment ? { comment: answer.comment } : {}),
+              },
+              {
+                approvals: stores.approvals,
+                callbacks: tokens,
+                workflows: stores.workflows,
+                clock: scheduler,
+              },
+            ).catch((error: Error) => {
+              // A refused approver (the publisher, outside the groups) is recorded and the rest vote.
+              process.stderr.write(`upshift: ${by} could not answer: ${error.message}\n`);
+              return undefined;
+            });
+            if (result && result.status !== 'PENDING') break;
+          }
         },
       );
     }

@@ -17,7 +17,10 @@ export async function openStack(
       ? {
           autoAnswer: {
             approve: !!flags.approve,
-            by: localActor(),
+            by: (flags.approver as string[] | undefined)?.length
+              ? (flags.approver as string[])
+              : localActor(),
+            ...((flags.group as string[] | undefined)?.length ? { groups: flags.group as string[] } : {}),
           },
         }
       : {}),

@@ -73,6 +73,53 @@ describe('upshift run --json', () => {
     if (outcome === 'ROLLED_BACK') expect(JSON.stringify(reasons)).toContain('checkout-staging-error-rate');
   });
 
+  it('a quorum of two: one approver leaves it pending until it expires, two complete it', async () => {
+    const state = mkdtempSync(join(tmpdir(), 'upshift-'));
+    const policies = join(state, 'quorum.json');
+    writeFileSync(
+      policies,
+      JSON.stringify({
+        production: {
+          autoApproveUpTo: 'NONE',
+          approvals: { required: 2, groups: ['release'] },
+          bakeMinutes: 5,
+        },
+      }),
+    );
+    expect((await run(['policies', 'put', '--file', policies, '--state', state])).code).toBe(0);
+    const event = `${fixtures}/checkout-1.1.0-production.json`;
+    const one = await run([
+      'run',
+      '--event',
+      event,
+      '--state',
+      state,
+      '--approve',
+      '--approver',
+      'ana',
+      '--group',
+      'release',
+      '--json',
+    ]);
+    expect(one.json?.outcome).toBe('EXPIRED');
+    const two = await run([
+      'run',
+      '--event',
+      event,
+      '--state',
+      state,
+      '--approve',
+      '--approver',
+      'ana',
+      '--approver',
+      'bob',
+      '--group',
+      'release',
+      '--json',
+    ]);
+    expect(two.json?.outcome).toBe('COMPLETED');
+  });
+
   it('a usage error exits 2 and names the flag', async () => {
     expect((await run(['run'])).code).toBe(2);
     expect((await run(['run', '--event', 'x.json', '--at', 'yesterday'])).code).toBe(2);
