@@ -150,10 +150,6 @@ export class CodeDeploySimulator implements Deployer {
     return { status: 'Succeeded' };
   }
 
-  get(deploymentId: string): SimDeployment | undefined {
-    return this.deployments.get(deploymentId);
-  }
-
   list(): SimDeployment[] {
     return [...this.deployments.values()];
   }

@@ -116,10 +116,6 @@ export class VirtualScheduler implements Clock {
     while (this.busy > 0) await new Promise((r) => setImmediate(r));
   }
 
-  get pendingTimers(): number {
-    return this.sleepers.length;
-  }
-
   private push(atMs: number, wake: () => void): Sleeper {
     const sleeper = { at: Math.max(atMs, this.nowMs), seq: this.seq++, wake };
     this.sleepers.push(sleeper);

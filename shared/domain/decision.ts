@@ -4,7 +4,7 @@ import type { Policy, PolicyRule } from './policy';
 import { assessRisk, type RiskLevel, riskRank } from './risk';
 import type { Bump } from './semver';
 import type { Verdict } from './verification';
-import { isInWindow, localParts, nextInstantInAll, weekdays } from './windows';
+import { isInWindow, localParts, nextInstantInAll, WINDOW_HORIZON_DAYS, weekdays } from './windows';
 
 export const decisions = ['APPROVE', 'REJECT', 'DEFER', 'MANUAL_REVIEW'] as const;
 export type DecisionKind = (typeof decisions)[number];
@@ -72,7 +72,6 @@ interface Vote extends DecisionReason {
 
 const SYSTEM_PRIORITY = 50;
 const ALARM_RETRY_MS = 5 * 60_000;
-const DAY_MS = 86_400_000;
 
 /**
  * The object custom rules match against (documented in docs/policies.md). Flat names, so a rule
@@ -376,7 +375,7 @@ export function evaluatePolicy(facts: DecisionFacts, policy: Policy): Decision {
     vote(
       'REJECT',
       'NO_WINDOW',
-      `no allowed time to shift within ${Math.round(56)} days`,
+      `no allowed time to shift within ${WINDOW_HORIZON_DAYS} days`,
       'maintenance-window',
     );
   } else if (allowed > nowMs) {
@@ -452,5 +451,3 @@ export function evaluatePolicy(facts: DecisionFacts, policy: Policy): Decision {
 function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
-
-export { DAY_MS };

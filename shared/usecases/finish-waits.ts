@@ -1,4 +1,3 @@
-import { alarmName } from '../domain/catalog';
 import type { BakeResult } from '../domain/steps';
 import type {
   AlarmReader,
@@ -89,10 +88,6 @@ export async function finishBake(
   });
   await ports.callbacks.sendSuccess(closed.taskToken, result);
   return result;
-}
-
-export function bakeAlarmNames(component: string, environment: string, ids: readonly string[]): string[] {
-  return ids.map((id) => alarmName(component, environment, id));
 }
 
 export { endedStatuses };
