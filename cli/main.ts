@@ -69,6 +69,8 @@ const options = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+const userErrors = [UsageError, PolicyProblems, StateInUse, InvalidDocument];
+
 /** Runs the CLI and returns the exit code. */
 export async function main(
   argv: string[],
@@ -110,20 +112,9 @@ export async function main(
         throw new UsageError(`unknown command "${command}"; try upshift --help`);
     }
   } catch (error) {
-    if (error instanceof UsageError) {
-      process.stderr.write(`upshift: ${error.message}\n`);
-      return 2;
-    }
-    if (error instanceof PolicyProblems) {
-      process.stderr.write(`upshift: ${error.message}\n`);
-      return 2;
-    }
-    if (error instanceof StateInUse) {
-      process.stderr.write(`upshift: ${error.message}\n`);
-      return 2;
-    }
-    if (error instanceof InvalidDocument) {
-      process.stderr.write(`upshift: ${error.message}\n`);
+    // What the user can fix: a flag, a file, a folder in use. Anything else is a crash.
+    if (userErrors.some((kind) => error instanceof kind)) {
+      process.stderr.write(`upshift: ${(error as Error).message}\n`);
       return 2;
     }
     process.stderr.write(`upshift: crashed: ${(error as Error).stack ?? String(error)}\n`);

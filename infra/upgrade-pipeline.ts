@@ -176,6 +176,10 @@ export class UpgradePipeline extends Construct {
       for (const envName of Object.keys(component.environments)) {
         const target = targetFor(component, envName);
         const groupName = codeDeployGroup(componentName, envName);
+        const names = component.alarms.map((def) => alarmName(componentName, envName, def.id));
+        groupArns.push(
+          awsArn('codedeploy', `deploymentgroup:${codeDeployApplication(componentName)}/${groupName}`),
+        );
         const alarms = component.alarms.map((def) => {
           const alarm = this.alarm(componentName, envName, def, target);
           alarmArns.push(alarm.alarmArn);
@@ -185,32 +189,14 @@ export class UpgradePipeline extends Construct {
           const fnArn = awsArn('lambda', `function:${target.functionName}`);
           probeFunctionArns.push(`${fnArn}:*`);
           // L1 because the function and its alias live outside this app; the group only names them.
-          const group = new codedeploy.CfnDeploymentGroup(this, `Group-${componentName}-${envName}`, {
-            applicationName: codeDeployApplication(componentName),
-            deploymentGroupName: groupName,
+          this.deploymentGroup(componentName, envName, app, alarms, names, {
             serviceRoleArn: this.codeDeployRole().roleArn,
-            deploymentStyle: { deploymentType: 'BLUE_GREEN', deploymentOption: 'WITH_TRAFFIC_CONTROL' },
             deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce',
-            alarmConfiguration: {
-              enabled: alarms.length > 0,
-              alarms: component.alarms.map((def) => ({ name: alarmName(componentName, envName, def.id) })),
-            },
-            autoRollbackConfiguration: {
-              enabled: true,
-              events: ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_ALARM', 'DEPLOYMENT_STOP_ON_REQUEST'],
-            },
           });
-          group.node.addDependency(app, ...alarms);
-          groupArns.push(
-            awsArn('codedeploy', `deploymentgroup:${codeDeployApplication(componentName)}/${groupName}`),
-          );
         } else if (target.type === 'ecs' && target.blueGreen) {
           const bg = target.blueGreen;
-          const group = new codedeploy.CfnDeploymentGroup(this, `Group-${componentName}-${envName}`, {
-            applicationName: codeDeployApplication(componentName),
-            deploymentGroupName: groupName,
+          this.deploymentGroup(componentName, envName, app, alarms, names, {
             serviceRoleArn: this.codeDeployRole('ecs').roleArn,
-            deploymentStyle: { deploymentType: 'BLUE_GREEN', deploymentOption: 'WITH_TRAFFIC_CONTROL' },
             deploymentConfigName: 'CodeDeployDefault.ECSAllAtOnce',
             ecsServices: [{ clusterName: target.cluster, serviceName: target.service }],
             loadBalancerInfo: {
@@ -229,26 +215,11 @@ export class UpgradePipeline extends Construct {
                 terminationWaitTimeInMinutes: 5,
               },
             },
-            alarmConfiguration: {
-              enabled: alarms.length > 0,
-              alarms: component.alarms.map((def) => ({ name: alarmName(componentName, envName, def.id) })),
-            },
-            autoRollbackConfiguration: {
-              enabled: true,
-              events: ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_ALARM', 'DEPLOYMENT_STOP_ON_REQUEST'],
-            },
           });
-          group.node.addDependency(app, ...alarms);
-          groupArns.push(
-            awsArn('codedeploy', `deploymentgroup:${codeDeployApplication(componentName)}/${groupName}`),
-          );
         } else {
           Annotations.of(this).addWarningV2(
             `upshift:no-group:${componentName}-${envName}`,
             `${componentName} in ${envName} is an ${target.type} target without the load balancer details (target.blueGreen for ECS) that its CodeDeploy deployment group needs, so none is provisioned. Create "${groupName}" in application "${codeDeployApplication(componentName)}".`,
-          );
-          groupArns.push(
-            awsArn('codedeploy', `deploymentgroup:${codeDeployApplication(componentName)}/${groupName}`),
           );
         }
       }
@@ -546,6 +517,34 @@ export class UpgradePipeline extends Construct {
     };
     for (const [i, item] of always.entries()) put(item, i, false);
     for (const [i, item] of once.entries()) put(item, always.length + i, true);
+  }
+
+  /**
+   * A blue/green deployment group with the component's alarms and automatic rollback on failure,
+   * alarm and stop. L1, because the function or service lives outside this app.
+   */
+  private deploymentGroup(
+    component: string,
+    environment: string,
+    app: Construct,
+    alarms: cloudwatch.Alarm[],
+    alarmNames: string[],
+    platform: Pick<codedeploy.CfnDeploymentGroupProps, 'serviceRoleArn' | 'deploymentConfigName'> &
+      Partial<codedeploy.CfnDeploymentGroupProps>,
+  ): void {
+    const group = new codedeploy.CfnDeploymentGroup(this, `Group-${component}-${environment}`, {
+      applicationName: codeDeployApplication(component),
+      deploymentGroupName: codeDeployGroup(component, environment),
+      deploymentStyle: { deploymentType: 'BLUE_GREEN', deploymentOption: 'WITH_TRAFFIC_CONTROL' },
+      // Names as strings (not tokens): CodeDeploy takes alarm names, and they are fixed by the catalog.
+      alarmConfiguration: { enabled: alarmNames.length > 0, alarms: alarmNames.map((name) => ({ name })) },
+      autoRollbackConfiguration: {
+        enabled: true,
+        events: ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_ALARM', 'DEPLOYMENT_STOP_ON_REQUEST'],
+      },
+      ...platform,
+    });
+    group.node.addDependency(app, ...alarms);
   }
 
   private roles: Partial<Record<'lambda' | 'ecs', iam.Role>> = {};
