@@ -6,7 +6,7 @@
  */
 
 /** What an SDK service exception looks like (every client's exceptions extend its ServiceException). */
-export type ServiceException = Error & { $fault: 'client' | 'server'; $metadata: Record<string, unknown> };
+export type ServiceException = Error & { $fault: 'client' | 'server'; $metadata: object };
 
 /** The account, region and partition the twin pretends to be. ARNs are built from these. */
 export const TWIN_ACCOUNT = '000000000000';
@@ -82,12 +82,8 @@ export interface ServiceEmulator {
 }
 
 /** A service exception class exported by an SDK client package (all extend ServiceException). */
-type ServiceExceptionClass = new (options: {
-  name: string;
-  $fault: 'client' | 'server';
-  $metadata: Record<string, unknown>;
-  message?: string;
-}) => ServiceException;
+// biome-ignore lint/suspicious/noExplicitAny: SDK exception constructors differ in their option types.
+type ServiceExceptionClass = new (options: any) => Error;
 
 /**
  * Builds an error exactly as the SDK would deserialize it: an instance of the client's modeled
@@ -95,16 +91,16 @@ type ServiceExceptionClass = new (options: {
  * error code as its name (for unmodeled codes such as AccessDeniedException on CodeDeploy).
  */
 export function serviceError(
-  Exception: ServiceExceptionClass | (new (opts: never) => ServiceException),
+  Exception: ServiceExceptionClass,
   name: string,
   message: string,
   options: { fault?: 'client' | 'server'; httpStatusCode?: number } = {},
 ): ServiceException {
   const fault = options.fault ?? 'client';
   const httpStatusCode = options.httpStatusCode ?? (fault === 'client' ? 400 : 500);
-  const Ctor = Exception as unknown as ServiceExceptionClass;
+  const Ctor = Exception;
   // Modeled exception classes take (opts) and set their own name; base classes take the name.
-  const error = new Ctor({ name, $fault: fault, $metadata: { httpStatusCode }, message });
+  const error = new Ctor({ name, $fault: fault, $metadata: { httpStatusCode }, message }) as ServiceException;
   if (error.name !== name) Object.defineProperty(error, 'name', { value: name, enumerable: true });
   (error as unknown as { message: string }).message = message;
   return error;
