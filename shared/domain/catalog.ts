@@ -1,8 +1,10 @@
 import { z } from 'zod';
 import { InvalidDocument } from './errors';
 import { artifactSchema } from './events/artifact';
-import { type Policy, parsePolicies } from './policy';
+import { findReservedKeys, ownValue } from './own';
+import { type Policy, parsePolicies, policyOf } from './policy';
 import { isSemVer } from './semver';
+import { strictObject } from './strict-object';
 import { describeIssues } from './zod-issues';
 
 const name = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected lowercase letters, digits and dashes');
@@ -11,28 +13,26 @@ const semver = z.string().refine(isSemVer, 'expected a semantic version such as 
 export const targetSchema = z.discriminatedUnion(
   'type',
   [
-    z.object({
+    strictObject({
       type: z.literal('lambda'),
       functionName: z.string().min(1),
       alias: z.string().min(1).default('live'),
     }),
-    z.object({
+    strictObject({
       type: z.literal('ecs'),
       cluster: z.string().min(1),
       service: z.string().min(1),
       containerName: z.string().min(1),
       containerPort: z.number().int().min(1).max(65535),
       /** The load balancer CodeDeploy shifts between two target groups; the stack provisions the group from it. */
-      blueGreen: z
-        .object({
-          prodListenerArn: z.string().startsWith('arn:', 'expected a listener ARN'),
-          testListenerArn: z.string().startsWith('arn:', 'expected a listener ARN').optional(),
-          blueTargetGroup: z.string().min(1),
-          greenTargetGroup: z.string().min(1),
-        })
-        .optional(),
+      blueGreen: strictObject({
+        prodListenerArn: z.string().startsWith('arn:', 'expected a listener ARN'),
+        testListenerArn: z.string().startsWith('arn:', 'expected a listener ARN').optional(),
+        blueTargetGroup: z.string().min(1),
+        greenTargetGroup: z.string().min(1),
+      }).optional(),
     }),
-    z.object({
+    strictObject({
       type: z.literal('ec2'),
       autoScalingGroups: z.array(z.string()).default([]),
     }),
@@ -41,7 +41,7 @@ export const targetSchema = z.discriminatedUnion(
 );
 export type Target = z.infer<typeof targetSchema>;
 
-export const alarmSchema = z.object({
+export const alarmSchema = strictObject({
   /** Short id; the CloudWatch alarm is named `<component>-<environment>-<id>`. */
   id: name,
   metric: z.enum(['errorRate', 'errors', 'latencyP99'], {
@@ -61,14 +61,14 @@ export const alarmSchema = z.object({
 });
 export type AlarmDefinition = z.infer<typeof alarmSchema>;
 
-export const probeSchema = z.object({
+export const probeSchema = strictObject({
   name: z.string().min(1),
   payload: z.unknown(),
   /** Fields that a successful response must carry. */
   expectFields: z.array(z.string()).default([]),
 });
 
-export const profileSchema = z.object({
+export const profileSchema = strictObject({
   /** Share of live requests that fail (0..1). */
   errorRate: z.number().min(0).max(1).default(0),
   /** Share of probe requests that fail; probes cover fewer paths than live traffic. */
@@ -79,47 +79,43 @@ export const profileSchema = z.object({
 });
 export type Profile = z.infer<typeof profileSchema>;
 
-export const environmentSchema = z.object({
+export const environmentSchema = strictObject({
   /** The version serving before Upshift's first upgrade; it seeds the registry. */
-  baseline: z.object({ version: semver, artifact: artifactSchema }),
+  baseline: strictObject({ version: semver, artifact: artifactSchema }),
   /** Overrides the component's target in this environment. */
   target: targetSchema.optional(),
 });
 
-export const componentSchema = z.object({
+export const componentSchema = strictObject({
   description: z.string().default(''),
   target: targetSchema,
   environments: z.record(name, environmentSchema).refine((e) => Object.keys(e).length > 0, {
     error: 'expected at least one environment',
   }),
-  sources: z
-    .object({ ecr: z.object({ repositories: z.array(z.string().min(1)).min(1) }).optional() })
-    .default({}),
+  sources: strictObject({
+    ecr: strictObject({ repositories: z.array(z.string().min(1)).min(1) }).optional(),
+  }).default({}),
   alarms: z.array(alarmSchema).max(10, 'CodeDeploy takes at most 10 alarms').default([]),
-  probes: z
-    .object({
-      samples: z.number().int().min(1).max(1000).default(20),
-      requests: z.array(probeSchema).default([]),
-    })
-    .default({ samples: 20, requests: [] }),
-  local: z
-    .object({
-      /** `profiles` uses the per-version profiles below; `demo-service` runs local/demo-service code. */
-      kind: z.enum(['profiles', 'demo-service']).default('profiles'),
-      requestsPerMinute: z.number().int().min(1).max(100_000).default(120),
-      defaultProfile: profileSchema.default({ errorRate: 0, latencyMs: 40 }),
-      versions: z.record(semver, profileSchema).default({}),
-    })
-    .default({
-      kind: 'profiles',
-      requestsPerMinute: 120,
-      defaultProfile: { errorRate: 0, latencyMs: 40 },
-      versions: {},
-    }),
+  probes: strictObject({
+    samples: z.number().int().min(1).max(1000).default(20),
+    requests: z.array(probeSchema).default([]),
+  }).default({ samples: 20, requests: [] }),
+  local: strictObject({
+    /** `profiles` uses the per-version profiles below; `demo-service` runs local/demo-service code. */
+    kind: z.enum(['profiles', 'demo-service']).default('profiles'),
+    requestsPerMinute: z.number().int().min(1).max(100_000).default(120),
+    defaultProfile: profileSchema.default({ errorRate: 0, latencyMs: 40 }),
+    versions: z.record(semver, profileSchema).default({}),
+  }).default({
+    kind: 'profiles',
+    requestsPerMinute: 120,
+    defaultProfile: { errorRate: 0, latencyMs: 40 },
+    versions: {},
+  }),
 });
 export type Component = z.infer<typeof componentSchema>;
 
-export const catalogSchema = z.object({
+export const catalogSchema = strictObject({
   $schema: z.string().optional(),
   components: z.record(name, componentSchema),
   /** `{ "defaults"?: {...}, "<environment>": {...} }`, parsed by parsePolicies. */
@@ -132,9 +128,14 @@ export type Catalog = Omit<z.infer<typeof catalogSchema>, 'policies'> & { polici
  * `components.checkout.alarms[0].threshold: expected number, received string`.
  */
 export function parseCatalog(document: unknown, label = 'catalog'): Catalog {
+  // A prototype key is refused before anything reads the document.
+  const reserved = findReservedKeys(document);
+  if (reserved.length) throw new InvalidDocument(label, reserved);
   const result = catalogSchema.safeParse(document);
   const rawPolicies =
-    document && typeof document === 'object' ? (document as Record<string, unknown>).policies : undefined;
+    document && typeof document === 'object'
+      ? ownValue(document as Record<string, unknown>, 'policies')
+      : undefined;
   const parsed = parsePolicies(rawPolicies ?? {}, 'policies');
   // Report every problem at once: the components' and the policies'.
   const first = [...(result.success ? [] : describeIssues(result.error)), ...parsed.problems];
@@ -148,7 +149,7 @@ export function parseCatalog(document: unknown, label = 'catalog'): Catalog {
       );
     }
     for (const [envName, env] of Object.entries(component.environments)) {
-      if (!catalog.policies[envName]) {
+      if (!policyOf(catalog.policies, envName)) {
         problems.push(
           `components.${componentName}.environments.${envName}: no policy for environment "${envName}"`,
         );
@@ -166,6 +167,22 @@ export function parseCatalog(document: unknown, label = 'catalog'): Catalog {
   return catalog;
 }
 
+/**
+ * A component of the catalog by name, or undefined. Names come from events and flags, so only
+ * the catalog's own entries count: `constructor` is no component.
+ */
+export function componentOf(catalog: Pick<Catalog, 'components'>, name: string): Component | undefined {
+  return ownValue(catalog.components, name);
+}
+
+/** A component's environment by name, or undefined; own entries only, like componentOf. */
+export function environmentOf(
+  component: Pick<Component, 'environments'>,
+  environment: string,
+): Component['environments'][string] | undefined {
+  return ownValue(component.environments, environment);
+}
+
 /** The component's environments in declaration order; the first is the default. */
 export function defaultEnvironment(component: Component): string {
   const first = Object.keys(component.environments)[0];
@@ -174,7 +191,7 @@ export function defaultEnvironment(component: Component): string {
 }
 
 export function targetFor(component: Component, environment: string): Target {
-  return component.environments[environment]?.target ?? component.target;
+  return environmentOf(component, environment)?.target ?? component.target;
 }
 
 export function alarmName(component: string, environment: string, alarmId: string): string {

@@ -62,11 +62,13 @@ export const allAtOnceConfig: Record<Platform, string> = {
 };
 
 export function isPredefinedConfig(platform: Platform, name: string): boolean {
-  return name in predefinedConfigs[platform];
+  return Object.hasOwn(predefinedConfigs[platform], name);
 }
 
 export function trafficSteps(platform: Platform, name: string): TrafficStep[] {
-  const steps = predefinedConfigs[platform][name];
+  const steps = Object.hasOwn(predefinedConfigs[platform], name)
+    ? predefinedConfigs[platform][name]
+    : undefined;
   if (!steps) throw new Error(`${name} is not a predefined ${platform} deployment config`);
   return steps;
 }

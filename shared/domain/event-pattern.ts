@@ -104,8 +104,9 @@ function matchObject(pattern: EventPattern, event: unknown, path: string): boole
       if (!alternatives.some((alt) => matchObject(alt, event, path))) return false;
       continue;
     }
+    // Own properties only: `constructor` or `toString` are not fields of an event that lacks them.
     const field =
-      event && typeof event === 'object' && !Array.isArray(event)
+      event && typeof event === 'object' && !Array.isArray(event) && Object.hasOwn(event, key)
         ? (event as Record<string, unknown>)[key]
         : undefined;
     if (Array.isArray(value)) {
@@ -198,6 +199,7 @@ function stringOp(
   if (
     arg &&
     typeof arg === 'object' &&
+    Object.hasOwn(arg, 'equals-ignore-case') &&
     typeof (arg as Record<string, unknown>)['equals-ignore-case'] === 'string'
   ) {
     const s = (arg as Record<string, string>)['equals-ignore-case'] as string;
@@ -268,7 +270,7 @@ function numeric(arg: unknown): Test {
   for (let i = 0; i < arg.length; i += 2) {
     const op = arg[i];
     const bound = arg[i + 1];
-    const cmp = typeof op === 'string' ? COMPARATORS[op] : undefined;
+    const cmp = typeof op === 'string' && Object.hasOwn(COMPARATORS, op) ? COMPARATORS[op] : undefined;
     if (!cmp || typeof bound !== 'number' || !Number.isFinite(bound)) {
       throw new InvalidEventPattern(`numeric: expected an operator (<, <=, =, >, >=) and a number at ${i}`);
     }

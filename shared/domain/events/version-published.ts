@@ -1,28 +1,47 @@
 import { z } from 'zod';
+import { limits, utf8Bytes } from '../limits';
 import { isSemVer } from '../semver';
+import { strictObject } from '../strict-object';
 import { ec2Artifact, ecsArtifact, lambdaArtifact } from './artifact';
 import { eventBridgeEnvelope } from './envelope';
 
 /**
- * `Version Published`: the CI contract. Any source may send it to the Upshift bus.
+ * `Version Published`: the CI contract. Any source may send it to the Upshift bus; a policy's
+ * `trustedSources` says which sources may start upgrades in its environment.
+ *
+ * The detail is strict: an unknown key (a typo such as `lables`) makes the event INVALID with a
+ * did-you-mean. Anything else CI wants to carry goes under `metadata`, which is free-form and
+ * bounded (docs/events.md).
  *
  * @example
  * { "detail-type": "Version Published", "source": "ci.github", "detail": {
  *   "component": "checkout", "version": "1.1.0", "environment": "staging",
  *   "artifact": { "type": "lambda", "functionName": "checkout", "functionVersion": "7" },
- *   "labels": ["security"], "commit": "9f1c2ab", "publishedBy": "ci@example.com" } }
+ *   "labels": ["security"], "commit": "9f1c2ab", "publishedBy": "ci@example.com",
+ *   "metadata": { "pipeline": "release", "run": 4211 } } }
  */
 export const detailType = 'Version Published' as const;
 export const source = undefined;
 export const version = '1';
 
-export const detail = z.object({
+/** A semantic version short enough for every key and name it ends up in (shared/domain/limits.ts). */
+export const versionText = z
+  .string({ error: 'expected a semantic version such as 1.2.3' })
+  .max(limits.versionChars, `expected at most ${limits.versionChars} characters`)
+  .refine(isSemVer, 'expected a semantic version such as 1.2.3');
+
+/** The free-form part of an event from CI: anything JSON, up to 8 KiB. */
+export const metadata = z
+  .record(z.string(), z.unknown(), { error: 'expected an object' })
+  .refine((m) => utf8Bytes(JSON.stringify(m)) <= limits.metadataBytes, {
+    error: `expected at most ${limits.metadataBytes} bytes of JSON`,
+  });
+
+export const detail = strictObject({
   component: z
     .string({ error: 'expected the component name' })
     .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected a component name: lowercase letters, digits and dashes'),
-  version: z
-    .string({ error: 'expected a semantic version such as 1.2.3' })
-    .refine(isSemVer, 'expected a semantic version such as 1.2.3'),
+  version: versionText,
   environment: z
     .string()
     .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected an environment name')
@@ -30,9 +49,10 @@ export const detail = z.object({
   artifact: z.discriminatedUnion('type', [lambdaArtifact, ecsArtifact, ec2Artifact], {
     error: 'expected an artifact with type "lambda", "ecs" or "ec2"',
   }),
-  labels: z.array(z.string().min(1).max(64)).max(20).default([]),
-  commit: z.string().min(1).max(64).optional(),
-  publishedBy: z.string().min(1).max(256).optional(),
+  labels: z.array(z.string().min(1).max(limits.labelChars)).max(limits.labels).default([]),
+  commit: z.string().min(1).max(limits.commitChars).optional(),
+  publishedBy: z.string().min(1).max(limits.actorChars).optional(),
+  metadata: metadata.optional(),
 });
 
 export const schema = eventBridgeEnvelope(detailType, detail);
