@@ -300,7 +300,12 @@ describe('issue 9 finding 14: values beyond AWS limits are invalid at the schema
     const event = {
       ...versionPublished({ version: '1.0.0' }),
       'detail-type': rollbackRequested.detailType,
-      detail: { component: 'checkout', environment: 'staging', reason: 'r', toVersion: `1.0.0-${'a'.repeat(200)}` },
+      detail: {
+        component: 'checkout',
+        environment: 'staging',
+        reason: 'r',
+        toVersion: `1.0.0-${'a'.repeat(200)}`,
+      },
     };
     // Act
     const result = rollbackRequested.schema.safeParse(event);
