@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { CfnElement } from 'aws-cdk-lib';
-import { Annotations, Aws, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, Aws, Duration, RemovalPolicy, Stack, Tags, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -20,6 +20,7 @@ import { tableKeys } from '../shared/aws/table-definition';
 import { type AlarmDefinition, alarmName, type Catalog, targetFor } from '../shared/domain/catalog';
 import { codeDeployApplication, codeDeployGroup } from '../shared/domain/names';
 import { rulePatterns } from '../shared/domain/patterns';
+import { functionTags } from './function-tags';
 
 const root = (path: string) => fileURLToPath(new URL(`../${path}`, import.meta.url));
 
@@ -95,42 +96,8 @@ export class UpgradePipeline extends Construct {
       NODE_OPTIONS: '--enable-source-maps',
     };
 
-    const makeFunction = (name: string, entry: string) => {
-      const logGroup = new logs.LogGroup(this, `${name}Logs`, {
-        retention: logs.RetentionDays.ONE_MONTH,
-        removalPolicy: RemovalPolicy.DESTROY,
-      });
-      // An own role instead of AWSLambdaBasicExecutionRole: logs only to this function's group.
-      const role = new iam.Role(this, `${name}Role`, {
-        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      });
-      role.addToPolicy(
-        new iam.PolicyStatement({
-          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-          resources: [logGroup.logGroupArn],
-        }),
-      );
-      return new nodejs.NodejsFunction(this, name, {
-        role,
-        entry: root(entry),
-        handler: 'handler',
-        runtime: lambda.Runtime.NODEJS_24_X,
-        architecture: lambda.Architecture.ARM_64,
-        memorySize: 512,
-        timeout: Duration.seconds(60),
-        environment,
-        logGroup,
-        tracing: lambda.Tracing.ACTIVE,
-        bundling: {
-          format: nodejs.OutputFormat.ESM,
-          target: lambdaBundle.target,
-          sourceMap: true,
-          mainFields: lambdaBundle.mainFields,
-          banner: lambdaBundle.banner,
-          externalModules: lambdaBundle.external,
-        },
-      });
-    };
+    this.environment = environment;
+    const makeFunction = (name: string, entry: string) => this.addFunction(name, entry);
 
     // The one index by name, so no wildcard is needed.
     const tableArns = [table.tableArn, `${table.tableArn}/index/${tableKeys.gsi1.name}`];
@@ -379,6 +346,54 @@ export class UpgradePipeline extends Construct {
 
     this.seedCatalog(table, catalog);
     this.acknowledgeFindings(dlq, probeFunctionArns.length > 0, catalog);
+  }
+
+  private environment: Record<string, string> = {};
+
+  /**
+   * A function of the pipeline: its own log group and role, bundled from `entry` (a path from the
+   * project root) with the shared options. The tags name the function and its entry, so the local
+   * twin finds the handler in the synthesized template, which keeps no source path when bundling
+   * is skipped. Use it to add a function of your own; give its role what it calls.
+   */
+  addFunction(name: string, entry: string): nodejs.NodejsFunction {
+    const logGroup = new logs.LogGroup(this, `${name}Logs`, {
+      retention: logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // An own role instead of AWSLambdaBasicExecutionRole: logs only to this function's group.
+    const role = new iam.Role(this, `${name}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    });
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn],
+      }),
+    );
+    const fn = new nodejs.NodejsFunction(this, name, {
+      role,
+      entry: root(entry),
+      handler: 'handler',
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 512,
+      timeout: Duration.seconds(60),
+      environment: this.environment,
+      logGroup,
+      tracing: lambda.Tracing.ACTIVE,
+      bundling: {
+        format: nodejs.OutputFormat.ESM,
+        target: lambdaBundle.target,
+        sourceMap: true,
+        mainFields: lambdaBundle.mainFields,
+        banner: lambdaBundle.banner,
+        externalModules: lambdaBundle.external,
+      },
+    });
+    Tags.of(fn).add(functionTags.name, name);
+    Tags.of(fn).add(functionTags.entry, entry);
+    return fn;
   }
 
   private alarm(

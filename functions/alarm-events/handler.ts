@@ -1,4 +1,4 @@
-import { awsPorts, finishBakePorts } from '../../shared/aws/wiring';
+import { type AwsPorts, awsPorts, finishBakePorts } from '../../shared/aws/wiring';
 import * as alarm from '../../shared/domain/events/alarm-state-change';
 import { stepHandler } from '../../shared/runtime/middleware';
 import { type FinishBakePorts, finishBake } from '../../shared/usecases/finish-waits';
@@ -25,5 +25,9 @@ export function createHandler(ports: FinishBakePorts) {
   });
 }
 
-const aws = awsPorts();
-export const handler = createHandler(finishBakePorts(aws));
+/** The one wiring of this handler: its ports from the AWS adapters (the local twin passes its own). */
+export function wire(aws: AwsPorts) {
+  return createHandler(finishBakePorts(aws));
+}
+
+export const handler = wire(awsPorts());

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { awsPorts, finishDeploymentPorts } from '../../shared/aws/wiring';
+import { type AwsPorts, awsPorts, finishDeploymentPorts } from '../../shared/aws/wiring';
 import { deploymentSchema, stepBase } from '../../shared/domain/steps';
 import { stepHandler } from '../../shared/runtime/middleware';
 import type { FinishDeploymentPorts } from '../../shared/usecases/finish-waits';
@@ -14,5 +14,9 @@ export function createHandler(ports: FinishDeploymentPorts) {
   return stepHandler('AwaitDeployment', inputSchema, (input) => awaitDeployment(input, ports));
 }
 
-const aws = awsPorts();
-export const handler = createHandler(finishDeploymentPorts(aws));
+/** The one wiring of this handler: its ports from the AWS adapters (the local twin passes its own). */
+export function wire(aws: AwsPorts) {
+  return createHandler(finishDeploymentPorts(aws));
+}
+
+export const handler = wire(awsPorts());

@@ -1,4 +1,4 @@
-import { awsPorts } from '../../shared/aws/wiring';
+import { type AwsPorts, awsPorts } from '../../shared/aws/wiring';
 import { stepBase } from '../../shared/domain/steps';
 import { stepHandler } from '../../shared/runtime/middleware';
 import { type BakeCheckPorts, finalBakeCheck } from './bake';
@@ -9,12 +9,16 @@ export function createHandler(ports: BakeCheckPorts) {
   return stepHandler('FinalBakeCheck', inputSchema, (input) => finalBakeCheck(input, ports));
 }
 
-const aws = awsPorts();
-export const handler = createHandler({
-  catalog: aws.stores().catalog,
-  alarms: aws.alarms(),
-  watches: aws.stores().bakeWatches,
-  workflows: aws.stores().workflows,
-  clock: aws.clock,
-  pollSeconds: aws.config.UPSHIFT_POLL_SECONDS,
-});
+/** The one wiring of this handler: its ports from the AWS adapters (the local twin passes its own). */
+export function wire(aws: AwsPorts) {
+  return createHandler({
+    catalog: aws.stores().catalog,
+    alarms: aws.alarms(),
+    watches: aws.stores().bakeWatches,
+    workflows: aws.stores().workflows,
+    clock: aws.clock,
+    pollSeconds: aws.config.UPSHIFT_POLL_SECONDS,
+  });
+}
+
+export const handler = wire(awsPorts());

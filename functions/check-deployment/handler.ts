@@ -1,4 +1,4 @@
-import { awsPorts } from '../../shared/aws/wiring';
+import { type AwsPorts, awsPorts } from '../../shared/aws/wiring';
 import { deploymentSchema, stepBase } from '../../shared/domain/steps';
 import { stepHandler } from '../../shared/runtime/middleware';
 import { type CheckDeploymentPorts, checkDeployment } from './check-deployment';
@@ -9,11 +9,15 @@ export function createHandler(ports: CheckDeploymentPorts) {
   return stepHandler('CheckDeployment', inputSchema, (input) => checkDeployment(input, ports));
 }
 
-const aws = awsPorts();
-export const handler = createHandler({
-  catalog: aws.stores().catalog,
-  deployer: aws.deployer(),
-  alarms: aws.alarms(),
-  workflows: aws.stores().workflows,
-  clock: aws.clock,
-});
+/** The one wiring of this handler: its ports from the AWS adapters (the local twin passes its own). */
+export function wire(aws: AwsPorts) {
+  return createHandler({
+    catalog: aws.stores().catalog,
+    deployer: aws.deployer(),
+    alarms: aws.alarms(),
+    workflows: aws.stores().workflows,
+    clock: aws.clock,
+  });
+}
+
+export const handler = wire(awsPorts());

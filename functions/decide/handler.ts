@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { awsPorts } from '../../shared/aws/wiring';
+import { type AwsPorts, awsPorts } from '../../shared/aws/wiring';
 import { stepBase, verificationSchema } from '../../shared/domain/steps';
 import { stepHandler } from '../../shared/runtime/middleware';
 import { type DecidePorts, decide } from './decide';
@@ -14,13 +14,17 @@ export function createHandler(ports: DecidePorts) {
   return stepHandler('Decide', inputSchema, (input) => decide(input, ports));
 }
 
-const aws = awsPorts();
-export const handler = createHandler({
-  catalog: aws.stores().catalog,
-  policies: aws.stores().policies,
-  registry: aws.stores().registry,
-  alarms: aws.alarms(),
-  events: aws.events(),
-  workflows: aws.stores().workflows,
-  clock: aws.clock,
-});
+/** The one wiring of this handler: its ports from the AWS adapters (the local twin passes its own). */
+export function wire(aws: AwsPorts) {
+  return createHandler({
+    catalog: aws.stores().catalog,
+    policies: aws.stores().policies,
+    registry: aws.stores().registry,
+    alarms: aws.alarms(),
+    events: aws.events(),
+    workflows: aws.stores().workflows,
+    clock: aws.clock,
+  });
+}
+
+export const handler = wire(awsPorts());

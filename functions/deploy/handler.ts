@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { awsPorts } from '../../shared/aws/wiring';
+import { type AwsPorts, awsPorts } from '../../shared/aws/wiring';
 import { stepBase } from '../../shared/domain/steps';
 import { stepHandler } from '../../shared/runtime/middleware';
 import { type DeployPorts, deploy } from './deploy';
@@ -13,13 +13,17 @@ export function createHandler(ports: DeployPorts) {
   return stepHandler('Deploy', inputSchema, (input) => deploy(input, ports));
 }
 
-const aws = awsPorts();
-export const handler = createHandler({
-  catalog: aws.stores().catalog,
-  registry: aws.stores().registry,
-  deployer: aws.deployer(),
-  locks: aws.stores().locks,
-  workflows: aws.stores().workflows,
-  clock: aws.clock,
-  pollSeconds: aws.config.UPSHIFT_POLL_SECONDS,
-});
+/** The one wiring of this handler: its ports from the AWS adapters (the local twin passes its own). */
+export function wire(aws: AwsPorts) {
+  return createHandler({
+    catalog: aws.stores().catalog,
+    registry: aws.stores().registry,
+    deployer: aws.deployer(),
+    locks: aws.stores().locks,
+    workflows: aws.stores().workflows,
+    clock: aws.clock,
+    pollSeconds: aws.config.UPSHIFT_POLL_SECONDS,
+  });
+}
+
+export const handler = wire(awsPorts());

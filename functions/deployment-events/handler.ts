@@ -1,4 +1,4 @@
-import { awsPorts, finishDeploymentPorts } from '../../shared/aws/wiring';
+import { type AwsPorts, awsPorts, finishDeploymentPorts } from '../../shared/aws/wiring';
 import * as codedeploy from '../../shared/domain/events/codedeploy-state-change';
 import { stepHandler } from '../../shared/runtime/middleware';
 import { type FinishDeploymentPorts, finishDeploymentWait } from '../../shared/usecases/finish-waits';
@@ -13,5 +13,9 @@ export function createHandler(ports: FinishDeploymentPorts) {
   );
 }
 
-const aws = awsPorts();
-export const handler = createHandler(finishDeploymentPorts(aws));
+/** The one wiring of this handler: its ports from the AWS adapters (the local twin passes its own). */
+export function wire(aws: AwsPorts) {
+  return createHandler(finishDeploymentPorts(aws));
+}
+
+export const handler = wire(awsPorts());

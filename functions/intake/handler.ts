@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { awsPorts } from '../../shared/aws/wiring';
+import { type AwsPorts, awsPorts } from '../../shared/aws/wiring';
 import { stepHandler } from '../../shared/runtime/middleware';
 import { type IntakePorts, intake } from './intake';
 
@@ -9,17 +9,21 @@ export function createHandler(ports: IntakePorts) {
   return stepHandler('Intake', inputSchema, (input) => intake(input, ports));
 }
 
-const aws = awsPorts();
-export const handler = createHandler({
-  catalog: aws.stores().catalog,
-  deployer: aws.deployer(),
-  waits: aws.stores().deploymentWaits,
-  watches: aws.stores().bakeWatches,
-  alarms: aws.alarms(),
-  callbacks: aws.callbacks(),
-  registry: aws.stores().registry,
-  dedupe: aws.stores().dedupe,
-  workflows: aws.stores().workflows,
-  events: aws.events(),
-  clock: aws.clock,
-});
+/** The one wiring of this handler: its ports from the AWS adapters (the local twin passes its own). */
+export function wire(aws: AwsPorts) {
+  return createHandler({
+    catalog: aws.stores().catalog,
+    deployer: aws.deployer(),
+    waits: aws.stores().deploymentWaits,
+    watches: aws.stores().bakeWatches,
+    alarms: aws.alarms(),
+    callbacks: aws.callbacks(),
+    registry: aws.stores().registry,
+    dedupe: aws.stores().dedupe,
+    workflows: aws.stores().workflows,
+    events: aws.events(),
+    clock: aws.clock,
+  });
+}
+
+export const handler = wire(awsPorts());

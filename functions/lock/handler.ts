@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { awsPorts } from '../../shared/aws/wiring';
+import { type AwsPorts, awsPorts } from '../../shared/aws/wiring';
 import { stepBase } from '../../shared/domain/steps';
 import { stepHandler } from '../../shared/runtime/middleware';
 import { type LockPorts, lock } from './lock';
@@ -10,9 +10,13 @@ export function createHandler(ports: LockPorts) {
   return stepHandler('Lock', inputSchema, (input) => lock(input, ports));
 }
 
-const aws = awsPorts();
-export const handler = createHandler({
-  locks: aws.stores().locks,
-  workflows: aws.stores().workflows,
-  clock: aws.clock,
-});
+/** The one wiring of this handler: its ports from the AWS adapters (the local twin passes its own). */
+export function wire(aws: AwsPorts) {
+  return createHandler({
+    locks: aws.stores().locks,
+    workflows: aws.stores().workflows,
+    clock: aws.clock,
+  });
+}
+
+export const handler = wire(awsPorts());

@@ -1,5 +1,5 @@
 import middy from '@middy/core';
-import { awsPorts, finishDeploymentPorts } from '../../shared/aws/wiring';
+import { type AwsPorts, awsPorts, finishDeploymentPorts } from '../../shared/aws/wiring';
 import { stepLogging } from '../../shared/runtime/middleware';
 import { type ReconcilePorts, reconcile } from './reconcile';
 
@@ -10,11 +10,15 @@ export function createHandler(ports: ReconcilePorts) {
     .handler(() => reconcile(ports));
 }
 
-const aws = awsPorts();
-export const handler = createHandler({
-  ...finishDeploymentPorts(aws),
-  watches: aws.stores().bakeWatches,
-  approvals: aws.stores().approvals,
-  pollSeconds: aws.config.UPSHIFT_POLL_SECONDS,
-  reconcileSeconds: aws.config.UPSHIFT_RECONCILE_SECONDS,
-});
+/** The one wiring of this handler: its ports from the AWS adapters (the local twin passes its own). */
+export function wire(aws: AwsPorts) {
+  return createHandler({
+    ...finishDeploymentPorts(aws),
+    watches: aws.stores().bakeWatches,
+    approvals: aws.stores().approvals,
+    pollSeconds: aws.config.UPSHIFT_POLL_SECONDS,
+    reconcileSeconds: aws.config.UPSHIFT_RECONCILE_SECONDS,
+  });
+}
+
+export const handler = wire(awsPorts());

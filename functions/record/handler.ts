@@ -1,4 +1,4 @@
-import { awsPorts } from '../../shared/aws/wiring';
+import { type AwsPorts, awsPorts } from '../../shared/aws/wiring';
 import { stepHandler } from '../../shared/runtime/middleware';
 import { type RecordPorts, record } from './record';
 import { inputSchema } from './schema';
@@ -7,12 +7,16 @@ export function createHandler(ports: RecordPorts) {
   return stepHandler('Record', inputSchema, (input) => record(input, ports));
 }
 
-const aws = awsPorts();
-export const handler = createHandler({
-  registry: aws.stores().registry,
-  locks: aws.stores().locks,
-  dedupe: aws.stores().dedupe,
-  workflows: aws.stores().workflows,
-  events: aws.events(),
-  clock: aws.clock,
-});
+/** The one wiring of this handler: its ports from the AWS adapters (the local twin passes its own). */
+export function wire(aws: AwsPorts) {
+  return createHandler({
+    registry: aws.stores().registry,
+    locks: aws.stores().locks,
+    dedupe: aws.stores().dedupe,
+    workflows: aws.stores().workflows,
+    events: aws.events(),
+    clock: aws.clock,
+  });
+}
+
+export const handler = wire(awsPorts());

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { awsPorts } from '../../shared/aws/wiring';
+import { type AwsPorts, awsPorts } from '../../shared/aws/wiring';
 import { decisionSchema, stepBase, verificationSchema } from '../../shared/domain/steps';
 import { stepHandler } from '../../shared/runtime/middleware';
 import { type RequestApprovalPorts, requestApproval } from './request-approval';
@@ -14,12 +14,16 @@ export function createHandler(ports: RequestApprovalPorts) {
   return stepHandler('RequestApproval', inputSchema, (input) => requestApproval(input, ports));
 }
 
-const aws = awsPorts();
-export const handler = createHandler({
-  approvals: aws.stores().approvals,
-  locks: aws.stores().locks,
-  events: aws.events(),
-  workflows: aws.stores().workflows,
-  ids: aws.ids,
-  clock: aws.clock,
-});
+/** The one wiring of this handler: its ports from the AWS adapters (the local twin passes its own). */
+export function wire(aws: AwsPorts) {
+  return createHandler({
+    approvals: aws.stores().approvals,
+    locks: aws.stores().locks,
+    events: aws.events(),
+    workflows: aws.stores().workflows,
+    ids: aws.ids,
+    clock: aws.clock,
+  });
+}
+
+export const handler = wire(awsPorts());

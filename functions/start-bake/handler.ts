@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { awsPorts, finishBakePorts } from '../../shared/aws/wiring';
+import { type AwsPorts, awsPorts, finishBakePorts } from '../../shared/aws/wiring';
 import { stepBase } from '../../shared/domain/steps';
 import { stepHandler } from '../../shared/runtime/middleware';
 import { type StartBakePorts, startBake } from './start-bake';
@@ -13,5 +13,9 @@ export function createHandler(ports: StartBakePorts) {
   return stepHandler('StartBake', inputSchema, (input) => startBake(input, ports));
 }
 
-const aws = awsPorts();
-export const handler = createHandler({ ...finishBakePorts(aws), catalog: aws.stores().catalog });
+/** The one wiring of this handler: its ports from the AWS adapters (the local twin passes its own). */
+export function wire(aws: AwsPorts) {
+  return createHandler({ ...finishBakePorts(aws), catalog: aws.stores().catalog });
+}
+
+export const handler = wire(awsPorts());

@@ -1,4 +1,4 @@
-import { awsPorts } from '../../shared/aws/wiring';
+import { type AwsPorts, awsPorts } from '../../shared/aws/wiring';
 import { stepBase } from '../../shared/domain/steps';
 import { stepHandler } from '../../shared/runtime/middleware';
 import { type VerifyPorts, verify } from './verify';
@@ -9,11 +9,15 @@ export function createHandler(ports: VerifyPorts) {
   return stepHandler('Verify', inputSchema, (input) => verify(input, ports));
 }
 
-const aws = awsPorts();
-export const handler = createHandler({
-  catalog: aws.stores().catalog,
-  policies: aws.stores().policies,
-  prober: aws.prober(),
-  workflows: aws.stores().workflows,
-  clock: aws.clock,
-});
+/** The one wiring of this handler: its ports from the AWS adapters (the local twin passes its own). */
+export function wire(aws: AwsPorts) {
+  return createHandler({
+    catalog: aws.stores().catalog,
+    policies: aws.stores().policies,
+    prober: aws.prober(),
+    workflows: aws.stores().workflows,
+    clock: aws.clock,
+  });
+}
+
+export const handler = wire(awsPorts());

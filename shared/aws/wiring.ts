@@ -6,6 +6,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Clock } from '../ports';
 import { awsEnvSchema, parseEnv } from '../runtime/config';
 import { systemClock, timeOrderedIds } from '../runtime/system';
 import { CloudWatchAlarmReader } from './cloudwatch-alarms';
@@ -17,11 +18,25 @@ import { LambdaProber } from './lambda-prober';
 import { StepFunctionsCallbacks } from './sfn-callbacks';
 
 /**
+ * How the SDK clients are made. On AWS every client takes the Lambda environment's defaults; the
+ * local twin passes its own options so the same adapters reach its emulators (the transport) on
+ * its virtual clock. Nothing else differs.
+ */
+export interface AwsPortOptions {
+  /** Extra configuration for every client (region, credentials, endpoint). */
+  clientConfig?: Record<string, unknown>;
+  /** Called with each client once it is made (the twin adds its transport middleware here). */
+  decorate?: <C extends { middlewareStack: unknown }>(client: C) => C;
+  clock?: Clock;
+}
+
+/**
  * The AWS side of every port. One SDK client per service per execution environment, created on
  * first use so a handler only builds the clients it needs.
  */
-export function awsPorts(env: NodeJS.ProcessEnv = process.env) {
+export function awsPorts(env: NodeJS.ProcessEnv = process.env, options: AwsPortOptions = {}) {
   const config = parseEnv(awsEnvSchema, env);
+  const clock = options.clock ?? systemClock;
   const once = <T>(make: () => T) => {
     let value: T | undefined;
     return () => {
@@ -29,27 +44,31 @@ export function awsPorts(env: NodeJS.ProcessEnv = process.env) {
       return value;
     };
   };
+  const client = <C extends { middlewareStack: unknown }>(Make: new (config: Record<string, unknown>) => C) =>
+    (options.decorate ?? ((c: C) => c))(new Make({ ...options.clientConfig }));
   const document = once(() =>
-    DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } }),
+    DynamoDBDocumentClient.from(client(DynamoDBClient), { marshallOptions: { removeUndefinedValues: true } }),
   );
   const stores = once(() => dynamoStores(document(), config.UPSHIFT_TABLE_NAME));
   return {
     config,
-    clock: systemClock,
-    ids: timeOrderedIds(systemClock),
+    clock,
+    ids: timeOrderedIds(clock),
     stores,
     deployer: once(
-      () => new CodeDeployDeployer(new CodeDeployClient({}), new EcsTaskDefinitions(new ECSClient({}))),
+      () => new CodeDeployDeployer(client(CodeDeployClient), new EcsTaskDefinitions(client(ECSClient))),
     ),
-    alarms: once(() => new CloudWatchAlarmReader(new CloudWatchClient({}))),
-    prober: once(() => new LambdaProber(new LambdaClient({}))),
-    events: once(() => new EventBridgePublisher(new EventBridgeClient({}), config.UPSHIFT_EVENT_BUS_NAME)),
-    callbacks: once(() => new StepFunctionsCallbacks(new SFNClient({}))),
+    alarms: once(() => new CloudWatchAlarmReader(client(CloudWatchClient))),
+    prober: once(() => new LambdaProber(client(LambdaClient))),
+    events: once(() => new EventBridgePublisher(client(EventBridgeClient), config.UPSHIFT_EVENT_BUS_NAME)),
+    callbacks: once(() => new StepFunctionsCallbacks(client(SFNClient))),
   };
 }
 
+export type AwsPorts = ReturnType<typeof awsPorts>;
+
 /** The ports that resume an execution waiting for a deployment (several handlers need them). */
-export function finishDeploymentPorts(aws: ReturnType<typeof awsPorts>) {
+export function finishDeploymentPorts(aws: AwsPorts) {
   return {
     waits: aws.stores().deploymentWaits,
     callbacks: aws.callbacks(),
@@ -62,7 +81,7 @@ export function finishDeploymentPorts(aws: ReturnType<typeof awsPorts>) {
 }
 
 /** The ports that end a bake and resume its execution. */
-export function finishBakePorts(aws: ReturnType<typeof awsPorts>) {
+export function finishBakePorts(aws: AwsPorts) {
   return {
     watches: aws.stores().bakeWatches,
     alarms: aws.alarms(),

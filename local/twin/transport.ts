@@ -1,0 +1,199 @@
+import { CloudWatchServiceException } from '@aws-sdk/client-cloudwatch';
+import { CodeDeployServiceException } from '@aws-sdk/client-codedeploy';
+import { DynamoDBServiceException } from '@aws-sdk/client-dynamodb';
+import { ECSServiceException } from '@aws-sdk/client-ecs';
+import { EventBridgeServiceException } from '@aws-sdk/client-eventbridge';
+import { LambdaServiceException } from '@aws-sdk/client-lambda';
+import { SFNServiceException } from '@aws-sdk/client-sfn';
+import {
+  type AuthorizationRequest,
+  type AuthorizationResult,
+  type Caller,
+  type ServiceEmulator,
+  type ServicePrefix,
+  serviceError,
+  TWIN_ACCOUNT,
+  TWIN_PARTITION,
+  TWIN_REGION,
+} from './contracts';
+
+/** The SDK client class name → the IAM prefix of its service. */
+const prefixOfClient: Record<string, ServicePrefix> = {
+  CodeDeployClient: 'codedeploy',
+  CloudWatchClient: 'cloudwatch',
+  LambdaClient: 'lambda',
+  ECSClient: 'ecs',
+  EventBridgeClient: 'events',
+  SFNClient: 'states',
+  DynamoDBClient: 'dynamodb',
+};
+
+// biome-ignore lint/suspicious/noExplicitAny: SDK exception constructors differ in their option types.
+const exceptionOf: Record<ServicePrefix, new (options: any) => Error> = {
+  codedeploy: CodeDeployServiceException as never,
+  cloudwatch: CloudWatchServiceException as never,
+  lambda: LambdaServiceException as never,
+  ecs: ECSServiceException as never,
+  events: EventBridgeServiceException as never,
+  states: SFNServiceException as never,
+  dynamodb: DynamoDBServiceException as never,
+};
+
+export interface Authorizer {
+  authorize(caller: Caller, request: AuthorizationRequest): AuthorizationResult;
+  deniedMessage(caller: Caller, request: AuthorizationRequest, result: AuthorizationResult): string;
+}
+
+/** One call through the transport, for the bench and for tests. */
+export interface CallRecord {
+  caller: string;
+  service: ServicePrefix;
+  command: string;
+  /** Set when IAM refused the call. */
+  denied?: string;
+  /** Set when the service answered with an error. */
+  error?: string;
+}
+
+/**
+ * The twin's SDK transport: a middleware at the `initialize` step of every client a function
+ * makes. It authorizes each command against the function's role, then answers it from the
+ * service's emulator (or, for DynamoDB, passes it on to dynalite over HTTP). Only this and the
+ * clock differ from AWS: the adapters, their requests and their error handling run unchanged.
+ */
+export class TwinTransport {
+  readonly calls: CallRecord[] = [];
+  private recording = false;
+  private readonly counts = new Map<string, number>();
+
+  constructor(
+    private readonly emulators: Map<ServicePrefix, ServiceEmulator>,
+    private readonly iam: Authorizer,
+  ) {}
+
+  /** Keep every call in `calls` (tests); counts by service and command are always kept. */
+  record(on: boolean): void {
+    this.recording = on;
+  }
+
+  /** Calls by `service:Command` since the last reset. */
+  countsByCommand(): Record<string, number> {
+    return Object.fromEntries([...this.counts].sort(([a], [b]) => a.localeCompare(b)));
+  }
+
+  resetCounts(): void {
+    this.counts.clear();
+    this.calls.length = 0;
+  }
+
+  /** The client options that route a function's SDK clients through this transport. */
+  clientOptions(caller: Caller, dynamoEndpoint: string) {
+    return {
+      clientConfig: {
+        region: TWIN_REGION,
+        credentials: { accessKeyId: 'twin', secretAccessKey: 'twin' },
+        endpoint: dynamoEndpoint,
+        maxAttempts: 3,
+      },
+      decorate: <C extends { middlewareStack: unknown }>(client: C): C => {
+        (client.middlewareStack as MiddlewareStack).add(this.middleware(caller), {
+          step: 'initialize',
+          name: 'upshiftTwinTransport',
+          priority: 'high',
+        });
+        return client;
+      },
+    };
+  }
+
+  /** Authorizes and answers one command as the caller; for the twin's own services (rules, engine). */
+  async call(
+    caller: Caller,
+    service: ServicePrefix,
+    command: string,
+    input: Record<string, unknown>,
+  ): Promise<Record<string, unknown>> {
+    const emulator = this.emulators.get(service);
+    if (!emulator) throw new Error(`the twin has no ${service} emulator`);
+    this.authorizeAll(caller, service, command, emulator.authorizations(command, input));
+    try {
+      return await emulator.handle(command, input, caller);
+    } catch (error) {
+      this.note(caller, service, command, { error: (error as Error).name });
+      throw error;
+    }
+  }
+
+  private middleware(caller: Caller) {
+    return (
+      next: (args: { input: Record<string, unknown> }) => Promise<unknown>,
+      context: MiddlewareContext,
+    ) =>
+      async (args: { input: Record<string, unknown> }) => {
+        const service = prefixOfClient[context.clientName ?? ''];
+        const command = (context.commandName ?? '').replace(/Command$/, '');
+        if (!service) throw new Error(`the twin has no transport for ${context.clientName}`);
+        if (service === 'dynamodb') {
+          this.authorizeAll(caller, service, command, this.dynamoAuthorizations(command, args.input));
+          return next(args);
+        }
+        const output = await this.call(caller, service, command, args.input);
+        return { output: { $metadata: { httpStatusCode: 200, requestId: 'twin' }, ...output }, response: {} };
+      };
+  }
+
+  private authorizeAll(
+    caller: Caller,
+    service: ServicePrefix,
+    command: string,
+    requests: AuthorizationRequest[],
+  ) {
+    for (const request of requests) {
+      const result = this.iam.authorize(caller, request);
+      if (!result.allowed) {
+        const message = this.iam.deniedMessage(caller, request, result);
+        this.note(caller, service, command, { denied: request.action });
+        // As AWS answers: the service's AccessDeniedException, a client error, never retried.
+        throw serviceError(exceptionOf[service], 'AccessDeniedException', message, { httpStatusCode: 400 });
+      }
+    }
+    this.note(caller, service, command, {});
+  }
+
+  private note(caller: Caller, service: ServicePrefix, command: string, extra: Partial<CallRecord>) {
+    if (!extra.error) {
+      const key = `${service}:${command}`;
+      this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+    }
+    if (this.recording) this.calls.push({ caller: caller.name, service, command, ...extra });
+  }
+
+  /**
+   * DynamoDB authorizes each action on the table, or on the index for a Query or Scan of one
+   * (Service Authorization Reference, Amazon DynamoDB: resource types `table` and `index`).
+   */
+  private dynamoAuthorizations(command: string, input: Record<string, unknown>): AuthorizationRequest[] {
+    const tableName = String(input.TableName ?? '');
+    const tableArn = tableName.startsWith('arn:')
+      ? tableName
+      : `arn:${TWIN_PARTITION}:dynamodb:${TWIN_REGION}:${TWIN_ACCOUNT}:table/${tableName}`;
+    if (command === 'BatchWriteItem' || command === 'BatchGetItem') {
+      const tables = Object.keys((input.RequestItems ?? {}) as Record<string, unknown>);
+      return tables.map((t) => ({
+        action: `dynamodb:${command}`,
+        resource: `arn:${TWIN_PARTITION}:dynamodb:${TWIN_REGION}:${TWIN_ACCOUNT}:table/${t}`,
+      }));
+    }
+    const resource = input.IndexName ? `${tableArn}/index/${String(input.IndexName)}` : tableArn;
+    return [{ action: `dynamodb:${command}`, resource }];
+  }
+}
+
+interface MiddlewareContext {
+  clientName?: string;
+  commandName?: string;
+}
+
+interface MiddlewareStack {
+  add(middleware: unknown, options: { step: string; name: string; priority: string }): void;
+}
