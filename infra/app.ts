@@ -1,15 +1,31 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { App, Validations } from 'aws-cdk-lib';
+import { Annotations, App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { parseCatalog } from '../shared/domain/catalog';
+import { type Catalog, parseCatalog } from '../shared/domain/catalog';
+import { InvalidDocument } from '../shared/domain/errors';
 import { UpshiftStatefulStack } from './stateful-stack';
 import { UpshiftStatelessStack } from './stateless-stack';
+
+/**
+ * Reads and validates the catalog. Every problem names its path in the file (an unknown key gets
+ * a did-you-mean), so a typo such as `alrms` fails synth instead of deploying groups without alarms.
+ */
+function readCatalog(path: string): Catalog {
+  let document: unknown;
+  try {
+    document = JSON.parse(readFileSync(resolve(path), 'utf8'));
+  } catch (error) {
+    const problem = error instanceof SyntaxError ? 'malformed JSON' : 'cannot read the file';
+    throw new InvalidDocument(path, [`(root): ${problem}: ${(error as Error).message}`]);
+  }
+  return parseCatalog(document, path);
+}
 
 /** Builds the two stacks from a catalog file; cdk-nag's AwsSolutions checks run on synth. */
 export function buildApp(app = new App()) {
   const catalogPath = String(app.node.tryGetContext('upshift:catalog') ?? 'catalog/demo.catalog.json');
-  const catalog = parseCatalog(JSON.parse(readFileSync(resolve(catalogPath), 'utf8')), catalogPath);
+  const catalog = readCatalog(catalogPath);
   const env = { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION };
   const stateful = new UpshiftStatefulStack(app, 'UpshiftStateful', { env });
   const stateless = new UpshiftStatelessStack(app, 'UpshiftStateless', {
@@ -18,10 +34,24 @@ export function buildApp(app = new App()) {
     bus: stateful.bus,
     catalog,
   });
+  for (const [environment, policy] of Object.entries(catalog.policies)) {
+    if (policy.trustedSources) continue;
+    Annotations.of(stateless).addWarningV2(
+      `upshift:untrusted-sources:${environment}`,
+      `Policy "${environment}" names no trustedSources: any source on the bus may start upgrades and rollbacks there. Add "trustedSources": ["ci.github", ...] to the policy (docs/policies.md).`,
+    );
+  }
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { app, stateful, stateless };
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname)) {
-  buildApp().app.synth();
+  try {
+    buildApp().app.synth();
+  } catch (error) {
+    // A catalog mistake is the user's to fix: its problems, not a stack trace.
+    if (!(error instanceof InvalidDocument)) throw error;
+    process.stderr.write(`upshift: ${error.message}\n`);
+    process.exitCode = 1;
+  }
 }

@@ -93,3 +93,15 @@ export class PolicyConflict extends UpshiftError {
     this.name = 'PolicyConflict';
   }
 }
+
+/**
+ * AWS refused a request as invalid (a ValidationException, a value beyond a limit...). The same
+ * request fails the same way every time, so this is never a TransientDependencyError: retrying
+ * would only delay the FAILED record and hold the lock.
+ */
+export class DependencyRejected extends UpshiftError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DependencyRejected';
+  }
+}

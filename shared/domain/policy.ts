@@ -127,6 +127,15 @@ export const policySchema = strictObject({
     labels: z.array(z.string()).default([]),
     bumps: z.array(z.enum(bumpKinds)).default(['patch']),
   }).default({ labels: [], bumps: ['patch'] }),
+  /**
+   * The event sources (`ci.github`, `aws.ecr`...) that may start upgrades and rollbacks in this
+   * environment. Absent: any source on the bus may, and `cdk synth` warns.
+   */
+  trustedSources: z
+    .array(z.string().min(1).max(256))
+    .min(1, 'expected at least one source; leave the key out to accept any source')
+    .max(50)
+    .optional(),
   /** Absolute periods with no shifts, except for the labels each lets through. */
   freezes: z.array(freezeSchema).default([]),
   /** When set, shifts also wait for business hours (someone is around to watch). */
