@@ -80,25 +80,7 @@ export function explainOutcome(
           },
         ];
       }
-      if (terminal.stage === 'bake' && state.bake?.alarm?.name === MANUAL_ROLLBACK_ALARM) {
-        return [
-          {
-            code: 'MANUAL_ROLLBACK',
-            message: `rollback requested during the bake by ${state.bake.alarm.reason}; reverted to ${state.revert?.version ?? 'the last known-good version'}`,
-          },
-        ];
-      }
-      if (terminal.stage === 'bake') {
-        const alarm = state.bake?.alarm;
-        return [
-          {
-            code: 'BAKE_ALARM',
-            message: `alarm ${alarm?.name ?? 'unknown'} entered ALARM during the bake${alarm?.at ? ` at ${alarm.at}` : ''}; reverted to ${
-              state.revert?.version ?? 'the last known-good version'
-            }`,
-          },
-        ];
-      }
+      if (terminal.stage === 'bake') return [whyReverted(state, 'reverted to')];
       const s = state.deploymentStatus;
       const reasons: Reason[] = (s?.alarms ?? []).map((a) => ({
         code: 'ALARM',
@@ -130,7 +112,55 @@ export function explainOutcome(
       ];
     case 'DEFERRED':
       return state.decision?.reasons ?? [];
+    case 'ROLLBACK_FAILED':
+      return explainFailedRevert(state);
   }
+}
+
+/** Why a bake was reverted: an alarm, or on-call asking for it. */
+function whyReverted(state: RecordState, verb: string): Reason {
+  const alarm = state.bake?.alarm;
+  const to = `${verb} ${state.revert?.version ?? 'the last known-good version'}`;
+  if (alarm?.name === MANUAL_ROLLBACK_ALARM) {
+    return {
+      code: 'MANUAL_ROLLBACK',
+      message: `rollback requested during the bake by ${alarm.reason}; ${to}`,
+    };
+  }
+  return {
+    code: 'BAKE_ALARM',
+    message: `alarm ${alarm?.name ?? 'unknown'} entered ALARM during the bake${alarm?.at ? ` at ${alarm.at}` : ''}; ${to}`,
+  };
+}
+
+/** The version that serves after a failed revert: the one the revert started from (decision 0010). */
+export function servingAfterFailedRevert(state: RecordState): string | undefined {
+  const r = state.intake?.request;
+  return r?.mode === 'rollback' ? r.currentVersion : r?.version;
+}
+
+function explainFailedRevert(state: RecordState): Reason[] {
+  const r = state.intake?.request;
+  const s = state.revertStatus;
+  const ended = `${state.revert?.deploymentId ?? 'its deployment'} ended ${s?.status ?? 'Failed'}${
+    s?.errorCode ? ` (${s.errorCode}: ${s.errorMessage ?? ''})` : ''
+  }`;
+  const serving = servingAfterFailedRevert(state) ?? 'the previous version';
+  if (r?.mode === 'rollback') {
+    return [
+      {
+        code: 'ROLLBACK_FAILED',
+        message: `rollback from ${r.currentVersion ?? '?'} to ${r.version} for ${r.rollback?.requestedBy ?? 'someone'} failed: ${ended}; ${serving} still serves`,
+      },
+    ];
+  }
+  return [
+    {
+      code: 'ROLLBACK_FAILED',
+      message: `revert of ${r?.version ?? '?'} to ${state.revert?.version ?? 'the last known-good version'} failed: ${ended}; ${serving} still serves and is not known good`,
+    },
+    whyReverted(state, 'tried to revert to'),
+  ];
 }
 
 function causeMessage(cause: unknown): string {
@@ -179,6 +209,17 @@ export async function record(
                 ?.deploymentId as string,
             }
           : {}),
+        at: now,
+      });
+    }
+    if (outcome === 'ROLLBACK_FAILED' && request.mode === 'upgrade') {
+      // The bad version still serves: the registry says so, and keeps the last known-good.
+      await ports.registry.markServing({
+        component: request.component,
+        environment: request.environment,
+        version: request.version,
+        artifact: state.deployment?.artifact ?? request.artifact,
+        ...(state.deployment?.deploymentId ? { deploymentId: state.deployment.deploymentId } : {}),
         at: now,
       });
     }

@@ -25,6 +25,7 @@ export const recordStateSchema = z.object({
   deploymentStatus: deploymentStatusSchema.partial().optional(),
   bake: bakeSchema.partial().optional(),
   revert: deploymentSchema.partial().optional(),
+  revertStatus: deploymentStatusSchema.partial().optional(),
   error: z.object({ Error: z.string(), Cause: z.unknown().optional() }).optional(),
 });
 export type RecordState = z.infer<typeof recordStateSchema>;

@@ -286,7 +286,23 @@ export class DynamoRegistryStore implements RegistryStore {
     }
   }
 
-  async promote(input: Parameters<RegistryStore['promote']>[0]): Promise<RegistryEntry> {
+  promote(input: Parameters<RegistryStore['promote']>[0]): Promise<RegistryEntry> {
+    return this.replaceCurrent(input, true);
+  }
+
+  markServing(input: Parameters<RegistryStore['markServing']>[0]): Promise<RegistryEntry> {
+    return this.replaceCurrent(input, false);
+  }
+
+  /**
+   * Makes the version current. Idempotent: when it already is (same version and deployment), a
+   * retried Record changes nothing, so `previous` never becomes the version itself. The write is
+   * conditional on the entry read, so two writers cannot interleave.
+   */
+  private async replaceCurrent(
+    input: Parameters<RegistryStore['promote']>[0],
+    knownGood: boolean,
+  ): Promise<RegistryEntry> {
     const existing = await this.get(input.component, input.environment);
     if (!existing) throw new NotFound(`no registry entry for ${input.component} in ${input.environment}`);
     const current = {
@@ -295,21 +311,36 @@ export class DynamoRegistryStore implements RegistryStore {
       at: input.at,
       ...(input.deploymentId ? { deploymentId: input.deploymentId } : {}),
     };
+    const same =
+      existing.current.version === input.version && existing.current.deploymentId === input.deploymentId;
+    if (same && (!knownGood || existing.lastKnownGood.version === input.version)) return existing;
     const entry: RegistryEntry = {
       ...existing,
-      current,
-      previous: existing.current,
-      lastKnownGood: current,
+      current: same ? existing.current : current,
+      previous: same ? existing.previous : existing.current,
+      lastKnownGood: knownGood ? (same ? existing.current : current) : existing.lastKnownGood,
       lastUpgradeAt: input.at,
     };
-    await call('PutItem', () =>
-      this.db.send(
+    if (!entry.previous) delete entry.previous;
+    try {
+      await this.db.send(
         new PutCommand({
           TableName: this.table,
           Item: { ...keys.registry(input.component, input.environment), ...entry },
+          ConditionExpression: '#current.#at = :at AND #current.#version = :version',
+          ExpressionAttributeNames: { '#current': 'current', '#at': 'at', '#version': 'version' },
+          ExpressionAttributeValues: { ':at': existing.current.at, ':version': existing.current.version },
         }),
-      ),
-    );
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) {
+        throw new TransientDependencyError(
+          `registry of ${input.component} in ${input.environment} changed while it was written; read it again`,
+          { cause: error },
+        );
+      }
+      throw new TransientDependencyError('DynamoDB PutItem (registry) failed', { cause: error });
+    }
     return entry;
   }
 }

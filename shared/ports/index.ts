@@ -76,6 +76,18 @@ export interface RegistryStore {
     deploymentId?: string;
     at: string;
   }): Promise<RegistryEntry>;
+  /**
+   * The version serves but is not known good (a revert of it failed): it becomes current, and the
+   * last known-good version stays what it was.
+   */
+  markServing(input: {
+    component: string;
+    environment: string;
+    version: string;
+    artifact: Artifact;
+    deploymentId?: string;
+    at: string;
+  }): Promise<RegistryEntry>;
 }
 
 export interface Lease {

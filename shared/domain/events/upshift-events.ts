@@ -17,6 +17,8 @@ export const outcomes = [
   'IGNORED',
   'INVALID',
   'FAILED',
+  /** A revert (after a bake alarm, or a manual rollback) whose deployment ended Failed or Stopped. */
+  'ROLLBACK_FAILED',
 ] as const;
 export const outcomeSchema = z.enum(outcomes);
 export type Outcome = z.infer<typeof outcomeSchema>;
@@ -32,6 +34,7 @@ export const detailTypes = {
   REJECTED: 'Upgrade Rejected',
   DEFERRED: 'Upgrade Deferred',
   FAILED: 'Upgrade Failed',
+  ROLLBACK_FAILED: 'Upgrade Rollback Failed',
 } as const;
 
 /** The detail-type for a terminal outcome; outcomes without their own type report as ended. */
@@ -42,6 +45,7 @@ export function detailTypeForOutcome(outcome: Outcome): string {
     case 'REJECTED':
     case 'DEFERRED':
     case 'FAILED':
+    case 'ROLLBACK_FAILED':
       return detailTypes[outcome];
     case 'EXPIRED':
       return detailTypes.REJECTED;
