@@ -13,6 +13,7 @@ import type {
   RegistryStore,
   WorkflowStore,
 } from '../../shared/ports';
+import { assertNotSuperseded } from '../../shared/usecases/superseded';
 
 export interface DecidePorts {
   catalog: CatalogStore;
@@ -26,7 +27,8 @@ export interface DecidePorts {
 
 /**
  * Decide: evaluates the environment's policy, read from DynamoDB, against the facts.
- * 1. gather facts (policy, registry, alarms now, verification, time);
+ * 1. gather facts (policy, registry, alarms now, verification, time); a request no newer than
+ *    what the registry now serves is superseded;
  * 2. evaluate (pure, explainable: reasons and a trace);
  * 3. record the decision; 4. announce a deferral.
  */
@@ -46,6 +48,8 @@ export async function decide(
     ports.catalog.getComponent(request.component),
     ports.registry.get(request.component, request.environment),
   ]);
+  // With the lock held: a newer version deployed since Intake makes this one superseded.
+  assertNotSuperseded(request, registry);
   if (!policy) throw new NotFound(`no policy for environment ${request.environment}`);
   // Policies are read per decision, so an edit applies to the next decision of every workflow.
   if (!component) throw new NotFound(`component ${request.component} is no longer in the catalog`);

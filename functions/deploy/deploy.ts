@@ -11,6 +11,7 @@ import type {
   RegistryStore,
   WorkflowStore,
 } from '../../shared/ports';
+import { assertNotSuperseded } from '../../shared/usecases/superseded';
 import { lockKey } from '../lock/lock';
 
 export interface DeployPorts {
@@ -54,7 +55,10 @@ export async function deploy(
   let currentVersion = request.currentVersion;
   let currentArtifact = request.currentArtifact;
   let deploymentConfig = input.decision.deploymentConfig;
-  if (mode === 'revert') {
+  if (mode === 'upgrade') {
+    // The last look before CreateDeployment: never an older version over a newer one.
+    assertNotSuperseded(request, await ports.registry.get(request.component, request.environment));
+  } else if (mode === 'revert') {
     const registry = await ports.registry.get(request.component, request.environment);
     if (!registry) throw new NotFound(`no registry entry for ${request.component} in ${request.environment}`);
     version = registry.lastKnownGood.version;

@@ -1,5 +1,7 @@
+import { LockHeld } from '../../shared/domain/errors';
 import type { UpgradeRequest } from '../../shared/domain/workflow';
 import type { Clock, Lease, LockStore, WorkflowStore } from '../../shared/ports';
+import { assertNoNewerInFlight, WAITER_TTL_SECONDS } from '../../shared/usecases/superseded';
 
 export interface LockPorts {
   locks: LockStore;
@@ -17,8 +19,10 @@ export function lockKey(component: string, environment: string): string {
 /**
  * Lock: one in-flight upgrade per component and environment, because CodeDeploy runs one
  * deployment per group. A lease, so a crashed workflow never holds it for ever.
- * 1. acquire (or renew our own lease) — throws LockHeld for the state machine to wait and retry;
- * 2. or release, when the workflow defers and waits for a window.
+ * 1. acquire (or renew our own lease); when another holds it, take a place in the queue and
+ *    throw LockHeld for the state machine to wait and retry;
+ * 2. either way, a newer upgrade holding the lock or queued for it supersedes this one (Superseded);
+ * 3. or release, when the workflow defers and waits for a window.
  */
 export async function lock(
   input: { action: 'acquire' | 'release'; workflowId: string; request: UpgradeRequest },
@@ -36,12 +40,53 @@ export async function lock(
     });
     return { released };
   }
-  const lease = await ports.locks.acquire(key, input.workflowId, now, DEFAULT_LEASE_SECONDS);
+  const lease = await acquireOrQueue(key, input, now, ports);
   await ports.workflows.append(input.workflowId, {
     stage: 'Lock',
     at: now.toISOString(),
     status: 'ACQUIRED',
     detail: `lease on ${key} until ${lease.expiresAt}`,
   });
+  return lease;
+}
+
+/**
+ * Takes the lease, or queues for it. An upgrade older than one holding the lock or queued for it
+ * ends here, superseded, rather than waiting to deploy over the newer one (decision 0011).
+ */
+async function acquireOrQueue(
+  key: string,
+  input: { workflowId: string; request: UpgradeRequest },
+  now: Date,
+  ports: LockPorts,
+): Promise<Lease> {
+  const { request, workflowId } = input;
+  let lease: Lease;
+  try {
+    lease = await ports.locks.acquire(key, workflowId, now, DEFAULT_LEASE_SECONDS);
+  } catch (error) {
+    if (!(error instanceof LockHeld) || request.mode === 'rollback') throw error;
+    const waiters = await ports.locks.wait(
+      key,
+      {
+        owner: workflowId,
+        version: request.version,
+        since: now.toISOString(),
+        expiresAt: new Date(now.getTime() + WAITER_TTL_SECONDS * 1000).toISOString(),
+      },
+      now,
+    );
+    const holder = await ports.workflows.get(error.holder);
+    try {
+      assertNoNewerInFlight(request, workflowId, holder, waiters);
+    } catch (superseded) {
+      await ports.locks.stopWaiting(key, workflowId);
+      throw superseded;
+    }
+    throw error;
+  }
+  await ports.locks.stopWaiting(key, workflowId);
+  // Holding the lock, a newer upgrade still waiting for it supersedes this one: Record releases.
+  assertNoNewerInFlight(request, workflowId, undefined, await ports.locks.waiting(key, now));
   return lease;
 }

@@ -37,6 +37,12 @@ export function explainOutcome(
   if (terminal.stage === 'intake') return state.intake?.reasons ?? [];
   switch (terminal.outcome) {
     case 'SKIPPED':
+      if (terminal.stage === 'superseded') {
+        return [
+          { code: 'SUPERSEDED', message: causeMessage(state.error?.Cause) || 'a newer version is in flight' },
+        ];
+      }
+      return state.intake?.reasons ?? [];
     case 'IGNORED':
     case 'INVALID':
       return state.intake?.reasons ?? [];
@@ -176,8 +182,8 @@ function causeMessage(cause: unknown): string {
 /**
  * Record: ends every workflow, whatever path it took.
  * 1. on COMPLETED, promote the version in the registry;
- * 2. release the lock (a no-op if this workflow does not hold it);
- * 3. release the dedupe claim when the same version may be retried;
+ * 2. release the lock (a no-op if this workflow does not hold it) and leave its queue;
+ * 3. release the dedupe claim when the same version may be retried (or was superseded);
  * 4. finish the workflow record; 5. emit the outcome event.
  */
 export async function record(
@@ -223,8 +229,11 @@ export async function record(
         at: now,
       });
     }
-    await ports.locks.release(lockKey(request.component, request.environment), workflowId);
-    if (retryableOutcomes.includes(outcome)) {
+    const key = lockKey(request.component, request.environment);
+    await ports.locks.release(key, workflowId);
+    await ports.locks.stopWaiting(key, workflowId);
+    // A superseded version may be published again: it was never judged on its own.
+    if (retryableOutcomes.includes(outcome) || state.terminal.stage === 'superseded') {
       await ports.dedupe.release(
         dedupeKey(request.component, request.environment, request.version),
         workflowId,

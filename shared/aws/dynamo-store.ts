@@ -23,6 +23,7 @@ import type {
   DeploymentWaitStore,
   Lease,
   LockStore,
+  LockWaiter,
   PolicyStore,
   PolicyVersion,
   RegistryStore,
@@ -47,6 +48,7 @@ export const keys = {
     sk: 'REGISTRY',
   }),
   lock: (key: string) => ({ pk: `LOCK#${key}`, sk: 'LOCK' }),
+  lockWaiter: (key: string, owner: string) => ({ pk: `LOCK#${key}`, sk: `WAITER#${owner}` }),
   dedupe: (key: string) => ({ pk: `DEDUPE#${key}`, sk: 'DEDUPE' }),
   workflow: (id: string) => ({ pk: `WORKFLOW#${id}`, sk: 'RECORD' }),
   approval: (id: string) => ({ pk: `APPROVAL#${id}`, sk: 'RECORD' }),
@@ -403,6 +405,53 @@ export class DynamoLockStore implements LockStore {
       owner: out.Item.owner as string,
       expiresAt: new Date((out.Item.expiresAt as number) * 1000).toISOString(),
     };
+  }
+
+  async wait(key: string, waiter: LockWaiter, now: Date): Promise<LockWaiter[]> {
+    await call('PutItem', () =>
+      this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            ...keys.lockWaiter(key, waiter.owner),
+            owner: waiter.owner,
+            version: waiter.version,
+            since: waiter.since,
+            // TTL in epoch seconds; the place also expires on read (TTL deletion lags).
+            expiresAt: Math.floor(Date.parse(waiter.expiresAt) / 1000),
+          },
+        }),
+      ),
+    );
+    return this.waiting(key, now);
+  }
+
+  async waiting(key: string, now: Date): Promise<LockWaiter[]> {
+    const out = await call('Query', () =>
+      this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :w)',
+          ExpressionAttributeValues: { ':pk': keys.lock(key).pk, ':w': 'WAITER#' },
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    const nowS = Math.floor(now.getTime() / 1000);
+    return (out.Items ?? [])
+      .filter((i) => (i.expiresAt as number) > nowS)
+      .map((i) => ({
+        owner: i.owner as string,
+        version: i.version as string,
+        since: i.since as string,
+        expiresAt: new Date((i.expiresAt as number) * 1000).toISOString(),
+      }));
+  }
+
+  async stopWaiting(key: string, owner: string): Promise<void> {
+    await call('DeleteItem', () =>
+      this.db.send(new DeleteCommand({ TableName: this.table, Key: keys.lockWaiter(key, owner) })),
+    );
   }
 }
 

@@ -102,6 +102,23 @@ export interface LockStore {
   /** Releases the lease if `owner` holds it; a no-op otherwise. Returns whether it released. */
   release(key: string, owner: string): Promise<boolean>;
   get(key: string): Promise<Lease | undefined>;
+  /**
+   * Puts (or renews) the owner in the queue of upgrades waiting for the lock, until `expiresAt`;
+   * returns everyone waiting now whose place has not expired.
+   */
+  wait(key: string, waiter: LockWaiter, now: Date): Promise<LockWaiter[]>;
+  /** The unexpired waiters for the lock. */
+  waiting(key: string, now: Date): Promise<LockWaiter[]>;
+  /** Leaves the queue (a no-op when not in it). */
+  stopWaiting(key: string, owner: string): Promise<void>;
+}
+
+/** An upgrade waiting for a lock, with the version it would deploy. */
+export interface LockWaiter {
+  owner: string;
+  version: string;
+  since: string;
+  expiresAt: string;
 }
 
 export interface DedupeStore {

@@ -1,0 +1,74 @@
+import { UpshiftError } from '../domain/errors';
+import { compareVersions } from '../domain/semver';
+import type { RegistryEntry, UpgradeRequest, WorkflowRecord } from '../domain/workflow';
+
+/**
+ * A newer version of the same component and environment is deployed or in flight, so this older
+ * request ends SKIPPED (superseded) instead of deploying over it (decision 0011). The state machine
+ * catches it by name.
+ */
+export class Superseded extends UpshiftError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'Superseded';
+  }
+}
+
+/** How long a waiter's place in the queue lasts without renewal: three lock attempts. */
+export const WAITER_TTL_SECONDS = 3 * 60;
+
+/** Only upgrades can be superseded: a manual rollback is an explicit act on what serves. */
+function supersedable(request: UpgradeRequest): boolean {
+  return request.mode !== 'rollback';
+}
+
+/**
+ * Throws Superseded when the registry already serves this version or a newer one. Called with the
+ * lock held, right before anything is decided or deployed: the registry may have moved since Intake.
+ */
+export function assertNotSuperseded(request: UpgradeRequest, registry: RegistryEntry | undefined): void {
+  if (!supersedable(request) || !registry) return;
+  const serving = registry.current.version;
+  if (compareVersions(request.version, serving) <= 0) {
+    throw new Superseded(
+      `${serving} is already deployed to ${request.component} in ${request.environment} (since ${registry.current.at}); ${request.version} is not newer`,
+    );
+  }
+}
+
+/**
+ * Throws Superseded when a newer upgrade of the same target holds the lock or waits for it.
+ * `holder` is the lock holder's workflow record; `waiters` the queue of other waiting workflows.
+ */
+export function assertNoNewerInFlight(
+  request: UpgradeRequest,
+  workflowId: string,
+  holder: WorkflowRecord | undefined,
+  waiters: readonly { owner: string; version: string }[],
+): void {
+  if (!supersedable(request)) return;
+  const sameTarget =
+    holder?.status === 'RUNNING' &&
+    holder.workflowId !== workflowId &&
+    holder.component === request.component &&
+    holder.environment === request.environment;
+  const holderRequest = holder?.evidence.request as UpgradeRequest | undefined;
+  if (
+    sameTarget &&
+    holder.version &&
+    holderRequest?.mode !== 'rollback' &&
+    compareVersions(holder.version, request.version) > 0
+  ) {
+    throw new Superseded(
+      `${holder.version} (workflow ${holder.workflowId}) is in flight for ${request.component} in ${request.environment}; ${request.version} is older`,
+    );
+  }
+  const newer = waiters
+    .filter((w) => w.owner !== workflowId && compareVersions(w.version, request.version) > 0)
+    .sort((a, b) => compareVersions(b.version, a.version))[0];
+  if (newer) {
+    throw new Superseded(
+      `${newer.version} (workflow ${newer.owner}) is queued for ${request.component} in ${request.environment}; ${request.version} is older`,
+    );
+  }
+}
