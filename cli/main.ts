@@ -1,48 +1,17 @@
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { StateInUse } from '../local/state-lock';
+import { StateDirUnusable, StateInUse } from '../local/state-lock';
 import { InvalidDocument } from '../shared/domain/errors';
 import { demo } from './commands/demo';
 import { PolicyProblems, policies } from './commands/policies';
 import { publish } from './commands/publish';
 import { rollback } from './commands/rollback';
 import { run } from './commands/run';
+import { type Flags, isoTime, UsageError } from './commands/shared';
 import { status, workflows } from './commands/state';
-
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
-
-const usage = `upshift: a policy-gated upgrade pipeline for AWS (local mode)
-
-Usage:
-  upshift demo                                   the scripted local demo (npm start)
-  upshift run --event FILE [--catalog FILE] [--state DIR] [--at ISO] [--approve|--reject] [--json]
-              [--approver NAME]... [--group NAME]...
-                                                 run one event to its end on a local stack; each
-                                                 --approver votes in turn (a quorum), in --group
-  upshift publish --component C --version V [--env E] [--function-version N] [--label L]...
-                  [--catalog FILE] [--state DIR] [--at ISO] [--approve|--reject] [--json]
-                                                 publish a Version Published event on the local bus
-  upshift status [--component C] [--state DIR] [--catalog FILE] [--json]
-                                                 current, previous and last known-good versions
-  upshift workflows list [--state DIR] [--limit N] [--json]
-  upshift workflows show ID [--state DIR] [--json]
-  upshift rollback --component C --env E [--to VERSION] --reason TEXT [--state DIR] [--json]
-                                                 stop the shift in flight, or go back to a known version
-  upshift policies list | get ENV | history ENV [--state DIR] [--json]
-  upshift policies validate --file F             check a policies document; each problem names its path
-  upshift policies put --file F --state DIR [--comment TEXT]
-                                                 write new policy versions, with who, when and the diff
-  upshift policies explain --event F [--at ISO] [--verdict PASS|FAIL|INCONCLUSIVE] [--approved] [--json]
-                                                 dry run: the decision and its trace; starts nothing
-
-Exit status: 0 for every handled outcome (COMPLETED, ROLLED_BACK, REJECTED, ...), 2 for a usage
-error, 1 for a crash.`;
-
-export type Flags = Record<string, string | boolean | string[] | undefined>;
+import { commandHelp, usage } from './help';
 
 const options = {
   event: { type: 'string' },
@@ -69,12 +38,28 @@ const options = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-const userErrors = [UsageError, PolicyProblems, StateInUse, InvalidDocument];
+/** What the user can fix: a flag, a file, a folder. They print their message and exit 2. */
+const userErrors = [UsageError, PolicyProblems, StateInUse, StateDirUnusable, InvalidDocument];
 
-/** Runs the CLI and returns the exit code. */
+const commands: Record<string, (rest: string[], flags: Flags, out: (s: string) => void) => Promise<number>> =
+  {
+    demo: (_rest, flags, out) => demo(flags, out),
+    run: (_rest, flags, out) => run(flags, out),
+    publish: (_rest, flags, out) => publish(flags, out),
+    status: (_rest, flags, out) => status(flags, out),
+    workflows,
+    policies,
+    rollback: (_rest, flags, out) => rollback(flags, out),
+  };
+
+/**
+ * Runs the CLI and returns the exit code. A user's mistake prints one line (or its list of
+ * problems) and exits 2; anything else is a crash: one line naming the file that holds the details.
+ */
 export async function main(
   argv: string[],
   out: (s: string) => void = (s) => process.stdout.write(s),
+  err: (s: string) => void = (s) => process.stderr.write(s),
 ): Promise<number> {
   try {
     let parsed: ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>;
@@ -85,39 +70,62 @@ export async function main(
     }
     const [command, ...rest] = parsed.positionals;
     const flags = parsed.values as Flags;
+    const known = command !== undefined && Object.hasOwn(commands, command);
     if (flags.help || !command) {
-      out(`${usage}\n`);
+      out(`${known ? commandHelp[command] : usage}\n`);
       return command || flags.help ? 0 : 2;
     }
+    if (!known) throw new UsageError(`unknown command "${command}"; try upshift --help`);
     if (flags.approve && flags.reject) throw new UsageError('--approve and --reject exclude each other');
-    if (typeof flags.at === 'string' && Number.isNaN(Date.parse(flags.at))) {
-      throw new UsageError(`--at: expected an ISO 8601 time such as 2026-12-02T10:00:00Z, got "${flags.at}"`);
-    }
-    switch (command) {
-      case 'demo':
-        return await demo(flags, out);
-      case 'run':
-        return await run(flags, out);
-      case 'publish':
-        return await publish(flags, out);
-      case 'status':
-        return await status(flags, out);
-      case 'workflows':
-        return await workflows(rest, flags, out);
-      case 'policies':
-        return await policies(rest, flags, out);
-      case 'rollback':
-        return await rollback(flags, out);
-      default:
-        throw new UsageError(`unknown command "${command}"; try upshift --help`);
-    }
+    if (typeof flags.at === 'string') isoTime('--at', flags.at);
+    return await (commands[command] as (typeof commands)[string])(rest, flags, out);
   } catch (error) {
-    // What the user can fix: a flag, a file, a folder in use. Anything else is a crash.
     if (userErrors.some((kind) => error instanceof kind)) {
-      process.stderr.write(`upshift: ${(error as Error).message}\n`);
+      err(`upshift: ${(error as Error).message}\n`);
       return 2;
     }
-    process.stderr.write(`upshift: crashed: ${(error as Error).stack ?? String(error)}\n`);
+    err(`upshift: crashed: ${oneLine(error)}; details in ${writeCrashReport(argv, error)}\n`);
     return 1;
+  }
+}
+
+function oneLine(error: unknown): string {
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return text.split('\n')[0] ?? text;
+}
+
+/** Writes the stack and the arguments to a file in the temp folder and returns its path. */
+function writeCrashReport(argv: string[], error: unknown): string {
+  const file = join(
+    tmpdir(),
+    `upshift-crash-${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}.log`,
+  );
+  const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  try {
+    writeFileSync(file, `upshift ${argv.join(' ')}\n\n${detail}\n${causes(error)}`);
+    return file;
+  } catch {
+    return '(the crash report could not be written)';
+  }
+}
+
+function causes(error: unknown): string {
+  let text = '';
+  for (let c = (error as Error | undefined)?.cause; c; c = (c as Error).cause) {
+    text += `\ncaused by: ${c instanceof Error ? (c.stack ?? c.message) : String(c)}\n`;
+  }
+  return text;
+}
+
+/**
+ * `upshift ... | head -1`: once the reader has gone, writing fails with EPIPE. That is not an
+ * error of the command, so the process ends quietly, as `yes | head` does.
+ */
+export function exitQuietlyOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(0);
+      throw error;
+    });
   }
 }

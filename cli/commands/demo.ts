@@ -3,7 +3,7 @@ import { LocalStack } from '../../local/stack';
 import { detailType } from '../../shared/domain/events/version-published';
 import type { WorkflowRecord } from '../../shared/domain/workflow';
 import { loadCatalog } from '../catalog-file';
-import type { Flags } from '../main';
+import type { Flags } from './shared';
 
 interface Scenario {
   title: string;
@@ -100,7 +100,7 @@ export async function demo(_flags: Flags, out: (s: string) => void): Promise<num
   });
   stack.codedeploy.onProgress((p) => {
     out(
-      `  ${clock(new Date(p.at).toISOString())}    ${p.deploymentId}  traffic ${String(p.trafficPercent).padStart(3)}%  ${p.note ?? ''}\n`,
+      `  ${clock(new Date(p.atMs).toISOString())}    ${p.deploymentId}  traffic ${String(p.trafficPercent).padStart(3)}%  ${p.note ?? ''}\n`,
     );
   });
   stack.alarms.onTransition((t) => {

@@ -1,10 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { LocalProber, LocalTargets } from '../../local/targets';
 import { parsePolicies } from '../../shared/domain/policy';
 import { explainDecision } from '../../shared/usecases/explain-decision';
-import type { Flags } from '../main';
-import { UsageError } from '../main';
-import { localActor, openStack, str } from './shared';
+import { type Flags, localActor, openStack, str, UsageError } from './shared';
 
 function readJson(file: string | undefined, flag: string): unknown {
   if (!file) throw new UsageError(`${flag} FILE is required`);
@@ -31,6 +28,13 @@ export class PolicyProblems extends Error {
   }
 }
 
+/** The policies of a document, or PolicyProblems naming each problem's path. */
+function validPolicies(document: unknown) {
+  const { policies: parsed, problems } = parsePolicies(document);
+  if (problems.length) throw new PolicyProblems(problems);
+  return parsed;
+}
+
 const verdicts = ['PASS', 'FAIL', 'INCONCLUSIVE'] as const;
 
 /**
@@ -42,8 +46,7 @@ export async function policies(args: string[], flags: Flags, out: (s: string) =>
   const json = !!flags.json;
   const print = (value: unknown, text: string) => out(json ? `${JSON.stringify(value, null, 2)}\n` : text);
   if (sub === 'validate') {
-    const { policies: parsed, problems } = parsePolicies(readJson(str(flags.file), '--file'));
-    if (problems.length) throw new PolicyProblems(problems);
+    const parsed = validPolicies(readJson(str(flags.file), '--file'));
     print({ valid: true, environments: Object.keys(parsed) }, `valid: ${Object.keys(parsed).join(', ')}\n`);
     return 0;
   }
@@ -57,7 +60,9 @@ export async function policies(args: string[], flags: Flags, out: (s: string) =>
   if (sub === 'put' && !str(flags.state))
     throw new UsageError('policies put: --state DIR is required (where the change is kept)');
 
-  const stack = await openStack(flags);
+  // A document with problems is refused before any state is opened or created.
+  const toPut = sub === 'put' ? validPolicies(readJson(str(flags.file), '--file')) : undefined;
+  const stack = await openStack(flags, sub === 'put' ? 'write' : 'read');
   try {
     const store = stack.stores.policies;
     switch (sub) {
@@ -86,7 +91,10 @@ export async function policies(args: string[], flags: Flags, out: (s: string) =>
         return 0;
       }
       case 'history': {
-        const versions = await store.history(env as string, Number(str(flags.limit) ?? 20));
+        const limit = Number(str(flags.limit) ?? 20);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+          throw new UsageError('--limit: expected a whole number from 1 to 1000');
+        const versions = await store.history(env as string, limit);
         print(
           versions,
           versions
@@ -101,8 +109,7 @@ export async function policies(args: string[], flags: Flags, out: (s: string) =>
         return 0;
       }
       case 'put': {
-        const { policies: parsed, problems } = parsePolicies(readJson(str(flags.file), '--file'));
-        if (problems.length) throw new PolicyProblems(problems);
+        const parsed = toPut ?? {};
         const by = localActor();
         const results = [];
         for (const [environment, policy] of Object.entries(parsed)) {
@@ -120,6 +127,8 @@ export async function policies(args: string[], flags: Flags, out: (s: string) =>
           throw new UsageError(`--verdict: expected one of ${verdicts.join(', ')}, got "${verdict}"`);
         }
         const event = readJson(str(flags.event), '--event');
+        // As CI would have: the version exists before anyone asks about it.
+        stack.publishArtifacts(event);
         const explanation = await explainDecision(
           {
             event,
@@ -130,8 +139,8 @@ export async function policies(args: string[], flags: Flags, out: (s: string) =>
             catalog: stack.stores.catalog,
             policies: store,
             registry: stack.stores.registry,
-            prober: new LocalProber(new LocalTargets(() => stack.options.catalog.components)),
-            alarms: stack.alarms,
+            prober: stack.admin.prober(),
+            alarms: stack.admin.alarms(),
             clock: stack.scheduler,
           },
         );

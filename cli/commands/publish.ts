@@ -1,8 +1,16 @@
+import { componentOf } from '../../shared/domain/catalog';
 import * as published from '../../shared/domain/events/version-published';
 import { describeIssues } from '../../shared/domain/zod-issues';
-import type { Flags } from '../main';
-import { UsageError } from '../main';
-import { cliEvent, formatRecord, localActor, openStack, presentRecord, str } from './shared';
+import {
+  cliEvent,
+  type Flags,
+  formatRecord,
+  localActor,
+  openStack,
+  presentRecord,
+  str,
+  UsageError,
+} from './shared';
 
 /**
  * `upshift publish`: builds a Version Published event, puts it on the local bus, and waits for
@@ -12,9 +20,9 @@ export async function publish(flags: Flags, out: (s: string) => void): Promise<n
   const component = str(flags.component);
   const version = str(flags.version);
   if (!component || !version) throw new UsageError('publish: --component and --version are required');
-  const stack = await openStack(flags);
+  const stack = await openStack(flags, 'write');
   try {
-    const target = stack.options.catalog.components[component];
+    const target = componentOf(stack.options.catalog, component);
     const functionName = target?.target.type === 'lambda' ? target.target.functionName : component;
     const event = cliEvent(stack, published.detailType, {
       component,
@@ -26,7 +34,7 @@ export async function publish(flags: Flags, out: (s: string) => void): Promise<n
     });
     const check = published.schema.safeParse(event);
     if (!check.success) throw new UsageError(describeIssues(check.error).join('; '));
-    const rules = stack.publish(event);
+    const rules = await stack.publish(event);
     if (rules.length === 0) throw new UsageError('no rule matched the event');
     await stack.drain();
     const records = await stack.stores.workflows.list(10);

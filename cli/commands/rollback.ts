@@ -1,8 +1,15 @@
 import * as rollbackRequested from '../../shared/domain/events/rollback-requested';
 import { describeIssues } from '../../shared/domain/zod-issues';
-import type { Flags } from '../main';
-import { UsageError } from '../main';
-import { cliEvent, formatRecord, localActor, openStack, presentRecord, str } from './shared';
+import {
+  cliEvent,
+  type Flags,
+  formatRecord,
+  localActor,
+  openStack,
+  presentRecord,
+  str,
+  UsageError,
+} from './shared';
 
 /**
  * `upshift rollback --component C --env E [--to VERSION] --reason R`: puts `Rollback Requested` on
@@ -15,7 +22,7 @@ export async function rollback(flags: Flags, out: (s: string) => void): Promise<
   const reason = str(flags.reason);
   if (!component || !environment) throw new UsageError('rollback: --component and --env are required');
   if (!reason) throw new UsageError('rollback: --reason is required (it is recorded on the workflow)');
-  const stack = await openStack(flags);
+  const stack = await openStack(flags, 'write');
   try {
     const event = cliEvent(stack, rollbackRequested.detailType, {
       component,

@@ -1,18 +1,93 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
 import { LocalStack } from '../../local/stack';
+import { ensureStateDir, StateDirUnusable } from '../../local/state-lock';
 import type { Catalog } from '../../shared/domain/catalog';
 import type { WorkflowRecord } from '../../shared/domain/workflow';
 import { loadCatalog } from '../catalog-file';
-import type { Flags } from '../main';
 
+/** A mistake in the command line: exit 2 with the message, never a stack trace. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export type Flags = Record<string, string | boolean | string[] | undefined>;
+
+/**
+ * Whether `--state` may be created (commands that write: run, publish, rollback, policies put) or
+ * must already exist (commands that only read: a typo must not quietly create an empty folder and
+ * print an empty answer).
+ */
+export type StateUse = 'write' | 'read';
+
+// zod's ISO check knows month lengths and leap years, so 2026-02-30 is refused instead of
+// rolling over to March 2nd as Date.parse does.
+const isoInstant = z.iso.datetime({ offset: true });
+
+/** The instant of an ISO 8601 flag such as `--at`, or a UsageError naming the flag. */
+export function isoTime(flag: string, text: string): Date {
+  const ms = Date.parse(text);
+  if (!isoInstant.safeParse(text).success || Number.isNaN(ms)) {
+    throw new UsageError(`${flag}: expected an ISO 8601 time such as 2026-12-02T10:00:00Z, got "${text}"`);
+  }
+  return new Date(ms);
+}
+
+/**
+ * Checks `--state` before the local stack touches it: a file, an unusable path or a corrupt saved
+ * state become one clear line; a read-only command requires a state that was saved before.
+ */
+export function prepareState(dir: string, use: StateUse): void {
+  const isFile = existsSync(dir) && !statSync(dir).isDirectory();
+  if (isFile) throw new StateDirUnusable(dir, `${dir} is a file, not a folder`);
+  const saved = join(dir, 'simulators.json');
+  if (use === 'read' && !existsSync(dir)) {
+    throw new StateDirUnusable(
+      dir,
+      `no saved state in ${dir} (run, publish or rollback with --state ${dir} first)`,
+    );
+  }
+  ensureStateDir(dir);
+  if (!existsSync(saved)) return;
+  let problem: string | undefined;
+  try {
+    const state = JSON.parse(readFileSync(saved, 'utf8')) as { clock?: unknown } | null;
+    if (
+      !state ||
+      typeof state !== 'object' ||
+      typeof state.clock !== 'string' ||
+      Number.isNaN(Date.parse(state.clock))
+    )
+      problem = 'it has no valid clock';
+  } catch (error) {
+    problem = (error as Error).message;
+  }
+  if (problem) {
+    throw new StateDirUnusable(
+      dir,
+      `the saved state ${saved} is corrupt (${problem}); move the folder away or use another --state`,
+    );
+  }
+}
+
+/** Starts the local stack the command runs on, with --state checked first. */
 export async function openStack(
   flags: Flags,
+  use: StateUse,
   catalog: Catalog = loadCatalog(str(flags.catalog)),
 ): Promise<LocalStack> {
+  const stateDir = str(flags.state);
+  if (stateDir) prepareState(stateDir, use);
+  const at = str(flags.at);
   return LocalStack.start({
     catalog,
-    ...(str(flags.state) ? { stateDir: str(flags.state) as string } : {}),
-    ...(str(flags.at) ? { startAt: new Date(str(flags.at) as string) } : {}),
+    ...(stateDir ? { stateDir } : {}),
+    ...(at ? { startAt: isoTime('--at', at) } : {}),
     ...(flags.approve || flags.reject
       ? {
           autoAnswer: {

@@ -1,6 +1,4 @@
-import type { Flags } from '../main';
-import { UsageError } from '../main';
-import { formatRecord, openStack, presentRecord, str } from './shared';
+import { type Flags, formatRecord, openStack, presentRecord, str, UsageError } from './shared';
 
 function requireState(flags: Flags, command: string): void {
   if (!str(flags.state)) {
@@ -13,7 +11,7 @@ function requireState(flags: Flags, command: string): void {
 /** `upshift status`: the registry per component and environment. */
 export async function status(flags: Flags, out: (s: string) => void): Promise<number> {
   requireState(flags, 'status');
-  const stack = await openStack(flags);
+  const stack = await openStack(flags, 'read');
   try {
     const wanted = str(flags.component);
     const rows = [];
@@ -62,7 +60,7 @@ export async function workflows(args: string[], flags: Flags, out: (s: string) =
   const limit = str(flags.limit) ? Number(str(flags.limit)) : 20;
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
     throw new UsageError('--limit: expected a whole number from 1 to 1000');
-  const stack = await openStack(flags);
+  const stack = await openStack(flags, 'read');
   try {
     if (sub === 'show') {
       const record = await stack.stores.workflows.get(id as string);

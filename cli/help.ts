@@ -1,0 +1,81 @@
+/** `upshift --help`: every command in one screen. */
+export const usage = `upshift: a policy-gated upgrade pipeline for AWS (local mode)
+
+Usage:
+  upshift demo                                   the scripted local demo (npm start)
+  upshift run --event FILE [--catalog FILE] [--state DIR] [--at ISO] [--approve|--reject] [--json]
+              [--approver NAME]... [--group NAME]...
+                                                 run one event to its end on a local stack; each
+                                                 --approver votes in turn (a quorum), in --group
+  upshift publish --component C --version V [--env E] [--function-version N] [--label L]...
+                  [--catalog FILE] [--state DIR] [--at ISO] [--approve|--reject] [--json]
+                                                 publish a Version Published event on the local bus
+  upshift status --state DIR [--component C] [--catalog FILE] [--json]
+                                                 current, previous and last known-good versions
+  upshift workflows list --state DIR [--limit N] [--json]
+  upshift workflows show ID --state DIR [--json]
+  upshift rollback --component C --env E [--to VERSION] --reason TEXT [--state DIR] [--json]
+                                                 stop the shift in flight, or go back to a known version
+  upshift policies list | get ENV | history ENV [--state DIR] [--json]
+  upshift policies validate --file F             check a policies document; each problem names its path
+  upshift policies put --file F --state DIR [--comment TEXT]
+                                                 write new policy versions, with who, when and the diff
+  upshift policies explain --event F [--at ISO] [--verdict PASS|FAIL|INCONCLUSIVE] [--approved] [--json]
+                                                 dry run: the decision and its trace; starts nothing
+
+Each command takes --help. Exit status: 0 for every handled outcome (COMPLETED, ROLLED_BACK,
+REJECTED, ...), 2 for a usage error, 1 for a crash (one line; the details go to a file it names).`;
+
+const stateRead = `--state DIR must exist (written by run, publish or rollback with --state); a folder
+that does not exist is an error, never a new empty state.`;
+const stateWrite = `--state DIR keeps DynamoDB and the simulators between runs; it is created when missing.`;
+const at = `--at ISO starts the virtual clock at that instant (2026-12-02T10:00:00Z; an invalid
+date such as February 30th is an error).`;
+
+/** `upshift <command> --help`. */
+export const commandHelp: Record<string, string> = {
+  demo: `Usage: upshift demo
+
+Runs the scripted upgrades of the demo catalog on a fresh in-memory stack and a virtual clock,
+and prints a live timeline and a summary (npm start).`,
+  run: `Usage: upshift run --event FILE [--catalog FILE] [--state DIR] [--at ISO] [--approve|--reject]
+                   [--approver NAME]... [--group NAME]... [--json]
+
+Delivers one EventBridge event (as a rule delivers it) to the state machine of a local stack and
+prints the final workflow record. A file that is not an event ends INVALID with its reason.
+Without --approve or --reject, a manual review waits out the policy's approval timeout (EXPIRED).
+--approver votes as each person in turn (a quorum); --group gives them a group.
+${stateWrite}
+${at}`,
+  publish: `Usage: upshift publish --component C --version V [--env E] [--function-version N] [--label L]...
+                       [--catalog FILE] [--state DIR] [--at ISO] [--approve|--reject] [--json]
+
+Puts a Version Published event on the local bus and waits for the workflows it starts.
+${stateWrite}
+${at}`,
+  status: `Usage: upshift status --state DIR [--component C] [--catalog FILE] [--json]
+
+The registry per component and environment: current, previous and last known-good versions, and
+who holds the lock.
+${stateRead}`,
+  workflows: `Usage: upshift workflows list --state DIR [--limit N] [--json]
+       upshift workflows show ID --state DIR [--json]
+
+Recent workflows, newest first, or one workflow's record, history and evidence.
+${stateRead}`,
+  rollback: `Usage: upshift rollback --component C --env E --reason TEXT [--to VERSION] [--state DIR] [--json]
+
+Puts Rollback Requested on the local bus: a shift in flight is stopped with rollback; otherwise
+the component goes back to VERSION, or to the version before the current one.
+${stateWrite}`,
+  policies: `Usage: upshift policies list | get ENV | history ENV [--state DIR] [--json]
+       upshift policies validate --file F [--json]
+       upshift policies put --file F --state DIR [--comment TEXT]
+       upshift policies explain --event F [--at ISO] [--verdict PASS|FAIL|INCONCLUSIVE] [--approved] [--json]
+
+validate checks a policies document; each problem names its path, and an unknown key gets a
+did-you-mean (production.bakeMinuts: unknown key, did you mean "bakeMinutes"?). put writes new
+versions with who, when and the diff. explain is a dry run of the decision; it starts nothing.
+With --state, list, get, history and explain read a saved state (the folder must exist); without
+it they read the catalog's policies.`,
+};
