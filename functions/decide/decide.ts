@@ -13,6 +13,7 @@ import type {
   RegistryStore,
   WorkflowStore,
 } from '../../shared/ports';
+import { assertBakeWithinCap } from '../../shared/usecases/bake-limits';
 import { assertNotSuperseded } from '../../shared/usecases/superseded';
 
 export interface DecidePorts {
@@ -29,7 +30,7 @@ export interface DecidePorts {
  * Decide: evaluates the environment's policy, read from DynamoDB, against the facts.
  * 1. gather facts (policy, registry, alarms now, verification, time); a request no newer than
  *    what the registry now serves is superseded;
- * 2. evaluate (pure, explainable: reasons and a trace);
+ * 2. evaluate (pure, explainable: reasons and a trace); a bake past the cap fails (BakeTooLong);
  * 3. record the decision; 4. announce a deferral.
  */
 export async function decide(
@@ -76,6 +77,8 @@ export async function decide(
     },
     policy.policy,
   );
+  // Rules add bake minutes to the policy's: the sum must stay within what a bake can last.
+  if (decision.decision !== 'REJECT') assertBakeWithinCap(request.environment, decision.bakeMinutes);
   await ports.workflows.append(
     input.workflowId,
     {

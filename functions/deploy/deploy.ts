@@ -11,6 +11,7 @@ import type {
   RegistryStore,
   WorkflowStore,
 } from '../../shared/ports';
+import { bakeTimeoutSeconds } from '../../shared/usecases/bake-limits';
 import { assertNotSuperseded } from '../../shared/usecases/superseded';
 import { lockKey } from '../lock/lock';
 
@@ -43,7 +44,7 @@ export async function deploy(
     mode: 'upgrade' | 'revert' | 'rollback';
   },
   ports: DeployPorts,
-): Promise<DeploymentHandle> {
+): Promise<DeploymentHandle & { bakeTimeoutSeconds: number }> {
   const { request, mode } = input;
   const component = await ports.catalog.getComponent(request.component);
   if (!component) throw new NotFound(`component ${request.component} is no longer in the catalog`);
@@ -112,6 +113,8 @@ export async function deploy(
     startedAt: now.toISOString(),
     deadline: deadline.toISOString(),
     pollSeconds: ports.pollSeconds,
+    // The Bake task's timeout follows the bake (TimeoutSecondsPath).
+    bakeTimeoutSeconds: bakeTimeoutSeconds(input.decision.bakeMinutes),
     ...(deployed ? { artifact: deployed } : {}),
   };
 }
