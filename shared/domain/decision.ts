@@ -114,196 +114,219 @@ export function orderRules(rules: readonly PolicyRule[]): PolicyRule[] {
   );
 }
 
-/**
- * Evaluates one environment's policy against the facts, explaining itself.
- *
- * Precedence is REJECT, then MANUAL_REVIEW, then DEFER, then APPROVE; among reasons of the same
- * kind, by priority (0 first), then by name. A MANUAL_REVIEW outside the allowed time still
- * carries `deferUntil`: approvers act at any time, the shift waits for the window.
- */
-export function evaluatePolicy(facts: DecisionFacts, policy: Policy): Decision {
-  const trace: TraceEntry[] = [];
-  const votes: Vote[] = [];
-  const nowMs = Date.parse(facts.now);
-  const check = (name: string, matched: boolean, detail: string) => {
-    trace.push({ check: name, matched, detail });
-    return matched;
+/** What one check concludes: its trace line, the votes it casts, and when a shift may start. */
+interface CheckVerdict {
+  trace: TraceEntry;
+  votes?: Vote[];
+  /** DEFER reasons that apply only when the allowed start lies in the future. */
+  waits?: Vote[];
+  /** The earliest instant (ms) this check lets a shift start. */
+  notBefore?: number;
+}
+
+function entry(check: string, matched: boolean, detail: string): TraceEntry {
+  return { check, matched, detail };
+}
+
+function systemVote(kind: DecisionKind, code: string, message: string, source: string): Vote {
+  return { kind, code, message, source, priority: SYSTEM_PRIORITY };
+}
+
+function checkRisk(assessment: ReturnType<typeof assessRisk>): CheckVerdict {
+  return {
+    trace: entry(
+      'risk',
+      true,
+      `${assessment.risk} (priority ${assessment.priority}): ${assessment.reasons.join('; ')}`,
+    ),
   };
-  const vote = (
-    kind: DecisionKind,
-    code: string,
-    message: string,
-    source: string,
-    priority = SYSTEM_PRIORITY,
-  ) => votes.push({ kind, code, message, source, priority });
+}
 
-  // 1. Risk.
-  const assessment = assessRisk(facts.bump, facts.labels);
-  check(
-    'risk',
-    true,
-    `${assessment.risk} (priority ${assessment.priority}): ${assessment.reasons.join('; ')}`,
-  );
-
-  // 2. Verification.
+function checkVerification(facts: DecisionFacts): CheckVerdict {
   const v = facts.verification;
-  if (check('verification', v.verdict !== 'PASS', `verdict ${v.verdict}`)) {
-    const details = v.findings.map((f) => f.message).join('; ');
-    if (v.verdict === 'FAIL')
-      vote('REJECT', 'VERIFICATION_FAILED', `verification failed: ${details}`, 'verification');
-    else
-      vote(
-        'MANUAL_REVIEW',
-        'VERIFICATION_INCONCLUSIVE',
-        `verification was inconclusive: ${details}`,
-        'verification',
-      );
-  }
+  const trace = entry('verification', v.verdict !== 'PASS', `verdict ${v.verdict}`);
+  if (v.verdict === 'PASS') return { trace };
+  const details = v.findings.map((f) => f.message).join('; ');
+  return {
+    trace,
+    votes: [
+      v.verdict === 'FAIL'
+        ? systemVote('REJECT', 'VERIFICATION_FAILED', `verification failed: ${details}`, 'verification')
+        : systemVote(
+            'MANUAL_REVIEW',
+            'VERIFICATION_INCONCLUSIVE',
+            `verification was inconclusive: ${details}`,
+            'verification',
+          ),
+    ],
+  };
+}
 
-  // 3. Auto-approval by risk.
-  const autoUpTo = policy.autoApproveUpTo;
-  const autoOk = autoUpTo !== 'NONE' && riskRank(assessment.risk) <= riskRank(autoUpTo);
-  if (
-    !check(
-      'auto-approve',
-      autoOk,
-      autoUpTo === 'NONE'
-        ? 'the policy always asks a human'
-        : `risk ${assessment.risk}, auto-approve up to ${autoUpTo}`,
-    )
-  ) {
-    if (autoUpTo === 'NONE') {
-      vote(
-        'MANUAL_REVIEW',
-        'MANUAL_APPROVAL_REQUIRED',
-        `${facts.environment} requires a manual approval`,
-        'auto-approve',
-      );
-    } else {
-      vote(
-        'MANUAL_REVIEW',
-        'RISK_ABOVE_AUTO_APPROVE',
-        `risk ${assessment.risk} is above the auto-approve level ${autoUpTo}`,
-        'auto-approve',
-      );
-    }
-  }
-
-  // 4. Custom rules.
-  const factsObject = ruleFacts(facts, assessment.risk, assessment.priority);
-  let deploymentConfig = policy.deploymentConfig[facts.platform];
-  let configFrom = 'policy';
-  let bakeMinutes = policy.bakeMinutes;
-  let ruleDeferUntil: number | undefined;
-  for (const rule of orderRules(policy.rules)) {
-    const matched = matchesPattern(rule.when as never, factsObject);
-    const actions: string[] = [];
-    if (matched) {
-      const t = rule.actions;
-      const message = t.message ?? `rule ${rule.name}`;
-      if (t.decision) {
-        actions.push(`decision ${t.decision}`);
-        vote(
-          t.decision,
-          `RULE_${rule.name.toUpperCase().replace(/-/g, '_')}`,
-          message,
-          `rule:${rule.name}`,
-          rule.priority,
-        );
-        if (t.decision === 'DEFER')
-          ruleDeferUntil = Math.max(ruleDeferUntil ?? 0, nowMs + t.deferMinutes * 60_000);
-      }
-      if (t.requireApproval) {
-        actions.push('requires approval');
-        vote(
+function checkAutoApprove(facts: DecisionFacts, policy: Policy, risk: RiskLevel): CheckVerdict {
+  const upTo = policy.autoApproveUpTo;
+  if (upTo === 'NONE') {
+    return {
+      trace: entry('auto-approve', false, 'the policy always asks a human'),
+      votes: [
+        systemVote(
           'MANUAL_REVIEW',
-          'RULE_REQUIRES_APPROVAL',
-          `${message}: requires approval`,
-          `rule:${rule.name}`,
-          rule.priority,
-        );
-      }
-      const override = t.deploymentConfig?.[facts.platform];
-      if (override && configFrom === 'policy') {
-        deploymentConfig = override;
-        configFrom = `rule:${rule.name}`;
-        actions.push(`deployment config ${override}`);
-      }
-      if (t.addBakeMinutes) {
-        bakeMinutes += t.addBakeMinutes;
-        actions.push(`+${t.addBakeMinutes} bake minutes`);
-      }
-    }
-    check(
-      `rule:${rule.name}`,
-      matched,
-      matched ? actions.join(', ') || 'matched' : `priority ${rule.priority}: no match`,
-    );
+          'MANUAL_APPROVAL_REQUIRED',
+          `${facts.environment} requires a manual approval`,
+          'auto-approve',
+        ),
+      ],
+    };
   }
+  const ok = riskRank(risk) <= riskRank(upTo);
+  return {
+    trace: entry('auto-approve', ok, `risk ${risk}, auto-approve up to ${upTo}`),
+    ...(ok
+      ? {}
+      : {
+          votes: [
+            systemVote(
+              'MANUAL_REVIEW',
+              'RISK_ABOVE_AUTO_APPROVE',
+              `risk ${risk} is above the auto-approve level ${upTo}`,
+              'auto-approve',
+            ),
+          ],
+        }),
+  };
+}
 
-  // 5. An approval given by a human satisfies every MANUAL_REVIEW vote.
-  if (facts.approved) {
-    const satisfied = votes.filter((x) => x.kind === 'MANUAL_REVIEW');
-    check(
+/** What the custom rules add beyond votes: the deployment config, bake time and deferral. */
+interface RuleEffects {
+  deploymentConfig: string;
+  configFrom: string;
+  bakeMinutes: number;
+  deferUntil?: number;
+}
+
+/** One custom rule: whether it matched, its votes, and what it changes in `effects`. */
+function applyRule(
+  rule: PolicyRule,
+  facts: DecisionFacts,
+  factsObject: Record<string, unknown>,
+  nowMs: number,
+  effects: RuleEffects,
+): CheckVerdict {
+  if (!matchesPattern(rule.when as never, factsObject)) {
+    return { trace: entry(`rule:${rule.name}`, false, `priority ${rule.priority}: no match`) };
+  }
+  const t = rule.actions;
+  const message = t.message ?? `rule ${rule.name}`;
+  const source = `rule:${rule.name}`;
+  const actions: string[] = [];
+  const votes: Vote[] = [];
+  if (t.decision) {
+    actions.push(`decision ${t.decision}`);
+    const code = `RULE_${rule.name.toUpperCase().replace(/-/g, '_')}`;
+    votes.push({ kind: t.decision, code, message, source, priority: rule.priority });
+    if (t.decision === 'DEFER')
+      effects.deferUntil = Math.max(effects.deferUntil ?? 0, nowMs + t.deferMinutes * 60_000);
+  }
+  if (t.requireApproval) {
+    actions.push('requires approval');
+    votes.push({
+      kind: 'MANUAL_REVIEW',
+      code: 'RULE_REQUIRES_APPROVAL',
+      message: `${message}: requires approval`,
+      source,
+      priority: rule.priority,
+    });
+  }
+  // The first rule (in evaluation order) that sets a config wins.
+  const override = t.deploymentConfig?.[facts.platform];
+  if (override && effects.configFrom === 'policy') {
+    effects.deploymentConfig = override;
+    effects.configFrom = source;
+    actions.push(`deployment config ${override}`);
+  }
+  if (t.addBakeMinutes) {
+    effects.bakeMinutes += t.addBakeMinutes;
+    actions.push(`+${t.addBakeMinutes} bake minutes`);
+  }
+  return { trace: entry(source, true, actions.join(', ') || 'matched'), votes };
+}
+
+/** A human's approval satisfies every MANUAL_REVIEW vote; the rest stand. */
+function applyApproval(facts: DecisionFacts, votes: Vote[]): { trace?: TraceEntry; votes: Vote[] } {
+  if (!facts.approved) return { votes };
+  const satisfied = votes.filter((x) => x.kind === 'MANUAL_REVIEW');
+  return {
+    trace: entry(
       'approval',
       true,
       `approved; satisfies ${satisfied.map((x) => x.code).join(', ') || 'nothing pending'}`,
-    );
-    for (const x of satisfied) votes.splice(votes.indexOf(x), 1);
-  }
+    ),
+    votes: votes.filter((x) => x.kind !== 'MANUAL_REVIEW'),
+  };
+}
 
-  // 6. When may the shift start? Alarms, minimum interval, freezes, windows, business hours.
-  let earliest = nowMs;
-  const waitCodes: Vote[] = [];
-  if (facts.alarmsInAlarm.length) {
-    const bypass = facts.labels.some((l) => policy.alarmBypassLabels.includes(l));
-    if (
-      check(
-        'alarms',
-        !bypass,
-        `in ALARM: ${facts.alarmsInAlarm.join(', ')}${bypass ? ' (a bypass label lets it through)' : ''}`,
-      )
-    ) {
-      earliest = Math.max(earliest, nowMs + ALARM_RETRY_MS);
-      waitCodes.push({
-        kind: 'DEFER',
-        code: 'ALARM_ACTIVE',
-        message: `alarm ${facts.alarmsInAlarm.join(', ')} is in ALARM`,
-        source: 'alarms',
-        priority: SYSTEM_PRIORITY,
-      });
-    }
-  } else {
-    check('alarms', false, 'no alarm in ALARM');
+function checkAlarms(facts: DecisionFacts, policy: Policy, nowMs: number): CheckVerdict {
+  if (!facts.alarmsInAlarm.length) return { trace: entry('alarms', false, 'no alarm in ALARM') };
+  const names = facts.alarmsInAlarm.join(', ');
+  const bypass = facts.labels.some((l) => policy.alarmBypassLabels.includes(l));
+  const trace = entry(
+    'alarms',
+    !bypass,
+    `in ALARM: ${names}${bypass ? ' (a bypass label lets it through)' : ''}`,
+  );
+  if (bypass) return { trace };
+  return {
+    trace,
+    notBefore: nowMs + ALARM_RETRY_MS,
+    waits: [systemVote('DEFER', 'ALARM_ACTIVE', `alarm ${names} is in ALARM`, 'alarms')],
+  };
+}
+
+function checkMinInterval(facts: DecisionFacts, policy: Policy, nowMs: number): CheckVerdict {
+  const minutes = policy.minIntervalMinutes;
+  if (!facts.lastUpgradeAt || minutes <= 0) {
+    return { trace: entry('min-interval', false, minutes ? 'no earlier upgrade' : 'no minimum interval') };
   }
-  if (facts.lastUpgradeAt && policy.minIntervalMinutes > 0) {
-    const end = Date.parse(facts.lastUpgradeAt) + policy.minIntervalMinutes * 60_000;
-    if (
-      check(
+  const end = Date.parse(facts.lastUpgradeAt) + minutes * 60_000;
+  const trace = entry(
+    'min-interval',
+    end > nowMs,
+    `last upgrade ${facts.lastUpgradeAt}, minimum ${minutes} min`,
+  );
+  if (end <= nowMs) return { trace };
+  return {
+    trace,
+    notBefore: end,
+    waits: [
+      systemVote(
+        'DEFER',
+        'MIN_INTERVAL',
+        `the last upgrade was less than ${minutes} minutes ago`,
         'min-interval',
-        end > nowMs,
-        `last upgrade ${facts.lastUpgradeAt}, minimum ${policy.minIntervalMinutes} min`,
-      )
-    ) {
-      earliest = Math.max(earliest, end);
-      waitCodes.push({
-        kind: 'DEFER',
-        code: 'MIN_INTERVAL',
-        message: `the last upgrade was less than ${policy.minIntervalMinutes} minutes ago`,
-        source: 'min-interval',
-        priority: SYSTEM_PRIORITY,
-      });
-    }
-  } else {
-    check('min-interval', false, policy.minIntervalMinutes ? 'no earlier upgrade' : 'no minimum interval');
-  }
-  if (ruleDeferUntil !== undefined) earliest = Math.max(earliest, ruleDeferUntil);
+      ),
+    ],
+  };
+}
 
-  const exempt =
+/** Whether the version's labels and bump exempt it from the maintenance windows. */
+function isWindowExempt(facts: DecisionFacts, policy: Policy): boolean {
+  return (
     facts.labels.some((l) => policy.windowExemption.labels.includes(l)) &&
-    (policy.windowExemption.bumps as readonly string[]).includes(facts.bump);
-  const windowSets = [exempt ? [] : policy.maintenanceWindows, policy.businessHours];
-  const freezes = policy.freezes.filter((f) => !f.allowLabels.some((l) => facts.labels.includes(l)));
+    (policy.windowExemption.bumps as readonly string[]).includes(facts.bump)
+  );
+}
+
+/** The freezes that hold this version (its labels do not pass through them). */
+function freezesFor(facts: DecisionFacts, policy: Policy): Policy['freezes'] {
+  return policy.freezes.filter((f) => !f.allowLabels.some((l) => facts.labels.includes(l)));
+}
+
+/**
+ * The first instant at or after `earliest` outside every freeze and inside the windows, or
+ * undefined when there is none within the horizon.
+ */
+function allowedStart(facts: DecisionFacts, policy: Policy, earliest: number): number | undefined {
+  const windowSets = [isWindowExempt(facts, policy) ? [] : policy.maintenanceWindows, policy.businessHours];
+  const freezes = freezesFor(facts, policy);
   let allowed: number | undefined = earliest;
   // A freeze can end inside a closed window and a window can open inside a freeze: iterate.
   for (let i = 0; i < 20 && allowed !== undefined; i++) {
@@ -313,91 +336,92 @@ export function evaluatePolicy(facts: DecisionFacts, policy: Policy): Decision {
     if (next === at) break;
     allowed = next;
   }
-  const activeFreeze = freezes.find((f) => Date.parse(f.start) <= nowMs && nowMs < Date.parse(f.end));
-  check(
-    'freeze',
-    !!activeFreeze,
-    activeFreeze
-      ? `frozen until ${activeFreeze.end}: ${activeFreeze.reason}`
-      : policy.freezes.length
-        ? 'no freeze now (or the labels pass through)'
-        : 'no freezes',
+  return allowed;
+}
+
+function checkFreeze(facts: DecisionFacts, policy: Policy, nowMs: number): CheckVerdict {
+  const active = freezesFor(facts, policy).find(
+    (f) => Date.parse(f.start) <= nowMs && nowMs < Date.parse(f.end),
   );
-  if (activeFreeze) {
-    waitCodes.push({
-      kind: 'DEFER',
-      code: 'CHANGE_FREEZE',
-      message: `change freeze until ${activeFreeze.end}: ${activeFreeze.reason}`,
-      source: 'freeze',
-      priority: SYSTEM_PRIORITY,
-    });
+  if (!active) {
+    return {
+      trace: entry(
+        'freeze',
+        false,
+        policy.freezes.length ? 'no freeze now (or the labels pass through)' : 'no freezes',
+      ),
+    };
   }
-  const inWindow =
-    policy.maintenanceWindows.length === 0 || exempt || isInWindow(policy.maintenanceWindows, nowMs);
-  check(
-    'maintenance-window',
-    !inWindow,
-    policy.maintenanceWindows.length === 0
+  return {
+    trace: entry('freeze', true, `frozen until ${active.end}: ${active.reason}`),
+    waits: [
+      systemVote('DEFER', 'CHANGE_FREEZE', `change freeze until ${active.end}: ${active.reason}`, 'freeze'),
+    ],
+  };
+}
+
+function checkMaintenanceWindow(
+  facts: DecisionFacts,
+  policy: Policy,
+  nowMs: number,
+  allowed: number | undefined,
+): CheckVerdict {
+  const windows = policy.maintenanceWindows;
+  const exempt = isWindowExempt(facts, policy);
+  const inWindow = windows.length === 0 || exempt || isInWindow(windows, nowMs);
+  const detail =
+    windows.length === 0
       ? 'no maintenance windows'
       : exempt
         ? `exempt: ${facts.bump} labelled ${policy.windowExemption.labels.join(' or ')}`
         : inWindow
           ? 'inside a window'
-          : 'outside the windows',
-  );
-  if (!inWindow) {
-    waitCodes.push({
-      kind: 'DEFER',
-      code: 'OUTSIDE_WINDOW',
-      message: `outside the maintenance window${allowed !== undefined ? `; the shift may start ${iso(allowed)}` : ''}`,
-      source: 'maintenance-window',
-      priority: SYSTEM_PRIORITY,
-    });
-  }
-  const inHours = policy.businessHours.length === 0 || isInWindow(policy.businessHours, nowMs);
-  check(
+          : 'outside the windows';
+  const trace = entry('maintenance-window', !inWindow, detail);
+  if (inWindow) return { trace };
+  const next = allowed !== undefined ? `; the shift may start ${iso(allowed)}` : '';
+  return {
+    trace,
+    waits: [
+      systemVote('DEFER', 'OUTSIDE_WINDOW', `outside the maintenance window${next}`, 'maintenance-window'),
+    ],
+  };
+}
+
+function checkBusinessHours(policy: Policy, nowMs: number): CheckVerdict {
+  const hours = policy.businessHours;
+  const inHours = hours.length === 0 || isInWindow(hours, nowMs);
+  const trace = entry(
     'business-hours',
     !inHours,
-    policy.businessHours.length === 0 ? 'no business hours' : inHours ? 'inside' : 'outside',
+    hours.length === 0 ? 'no business hours' : inHours ? 'inside' : 'outside',
   );
-  if (!inHours) {
-    waitCodes.push({
-      kind: 'DEFER',
-      code: 'OUTSIDE_BUSINESS_HOURS',
-      message: 'outside business hours',
-      source: 'business-hours',
-      priority: SYSTEM_PRIORITY,
-    });
-  }
+  if (inHours) return { trace };
+  return {
+    trace,
+    waits: [systemVote('DEFER', 'OUTSIDE_BUSINESS_HOURS', 'outside business hours', 'business-hours')],
+  };
+}
 
-  let deferUntilMs: number | undefined;
-  if (allowed === undefined) {
-    vote(
-      'REJECT',
-      'NO_WINDOW',
-      `no allowed time to shift within ${WINDOW_HORIZON_DAYS} days`,
-      'maintenance-window',
-    );
-  } else if (allowed > nowMs) {
-    deferUntilMs = allowed;
-    votes.push(...waitCodes);
-  }
-
-  // 7. Combine by precedence, then priority, then name.
-  votes.sort(
-    (a, b) =>
-      precedence[a.kind] - precedence[b.kind] ||
-      a.priority - b.priority ||
-      (a.source < b.source ? -1 : a.source > b.source ? 1 : 0),
+/** Votes by precedence, then priority (0 first), then source name. */
+function byPrecedence(a: Vote, b: Vote): number {
+  return (
+    precedence[a.kind] - precedence[b.kind] ||
+    a.priority - b.priority ||
+    (a.source < b.source ? -1 : a.source > b.source ? 1 : 0)
   );
-  const decision: DecisionKind = votes[0]?.kind ?? 'APPROVE';
+}
 
-  // 8. Limits: deferrals and the maximum execution time.
-  let expired = false;
+/** Deferral limit and maximum execution time: a DEFER that can wait no longer ends EXPIRED. */
+function checkLimits(
+  facts: DecisionFacts,
+  policy: Policy,
+  decision: DecisionKind,
+  deferUntilMs: number | undefined,
+): { trace: TraceEntry; expired: boolean; reasons: DecisionReason[] } {
   const reasons: DecisionReason[] = [];
   if (decision === 'DEFER') {
     if (facts.deferrals >= policy.maxDeferrals) {
-      expired = true;
       reasons.push({
         code: 'DEFERRAL_LIMIT',
         message: `deferred ${facts.deferrals} times already; the policy allows ${policy.maxDeferrals}`,
@@ -405,21 +429,109 @@ export function evaluatePolicy(facts: DecisionFacts, policy: Policy): Decision {
     }
     const deadline = Date.parse(facts.startedAt ?? facts.now) + policy.maxExecutionMinutes * 60_000;
     if (deferUntilMs !== undefined && deferUntilMs > deadline) {
-      expired = true;
       reasons.push({
         code: 'MAX_EXECUTION_TIME',
         message: `the next chance (${iso(deferUntilMs)}) is past the maximum execution time (${iso(deadline)})`,
       });
     }
   }
-  check(
-    'limits',
+  const expired = reasons.length > 0;
+  return {
+    trace: entry(
+      'limits',
+      expired,
+      expired ? reasons.map((r) => r.code).join(', ') : `deferrals ${facts.deferrals}/${policy.maxDeferrals}`,
+    ),
     expired,
-    expired ? reasons.map((r) => r.code).join(', ') : `deferrals ${facts.deferrals}/${policy.maxDeferrals}`,
+    reasons,
+  };
+}
+
+/**
+ * Evaluates one environment's policy against the facts, explaining itself. Each check is a
+ * function that returns its trace line and its votes; they run in the documented order (risk,
+ * verification, auto-approve, custom rules, approval, alarms, minimum interval, freeze,
+ * maintenance window, business hours, limits).
+ *
+ * Precedence is REJECT, then MANUAL_REVIEW, then DEFER, then APPROVE; among reasons of the same
+ * kind, by priority (0 first), then by name. A MANUAL_REVIEW outside the allowed time still
+ * carries `deferUntil`: approvers act at any time, the shift waits for the window.
+ */
+export function evaluatePolicy(facts: DecisionFacts, policy: Policy): Decision {
+  const nowMs = Date.parse(facts.now);
+  const assessment = assessRisk(facts.bump, facts.labels);
+  const trace: TraceEntry[] = [];
+  let votes: Vote[] = [];
+  const take = (verdict: CheckVerdict) => {
+    trace.push(verdict.trace);
+    votes.push(...(verdict.votes ?? []));
+    return verdict;
+  };
+
+  // 1-3. Risk, verification, auto-approval.
+  take(checkRisk(assessment));
+  take(checkVerification(facts));
+  take(checkAutoApprove(facts, policy, assessment.risk));
+
+  // 4. Custom rules, in priority order.
+  const factsObject = ruleFacts(facts, assessment.risk, assessment.priority);
+  const effects: RuleEffects = {
+    deploymentConfig: policy.deploymentConfig[facts.platform],
+    configFrom: 'policy',
+    bakeMinutes: policy.bakeMinutes,
+  };
+  for (const rule of orderRules(policy.rules)) take(applyRule(rule, facts, factsObject, nowMs, effects));
+
+  // 5. A human's approval.
+  const approval = applyApproval(facts, votes);
+  if (approval.trace) trace.push(approval.trace);
+  votes = approval.votes;
+
+  // 6. When may the shift start?
+  const alarms = take(checkAlarms(facts, policy, nowMs));
+  const interval = take(checkMinInterval(facts, policy, nowMs));
+  const earliest = Math.max(
+    nowMs,
+    alarms.notBefore ?? nowMs,
+    interval.notBefore ?? nowMs,
+    effects.deferUntil ?? nowMs,
   );
+  const allowed = allowedStart(facts, policy, earliest);
+  const timing = [
+    checkFreeze(facts, policy, nowMs),
+    checkMaintenanceWindow(facts, policy, nowMs, allowed),
+    checkBusinessHours(policy, nowMs),
+  ];
+  for (const t of timing) trace.push(t.trace);
+  const waits = [alarms, interval, ...timing].flatMap((t) => t.waits ?? []);
+  let deferUntilMs: number | undefined;
+  if (allowed === undefined) {
+    votes.push(
+      systemVote(
+        'REJECT',
+        'NO_WINDOW',
+        `no allowed time to shift within ${WINDOW_HORIZON_DAYS} days`,
+        'maintenance-window',
+      ),
+    );
+  } else if (allowed > nowMs) {
+    deferUntilMs = allowed;
+    votes.push(...waits);
+  }
+
+  // 7. Combine by precedence, then priority, then name.
+  votes.sort(byPrecedence);
+  const decision: DecisionKind = votes[0]?.kind ?? 'APPROVE';
+
+  // 8. Limits: deferrals and the maximum execution time.
+  const limits = checkLimits(facts, policy, decision, deferUntilMs);
+  trace.push(limits.trace);
 
   const kept = decision === 'REJECT' ? votes.filter((x) => x.kind === 'REJECT') : votes;
-  reasons.unshift(...kept.map(({ code, message }) => ({ code, message })));
+  const reasons: DecisionReason[] = [
+    ...kept.map(({ code, message }) => ({ code, message })),
+    ...limits.reasons,
+  ];
   if (decision === 'APPROVE') {
     reasons.push({
       code: facts.approved ? 'APPROVED_BY_HUMAN' : 'AUTO_APPROVED',
@@ -428,19 +540,22 @@ export function evaluatePolicy(facts: DecisionFacts, policy: Policy): Decision {
         : `risk ${assessment.risk}: approved by policy`,
     });
   }
-  if (configFrom !== 'policy')
-    reasons.push({ code: 'CONFIG_BY_RULE', message: `${deploymentConfig} set by ${configFrom}` });
+  if (effects.configFrom !== 'policy')
+    reasons.push({
+      code: 'CONFIG_BY_RULE',
+      message: `${effects.deploymentConfig} set by ${effects.configFrom}`,
+    });
 
   return {
     decision,
     reasons,
     risk: assessment.risk,
     priority: assessment.priority,
-    deploymentConfig,
-    bakeMinutes,
+    deploymentConfig: effects.deploymentConfig,
+    bakeMinutes: effects.bakeMinutes,
     approvalTimeoutSeconds: policy.approvalTimeoutMinutes * 60,
     approvals: policy.approvals,
-    expired,
+    expired: limits.expired,
     ...((decision === 'DEFER' || decision === 'MANUAL_REVIEW') && deferUntilMs !== undefined
       ? { deferUntil: iso(deferUntilMs) }
       : {}),
