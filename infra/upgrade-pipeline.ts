@@ -39,8 +39,13 @@ export const lambdaBundle = {
 
 /** The Lambda behind each `${NameFunctionArn}` substitution of the ASL, and the table access it needs. */
 const steps = {
-  Intake: { entry: 'functions/intake/handler.ts', table: ['GetItem', 'PutItem', 'DeleteItem'] },
-  Lock: { entry: 'functions/lock/handler.ts', table: ['GetItem', 'PutItem', 'DeleteItem', 'UpdateItem'] },
+  // Intake's rollback path appends history and closes bake watches (UpdateItem).
+  Intake: { entry: 'functions/intake/handler.ts', table: ['GetItem', 'PutItem', 'DeleteItem', 'UpdateItem'] },
+  // Lock reads the queue of waiters for a component and environment (a Query on the table).
+  Lock: {
+    entry: 'functions/lock/handler.ts',
+    table: ['GetItem', 'PutItem', 'DeleteItem', 'UpdateItem', 'Query'],
+  },
   Verify: { entry: 'functions/verify/handler.ts', table: ['GetItem', 'UpdateItem'] },
   Decide: { entry: 'functions/decide/handler.ts', table: ['GetItem', 'UpdateItem'] },
   RequestApproval: {
@@ -195,6 +200,11 @@ export class UpgradePipeline extends Construct {
     fns.Deploy.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['codedeploy:CreateDeployment'], resources: groupArns }),
     );
+    // A revert overrides the group's alarm configuration, which CodeDeploy authorizes only with
+    // UpdateDeploymentGroup on the group (CreateDeployment API reference, overrideAlarmConfiguration).
+    fns.Deploy.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['codedeploy:UpdateDeploymentGroup'], resources: groupArns }),
+    );
     fns.Deploy.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['codedeploy:GetDeploymentConfig'], resources: configArns }),
     );
@@ -312,9 +322,11 @@ export class UpgradePipeline extends Construct {
       eventPattern: toCdkPattern(rulePatterns.versionPublished),
       targets: [startTarget],
     });
+    // CodeDeploy, CloudWatch and ECR publish to the account's default bus only.
+    const defaultBus = events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
     new events.Rule(this, 'EcrImagePushRule', {
-      eventBus: bus,
-      description: 'An image pushed to ECR (forwarded to the Upshift bus): start an upgrade.',
+      eventBus: defaultBus,
+      description: 'An image pushed to ECR (AWS puts it on the default bus): start an upgrade.',
       eventPattern: toCdkPattern(rulePatterns.ecrImagePush),
       targets: [startTarget],
     });
@@ -324,8 +336,6 @@ export class UpgradePipeline extends Construct {
       eventPattern: toCdkPattern(rulePatterns.rollbackRequested),
       targets: [startTarget],
     });
-    // CodeDeploy and CloudWatch publish to the account's default bus.
-    const defaultBus = events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
     new events.Rule(this, 'DeploymentEndedRule', {
       eventBus: defaultBus,
       description: 'A CodeDeploy deployment ended: resume the execution waiting for it.',

@@ -1,7 +1,7 @@
 import './polyfills';
 import { StateMachine } from 'aws-local-stepfunctions';
+import type { TaskTokenRegistry } from './emulators/stepfunctions';
 import type { VirtualScheduler } from './scheduler';
-import type { LocalTaskTokens } from './task-tokens';
 
 type Json = Parameters<StateMachine['run']>[0];
 type StateDef = Record<string, unknown>;
@@ -39,37 +39,43 @@ export function readPath(value: unknown, path: string): unknown {
     );
 }
 
-function lambdaContext(functionName: string) {
-  return {
-    functionName,
-    functionVersion: '$LATEST',
-    awsRequestId: Math.random().toString(16).slice(2),
-    callbackWaitsForEmptyEventLoop: false,
-    getRemainingTimeInMillis: () => 60_000,
-  };
-}
+/** Invokes a Lambda function by ARN as the state machine's role, and returns its result. */
+export type InvokeFunction = (functionArn: string, payload: unknown) => Promise<unknown>;
+
+/** Real-time timeouts of the library are set out of reach; the engine keeps them on the virtual clock. */
+const OUT_OF_REACH_SECONDS = 2_000_000;
+
+/** Deeper inputs are refused before the library sees them: it overflows its stack on them. */
+export const MAX_INPUT_DEPTH = 200;
+
+/** The placeholder the library passes as `$$.Task.Token`; each callback task gets a real one. */
+const TOKEN_PLACEHOLDER = 'twin-task-token-placeholder';
 
 /**
- * Runs the real ASL with aws-local-stepfunctions. Every Task maps to the handler module named by
- * its `${...FunctionArn}` substitution. Local differences, each behind this class:
+ * Runs the ASL of the synthesized state machine with aws-local-stepfunctions. Every Task invokes
+ * the function its Resource (or Parameters.FunctionName) names, through `invoke`, as Step Functions
+ * invokes Lambda. Local differences, each behind this class:
  * - Wait states take no real time; the next task sleeps on the virtual scheduler instead;
- * - `.waitForTaskToken` tasks get a fresh token from the local registry and wait on it, with the
- *   state's TimeoutSeconds(Path) in virtual time, failing with `States.Timeout` as on AWS.
+ * - `.waitForTaskToken` tasks get a fresh token from the local registry and wait on it;
+ * - every timeout (a Task's TimeoutSeconds(Path), the execution's TimeoutSeconds) runs on the
+ *   virtual clock and fails with `States.Timeout` as on AWS, never on the real one.
  */
 export class LocalEngine {
   private readonly machine: StateMachine;
   private readonly states: Record<string, StateDef>;
   private readonly waitStates: string[];
   private readonly taskStates: string[];
+  private readonly executionTimeoutSeconds: number | undefined;
   private listeners: ((t: StateTransition) => void)[] = [];
 
   constructor(
-    definition: { States: Record<string, StateDef> },
-    private readonly handlers: Record<string, LambdaHandler>,
+    definition: { States: Record<string, StateDef>; TimeoutSeconds?: number },
+    private readonly invoke: InvokeFunction,
     private readonly scheduler: VirtualScheduler,
-    private readonly tokens: LocalTaskTokens,
+    private readonly tokens: TaskTokenRegistry,
   ) {
     this.states = definition.States;
+    this.executionTimeoutSeconds = definition.TimeoutSeconds;
     this.waitStates = Object.entries(this.states)
       .filter(([, s]) => s.Type === 'Wait')
       .map(([name]) => name);
@@ -77,11 +83,22 @@ export class LocalEngine {
       .filter(([, s]) => s.Type === 'Task')
       .map(([name]) => name);
     for (const [name, s] of Object.entries(this.states)) {
-      if (s.Type === 'Task' && !this.handlers[this.functionOf(s)]) {
-        throw new Error(`Task state ${name} has no local handler for ${this.functionOf(s)}`);
+      if (s.Type === 'Task' && !functionArnOf(s)) {
+        throw new Error(`Task state ${name} calls ${String(s.Resource)}, which the twin does not integrate`);
       }
     }
-    this.machine = new StateMachine(definition as never, {
+    // The library's own timers run on the real clock: move them out of reach.
+    const forLibrary = structuredClone(definition) as {
+      States: Record<string, StateDef>;
+      TimeoutSeconds?: number;
+    };
+    delete forLibrary.TimeoutSeconds;
+    for (const s of Object.values(forLibrary.States)) {
+      if (s.Type !== 'Task') continue;
+      delete s.TimeoutSecondsPath;
+      s.TimeoutSeconds = OUT_OF_REACH_SECONDS;
+    }
+    this.machine = new StateMachine(forLibrary as never, {
       validationOptions: { checkArn: false, checkPaths: true },
     });
   }
@@ -90,15 +107,16 @@ export class LocalEngine {
     this.listeners.push(fn);
   }
 
-  /** The function a Task calls: `IntakeFunctionArn` for `...:function:upshift-Intake`. */
-  private functionOf(state: StateDef): string {
-    const resource = String(state.Resource ?? '');
-    const params = (state.Parameters ?? {}) as Record<string, unknown>;
-    const arn = resource.includes(':function:') ? resource : String(params.FunctionName ?? '');
-    return `${arn.replace(/^.*:function:upshift-/, '')}FunctionArn`;
-  }
-
-  async execute(input: unknown, name: string): Promise<ExecutionResult> {
+  async execute(input: unknown, name: string, executionArn: string): Promise<ExecutionResult> {
+    if (depthOf(input) > MAX_INPUT_DEPTH) {
+      return {
+        name,
+        status: 'FAILED',
+        error: 'States.Runtime',
+        cause: `the execution input is nested more than ${MAX_INPUT_DEPTH} levels deep`,
+        transitions: 0,
+      };
+    }
     const release = this.scheduler.hold();
     const pendingWake = new Map<string, number>();
     const enteredInput = new Map<string, unknown>();
@@ -107,14 +125,26 @@ export class LocalEngine {
     const taskHandlers: Record<string, (input: Json) => Promise<Json>> = {};
     for (const [stateName, state] of Object.entries(this.states)) {
       if (state.Type !== 'Task') continue;
-      const handler = this.handlers[this.functionOf(state)] as LambdaHandler;
-      const fnName = this.functionOf(state);
+      const functionArn = functionArnOf(state) as string;
       const callback = String(state.Resource).endsWith('.waitForTaskToken');
+      const integrated = String(state.Resource).startsWith('arn:aws:states:::lambda:invoke');
       taskHandlers[stateName] = (taskInput) => {
         const work = runTask(taskInput);
-        // The engine may give up on a task (a timeout); its late failure must not crash the process.
+        // The engine may give up on a task (an abort); its late failure must not crash the process.
         work.catch(() => undefined);
         return work;
+      };
+      const timeoutSeconds = () => {
+        const raw = enteredInput.get(stateName);
+        const value =
+          state.TimeoutSeconds ??
+          (state.TimeoutSecondsPath ? readPath(raw, String(state.TimeoutSecondsPath)) : undefined);
+        return value === undefined ? undefined : Number(value);
+      };
+      const timedOut = (seconds: number) => () => {
+        const e = new Error(`the task did not finish within ${seconds} s`);
+        e.name = 'States.Timeout';
+        return e;
       };
       const runTask = async (taskInput: Json): Promise<Json> => {
         // Let the event-log reader catch up, so a preceding Wait's wake-up time is known.
@@ -124,53 +154,68 @@ export class LocalEngine {
           pendingWake.delete('next');
           await this.scheduler.pause(wake);
         }
-        if (!callback) return (await handler(taskInput, lambdaContext(fnName))) as Json;
-        const { token, answer } = this.tokens.create();
-        const payload = {
-          ...((taskInput as Record<string, unknown>).Payload as Record<string, unknown>),
-          taskToken: token,
-        };
+        const limit = timeoutSeconds();
+        const deadline =
+          limit === undefined ? Number.MAX_SAFE_INTEGER : this.scheduler.now().getTime() + limit * 1000;
+        // The lambda:invoke integration passes Parameters.Payload; a plain function ARN the whole input.
+        const payload = integrated ? (taskInput as Record<string, unknown>).Payload : taskInput;
+        if (!callback) {
+          // A handler takes no virtual time (the execution holds the clock while it runs), so a
+          // plain task's TimeoutSeconds cannot pass during it.
+          const value = await this.invoke(functionArn, payload);
+          return (integrated ? { Payload: value, StatusCode: 200 } : value) as Json;
+        }
+        const { token, answer } = this.tokens.create(executionArn);
         try {
-          await handler(payload, lambdaContext(fnName));
+          await this.invoke(functionArn, replaceToken(payload, token));
         } catch (error) {
           this.tokens.close(token);
           throw error;
         }
-        const raw = enteredInput.get(stateName);
-        const timeoutSeconds = Number(
-          state.TimeoutSeconds ??
-            (state.TimeoutSecondsPath ? readPath(raw, String(state.TimeoutSecondsPath)) : 99_999_999),
-        );
-        return (await this.scheduler.waitFor(
-          answer,
-          this.scheduler.now().getTime() + timeoutSeconds * 1000,
-          () => {
-            this.tokens.close(token);
-            const e = new Error(`no answer within ${timeoutSeconds} s`);
-            e.name = 'States.Timeout';
-            return e;
-          },
-        )) as Json;
+        return (await this.scheduler.waitFor(answer, deadline, () => {
+          this.tokens.timeOut(token);
+          return timedOut(limit ?? 0)();
+        })) as Json;
       };
     }
 
-    const execution = this.machine.run(input as Json, {
-      overrides: {
-        taskResourceLocalHandlers: taskHandlers,
-        waitTimeOverrides: Object.fromEntries(this.waitStates.map((s) => [s, 0])),
-        // Retries take no real time either: a retried step runs again at the same virtual instant.
-        retryIntervalOverrides: Object.fromEntries(this.taskStates.map((s) => [s, 0])),
-      },
-      context: {
-        Execution: {
-          Id: `arn:aws:states:local:000000000000:execution:upshift-upgrade:${name}`,
-          Name: name,
-          StartTime: this.scheduler.now().toISOString(),
-          Input: input as Json,
+    let execution: ReturnType<StateMachine['run']>;
+    try {
+      execution = this.machine.run(input as Json, {
+        overrides: {
+          taskResourceLocalHandlers: taskHandlers,
+          waitTimeOverrides: Object.fromEntries(this.waitStates.map((s) => [s, 0])),
+          // Retries take no real time either: a retried step runs again at the same virtual instant.
+          retryIntervalOverrides: Object.fromEntries(this.taskStates.map((s) => [s, 0])),
         },
-        Task: { Token: 'replaced-by-the-local-token-registry' },
-      },
-    });
+        context: {
+          Execution: {
+            Id: executionArn,
+            Name: name,
+            StartTime: this.scheduler.now().toISOString(),
+            Input: input as Json,
+          },
+          Task: { Token: TOKEN_PLACEHOLDER },
+        },
+      });
+    } catch (error) {
+      release();
+      return {
+        name,
+        status: 'FAILED',
+        error: 'States.Runtime',
+        cause: (error as Error).message,
+        transitions,
+      };
+    }
+    let timedOutAt: string | undefined;
+    if (this.executionTimeoutSeconds !== undefined) {
+      const limit = this.executionTimeoutSeconds;
+      this.scheduler.at(this.scheduler.now().getTime() + limit * 1000, () => {
+        timedOutAt = `the execution did not finish within ${limit} s`;
+        execution.abort();
+      });
+    }
 
     const reader = (async () => {
       for await (const event of execution.eventLogs) {
@@ -200,15 +245,19 @@ export class LocalEngine {
 
     try {
       const output = await execution.result;
-      await reader;
+      await settleWithin(reader);
       return { name, status: 'SUCCEEDED', output, transitions };
     } catch (error) {
-      await reader.catch(() => undefined);
+      await settleWithin(reader.catch(() => undefined));
+      if (timedOutAt)
+        return { name, status: 'FAILED', error: 'States.Timeout', cause: timedOutAt, transitions };
       const e = error as Error & { cause?: { name?: string; message?: string } };
+      // The library's own failures (a RangeError on a hostile input) end this execution only.
+      const libraryFault = e instanceof RangeError || e instanceof TypeError;
       return {
         name,
         status: 'FAILED',
-        error: e.cause?.name ?? e.name,
+        error: libraryFault ? 'States.Runtime' : (e.cause?.name ?? e.name),
         cause: e.cause?.message ?? e.message,
         transitions,
       };
@@ -231,4 +280,50 @@ export class LocalEngine {
   private emit(t: StateTransition): void {
     for (const l of this.listeners) l(t);
   }
+}
+
+/** The function a Task invokes: its Resource, or Parameters.FunctionName for the lambda:invoke integration. */
+function functionArnOf(state: StateDef): string | undefined {
+  const resource = String(state.Resource ?? '');
+  if (resource.includes(':lambda:') && resource.includes(':function:')) return resource;
+  if (resource.startsWith('arn:aws:states:::lambda:invoke')) {
+    const params = (state.Parameters ?? {}) as Record<string, unknown>;
+    return typeof params.FunctionName === 'string' ? params.FunctionName : undefined;
+  }
+  return undefined;
+}
+
+function replaceToken(value: unknown, token: string): unknown {
+  if (value === TOKEN_PLACEHOLDER) return token;
+  if (Array.isArray(value)) return value.map((v) => replaceToken(v, token));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, replaceToken(v, token)]));
+  }
+  return value;
+}
+
+/** How deep a JSON value nests, counted without recursion (a hostile input must not overflow us). */
+export function depthOf(value: unknown): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (!v || typeof v !== 'object') continue;
+    max = Math.max(max, depth);
+    if (max > MAX_INPUT_DEPTH) return max;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return max;
+}
+
+/** The library's event iterator may never end after an internal failure: do not wait on it forever. */
+async function settleWithin(work: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    work,
+    new Promise((r) => {
+      timer = setTimeout(r, 1_000);
+    }),
+  ]);
+  clearTimeout(timer);
 }

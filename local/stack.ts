@@ -1,46 +1,53 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { dynamoStores, type Stores } from '../shared/aws/dynamo-store';
+import { type AwsPorts, awsPorts } from '../shared/aws/wiring';
 import type { Catalog } from '../shared/domain/catalog';
-import { rulePatterns, upgradeTriggerRules } from '../shared/domain/patterns';
 import type { WorkflowRecord } from '../shared/domain/workflow';
 import { timeOrderedIds } from '../shared/runtime/system';
 import { decideApproval } from '../shared/usecases/decide-approval';
-import { expireApprovals } from '../shared/usecases/expire-approvals';
 import { UNPARSABLE } from '../shared/usecases/resolve-event';
-import { CloudWatchSimulator } from './cloudwatch-sim';
-import { CodeDeploySimulator } from './codedeploy-sim';
 import { type LocalDynamo, startDynalite } from './dynalite';
-import { type ExecutionResult, type LambdaHandler, LocalEngine } from './engine';
-import { type BusEvent, LocalEventBus } from './event-bus';
+import { CloudWatchEmulator, type CloudWatchSnapshot } from './emulators/cloudwatch';
+import { CodeDeployEmulator, type CodeDeployEmulatorSnapshot } from './emulators/codedeploy';
+import { EcsEmulator, type EcsSnapshot } from './emulators/ecs';
+import {
+  type BusEvent,
+  EventBridgeEmulator,
+  type EventBridgeSnapshot,
+  type RuleSpec,
+  type RuleTarget,
+} from './emulators/eventbridge';
+import { LambdaEmulator, type LambdaSnapshot } from './emulators/lambda';
+import { StepFunctionsEmulator, TaskTokenRegistry } from './emulators/stepfunctions';
+import { type ExecutionResult, LocalEngine } from './engine';
 import { VirtualScheduler } from './scheduler';
 import { lockStateDir } from './state-lock';
-import { LocalProber, LocalTargets } from './targets';
-import { LocalTaskTokens } from './task-tokens';
-import { LiveTraffic } from './traffic';
-
-export const aslPath = fileURLToPath(new URL('../statemachines/upgrade.asl.json', import.meta.url));
-
-/** Poll interval of the fallback deployment loop, in virtual seconds. */
-export const LOCAL_POLL_SECONDS = 30;
-/** The reconciler runs every minute, as its schedule does on AWS. */
-export const RECONCILE_EVERY_MS = 60_000;
-/** How often the reconciler polls one deployment, in virtual seconds. */
-export const LOCAL_RECONCILE_SECONDS = 300;
+import { readAssembly, type TwinFunction, type TwinModel } from './twin/assembly';
+import type { AuthorizationRequest, Caller, ServicePrefix } from './twin/contracts';
+import { accessDeniedMessage, evaluateResourcePolicy, RolePolicies } from './twin/iam';
+import { type SynthesizedApp, synthesize } from './twin/synth';
+import { TwinTransport } from './twin/transport';
+import { createTargets, ensureLambdaVersion } from './twin/world';
 
 export interface LocalStackOptions {
   catalog: Catalog;
-  /** Keep DynamoDB and the simulators' state here between runs; in memory when absent. */
+  /** Keep DynamoDB and the emulators' state here between runs; in memory when absent. */
   stateDir?: string;
   /** Start of virtual time. */
   startAt?: Date;
-  /** Answer every approval request at once (the CLI's --approve / --reject). */
   /**
    * Answer every approval request at once (the CLI's --approve / --reject). With several
    * approvers, each votes in turn, for a quorum; `groups` are theirs.
    */
   autoAnswer?: { approve: boolean; by: string | string[]; groups?: string[]; comment?: string };
+  /** Changes the synthesized templates before the twin reads them (tests remove a grant this way). */
+  mutateTemplates?: (app: SynthesizedApp) => void;
+  /** Changes the CDK app before synthesis (tests add a function to the construct this way). */
+  customizeApp?: Parameters<typeof synthesize>[0]['customize'];
+  /** EventBridge test options: at-least-once duplicates and reordering. */
+  delivery?: { duplicates?: number; reorderMs?: number; random?: () => number };
 }
 
 export interface RunResult {
@@ -50,41 +57,151 @@ export interface RunResult {
 
 interface SavedState {
   clock: string;
-  traffic: ReturnType<LiveTraffic['snapshot']>;
-  alarms: ReturnType<CloudWatchSimulator['snapshot']>;
-  deployments: ReturnType<CodeDeploySimulator['snapshot']>;
   executions: number;
+  lambda: LambdaSnapshot;
+  ecs: EcsSnapshot;
+  codedeploy: CodeDeployEmulatorSnapshot;
+  cloudwatch: CloudWatchSnapshot;
+  events: EventBridgeSnapshot;
 }
 
+/** The CLI's and tests' own calls are made with the user's (administrator's) credentials. */
+const ADMIN: Caller = { roleArn: 'arn:aws:iam::000000000000:role/local-administrator', name: 'local-cli' };
+
+/** States whose wait the reconciler's schedule serves. */
+const RECONCILED_STATES = new Set(['WaitForDeployment', 'WaitForRevert', 'Bake']);
+
 /**
- * The whole of Upshift in one process: dynalite, the real ASL on aws-local-stepfunctions with
- * every Task mapped to the real handler modules, the local bus, and the CodeDeploy and CloudWatch
- * simulators, all on one virtual clock.
+ * The twin of what `cdk deploy` creates, in one process: the synthesized app read from its
+ * templates (functions with their entry, environment and role; rules with their bus, pattern,
+ * targets, retries and DLQ; the schedule; the state machine), the real handlers and SDK adapters,
+ * AWS API emulators under the SDK with IAM enforced, dynalite for DynamoDB, all on one virtual
+ * clock. Only the transport and the clock differ from AWS.
  */
 export class LocalStack {
   private executions = 0;
-  private running = new Set<Promise<ExecutionResult>>();
+  private readonly running = new Set<Promise<ExecutionResult>>();
   private unlock: () => void = () => undefined;
+  private reconcileTicking = false;
+  private closed = false;
+  readonly stores: Stores;
+  readonly engine: LocalEngine;
+  readonly lambda: LambdaEmulator;
+  readonly ecs: EcsEmulator;
+  readonly codedeploy: CodeDeployEmulator;
+  /** CloudWatch (named for what the CLI reads from it). */
+  readonly alarms: CloudWatchEmulator;
+  readonly events: EventBridgeEmulator;
+  readonly stepFunctions: StepFunctionsEmulator;
+  readonly tokens = new TaskTokenRegistry();
+  readonly transport: TwinTransport;
+  /** The app's ports with the user's own credentials: what the CLI reads and writes with. */
+  readonly admin: AwsPorts;
+  readonly functions = new Map<string, TwinFunction>();
+  private readonly ids: ReturnType<typeof timeOrderedIds>;
 
   private constructor(
     readonly options: LocalStackOptions,
+    readonly model: TwinModel,
     readonly scheduler: VirtualScheduler,
     readonly dynamo: LocalDynamo,
-    readonly stores: Stores,
-    readonly bus: LocalEventBus,
-    readonly traffic: LiveTraffic,
-    readonly alarms: CloudWatchSimulator,
-    readonly codedeploy: CodeDeploySimulator,
-    readonly tokens: LocalTaskTokens,
-    readonly engine: LocalEngine,
-  ) {}
+    saved: SavedState | undefined,
+  ) {
+    this.ids = timeOrderedIds(scheduler);
+    const clock = scheduler;
+    const events = new EventBridgeEmulator({
+      clock,
+      deliver: (target, event, rule) => this.deliver(target, event, rule),
+      ...(options.delivery?.random ? { random: options.delivery.random } : {}),
+      ...(options.delivery?.duplicates !== undefined ? { duplicates: options.delivery.duplicates } : {}),
+      ...(options.delivery?.reorderMs !== undefined ? { reorderMs: options.delivery.reorderMs } : {}),
+    });
+    this.events = events;
+    this.lambda = new LambdaEmulator({ clock });
+    this.ecs = new EcsEmulator({ clock });
+    this.alarms = new CloudWatchEmulator({ clock, events, sources: [this.lambda, this.ecs] });
+    if (saved) {
+      this.lambda.restore(saved.lambda);
+      this.ecs.restore(saved.ecs);
+      this.alarms.restore(saved.cloudwatch);
+      events.restore(saved.events);
+    }
+    createTargets(options.catalog, this.lambda, this.ecs);
+    this.codedeploy = new CodeDeployEmulator({
+      clock,
+      events,
+      lambda: this.lambda,
+      ecs: this.ecs,
+      alarms: this.alarms,
+      applications: model.applications,
+      groups: model.deploymentGroups.map((g) => lowerKeys(g) as never),
+      customConfigs: model.deploymentConfigs.map((c) => ({
+        deploymentConfigName: String(c.DeploymentConfigName),
+        computePlatform: (c.ComputePlatform as 'Lambda' | 'ECS' | 'Server') ?? 'Server',
+        trafficRoutingConfig: c.TrafficRoutingConfig as never,
+      })),
+      hookFailure: (subject) => this.hookFailure(subject),
+    });
+    if (saved) this.codedeploy.restore(saved.codedeploy);
+    for (const alarm of model.alarms) this.alarms.defineAlarm(alarm as never);
+    for (const bus of model.buses) if (bus !== 'default') events.defineBus(bus);
+    for (const rule of model.rules) {
+      events.defineRule({
+        name: rule.name,
+        busName: rule.busName,
+        ...(rule.eventPattern ? { eventPattern: rule.eventPattern } : {}),
+        ...(rule.scheduleExpression ? { scheduleExpression: rule.scheduleExpression } : {}),
+        state: rule.state,
+        targets: rule.targets,
+      });
+    }
+    this.stepFunctions = new StepFunctionsEmulator(
+      model.stateMachine.arn,
+      this.tokens,
+      (input, name, arn) => {
+        void this.launch(input, name, arn);
+      },
+      clock,
+      () => this.nextExecutionName(),
+    );
+
+    const emulators = new Map<ServicePrefix, import('./twin/contracts').ServiceEmulator>([
+      ['lambda', this.lambda],
+      ['ecs', this.ecs],
+      ['codedeploy', this.codedeploy],
+      ['cloudwatch', this.alarms],
+      ['events', events],
+      ['states', this.stepFunctions],
+    ]);
+    const roles = new RolePolicies(
+      [...model.roles.values()].map((r) => ({ roleArn: r.arn, documents: r.documents })),
+    );
+    this.transport = new TwinTransport(emulators, {
+      authorize: (caller, request) =>
+        caller === ADMIN ? { allowed: true, decision: 'allowed' } : roles.authorize(caller, request),
+      deniedMessage: (caller, request, result) => accessDeniedMessage(caller, request, result),
+    });
+    const tableEnv = { UPSHIFT_TABLE_NAME: model.table.name, UPSHIFT_EVENT_BUS_NAME: 'upshift' };
+    const anyFunction = model.functions[0];
+    this.admin = awsPorts(
+      { ...tableEnv, ...(anyFunction?.environment ?? {}) },
+      { ...this.transport.clientOptions(ADMIN, dynamo.endpoint), clock },
+    );
+    this.stores = this.admin.stores();
+    this.engine = new LocalEngine(
+      model.stateMachine.definition,
+      (functionArn, payload) => this.invokeAs(stateMachineCaller(model), functionArn, payload),
+      scheduler,
+      this.tokens,
+    );
+    this.engine.onTransition((t) => {
+      if (t.phase === 'entered' && RECONCILED_STATES.has(t.state)) this.keepReconciling();
+    });
+    events.onPut((entry) => this.observe(entry.event));
+  }
 
   static async start(options: LocalStackOptions): Promise<LocalStack> {
-    process.env.UPSHIFT_TABLE_NAME ??= 'upshift';
-    process.env.UPSHIFT_EVENT_BUS_NAME ??= 'upshift';
     process.env.UPSHIFT_LOG_LEVEL ??= 'silent';
-    process.env.AWS_REGION ??= 'us-east-1';
-
     const saved = options.stateDir ? readSaved(options.stateDir) : undefined;
     const startAt = options.startAt ?? (saved ? new Date(saved.clock) : new Date());
     const scheduler = new VirtualScheduler(saved && !options.startAt ? new Date(saved.clock) : startAt);
@@ -92,9 +209,24 @@ export class LocalStack {
     const unlock = options.stateDir ? lockStateDir(options.stateDir) : () => undefined;
     let dynamo: LocalDynamo | undefined;
     try {
-      dynamo = await startDynalite(options.stateDir ? { path: join(options.stateDir, 'dynamodb') } : {});
-      const stack = await LocalStack.assemble(options, saved, scheduler, dynamo);
+      const { app } = await synthesize({
+        catalog: options.catalog,
+        ...(options.customizeApp ? { customize: options.customizeApp } : {}),
+      });
+      if (options.mutateTemplates) {
+        const copy = structuredClone(app);
+        options.mutateTemplates(copy);
+        Object.assign(app, copy);
+      }
+      const model = readAssembly(app);
+      dynamo = await startDynalite({
+        tableName: model.table.name,
+        ...(options.stateDir ? { path: join(options.stateDir, 'dynamodb') } : {}),
+      });
+      const stack = new LocalStack(options, model, scheduler, dynamo, saved);
       stack.unlock = unlock;
+      stack.executions = saved?.executions ?? 0;
+      await stack.deploy();
       return stack;
     } catch (error) {
       await dynamo?.close();
@@ -103,160 +235,166 @@ export class LocalStack {
     }
   }
 
-  private static async assemble(
-    options: LocalStackOptions,
-    saved: SavedState | undefined,
-    scheduler: VirtualScheduler,
-    dynamo: LocalDynamo,
-  ): Promise<LocalStack> {
-    const stores = dynamoStores(dynamo.document, dynamo.tableName);
-    const at = scheduler.now().toISOString();
-    await stores.catalog.putComponents(options.catalog, 'local', at);
-    // Catalog policies are the starting point; a policy already edited in a kept state stays.
-    for (const [env, policy] of Object.entries(options.catalog.policies)) {
-      if (!(await stores.policies.get(env))) await stores.policies.put(env, policy, 'catalog', at);
-    }
-
-    const components = () => options.catalog.components;
-    const bus = new LocalEventBus(scheduler);
-    const traffic = new LiveTraffic();
-    const targets = new LocalTargets(components);
-    const alarms = new CloudWatchSimulator(scheduler, traffic, targets, components, bus);
-    const codedeploy = new CodeDeploySimulator(scheduler, traffic, alarms, bus, (c, v) =>
-      targets.deployFailure(c, v),
-    );
-    const tokens = new LocalTaskTokens();
-    if (saved) {
-      traffic.restore(saved.traffic);
-      alarms.restore(saved.alarms);
-      codedeploy.restore(saved.deployments);
-    }
-    const nowMs = scheduler.now().getTime();
-    for (const [name, component] of Object.entries(options.catalog.components)) {
-      for (const [env, config] of Object.entries(component.environments)) {
-        traffic.seed(LiveTraffic.key(name, env), config.baseline.version, nowMs);
-        alarms.register(name, env, nowMs);
+  /**
+   * What `cdk deploy` does once the resources exist: the seeding custom resources write the
+   * catalog to the table; then each function's handler module is loaded with its own environment,
+   * role and clients.
+   */
+  private async deploy(): Promise<void> {
+    const client = new DynamoDBClient({
+      endpoint: this.dynamo.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'deploy', secretAccessKey: 'deploy' },
+    });
+    try {
+      for (const call of this.model.seedCalls) {
+        if (call.service !== 'DynamoDB' || call.action !== 'putItem') {
+          throw new Error(`the twin cannot run the deploy-time call ${call.service}.${call.action}`);
+        }
+        try {
+          await client.send(new PutItemCommand(call.parameters as never));
+        } catch (error) {
+          const ignore = call.ignoreErrorCodesMatching
+            ? new RegExp(call.ignoreErrorCodesMatching)
+            : undefined;
+          if (!ignore?.test((error as Error).name)) throw error;
+        }
       }
+    } finally {
+      client.destroy();
     }
-
-    const handlers = await localHandlers({
-      callbacks: tokens,
-      stores,
-      clock: scheduler,
-      prober: new LocalProber(targets),
-      deployer: codedeploy,
-      alarms,
-      events: bus,
-    });
-    const engine = new LocalEngine(loadDefinition(), handlers, scheduler, tokens);
-    const stack = new LocalStack(
-      options,
-      scheduler,
-      dynamo,
-      stores,
-      bus,
-      traffic,
-      alarms,
-      codedeploy,
-      tokens,
-      engine,
-    );
-    stack.executions = saved?.executions ?? 0;
-
-    // The rules the stateless stack deploys for CodeDeploy and CloudWatch events.
-    const lambdaContext = {
-      functionName: 'local',
-      awsRequestId: 'local',
-      getRemainingTimeInMillis: () => 60_000,
-    };
-    bus.addRule('codeDeployDeploymentEnded', rulePatterns.codeDeployDeploymentEnded, async (event) => {
-      await (handlers.DeploymentEventsFunctionArn as LambdaHandler)(event, lambdaContext);
-    });
-    bus.addRule('alarmEnteredAlarm', rulePatterns.alarmEnteredAlarm, async (event) => {
-      await (handlers.AlarmEventsFunctionArn as LambdaHandler)(event, lambdaContext);
-    });
-    // The reconciler's schedule: every minute of virtual time while something waits on it.
-    let reconciling = false;
-    const tick = async () => {
-      await (handlers.ReconcileFunctionArn as LambdaHandler)({}, lambdaContext);
-      const [waits, bakes] = await Promise.all([
-        stores.deploymentWaits.listPending(1),
-        stores.bakeWatches.listPending(1),
-      ]);
-      if (waits.length || bakes.length) scheduler.at(scheduler.now().getTime() + RECONCILE_EVERY_MS, tick);
-      else reconciling = false;
-    };
-    engine.onTransition((t) => {
-      if (t.phase !== 'entered' || reconciling) return;
-      if (!['WaitForDeployment', 'WaitForRevert', 'Bake'].includes(t.state)) return;
-      reconciling = true;
-      scheduler.at(scheduler.now().getTime() + RECONCILE_EVERY_MS, tick);
-    });
-
-    for (const rule of upgradeTriggerRules) {
-      // StartExecution returns at once; the execution runs on its own.
-      bus.addRule(rule, rulePatterns[rule], (event) => {
-        void stack.startExecution(event);
-      });
+    for (const fn of this.model.functions) {
+      this.functions.set(fn.arn, fn);
+      await this.loadFunction(fn);
     }
-    // On AWS the reconciler expires approvals every minute; locally also at the exact instant they fall due.
-    bus.addRule(
-      'expire-approvals',
-      { source: ['upshift'], 'detail-type': ['Approval Requested'] },
-      (event) => {
-        const due = Date.parse(String(event.detail.expiresAt));
-        scheduler.at(due, async () => {
-          await expireApprovals({
-            approvals: stores.approvals,
-            callbacks: tokens,
-            workflows: stores.workflows,
-            clock: scheduler,
-          });
-        });
-      },
-    );
-    if (options.autoAnswer) {
-      const answer = options.autoAnswer;
-      bus.addRule(
-        'auto-answer',
-        { source: ['upshift'], 'detail-type': ['Approval Requested'] },
-        async (event) => {
-          for (const by of Array.isArray(answer.by) ? answer.by : [answer.by]) {
-            const result = await decideApproval(
-              {
-                approvalId: String(event.detail.approvalId),
-                approve: answer.approve,
-                by,
-                ...(answer.groups ? { groups: answer.groups } : {}),
-                ...(answer.comment ? { comment: answer.comment } : {}),
-              },
-              {
-                approvals: stores.approvals,
-                callbacks: tokens,
-                workflows: stores.workflows,
-                clock: scheduler,
-              },
-            ).catch((error: Error) => {
-              // A refused approver (the publisher, outside the groups) is recorded and the rest vote.
-              process.stderr.write(`upshift: ${by} could not answer: ${error.message}\n`);
-              return undefined;
-            });
-            if (result && result.status !== 'PENDING') break;
-          }
-        },
-      );
-    }
-    return stack;
   }
 
-  /** Starts one execution with the event as its input, as an EventBridge rule target would. */
-  startExecution(input: unknown): Promise<ExecutionResult> {
-    this.executions++;
-    const name = `local-${String(this.executions).padStart(5, '0')}-${timeOrderedIds(this.scheduler).next('wf').slice(3)}`;
-    const run = this.engine.execute(input, name);
+  private async loadFunction(fn: TwinFunction): Promise<void> {
+    const caller: Caller = { roleArn: fn.roleArn, name: fn.name };
+    // The module's own top-level wiring reads process.env at import, as on AWS; the twin then
+    // wires it again with this function's environment, role and the twin's transport.
+    for (const [k, v] of Object.entries(fn.environment)) process.env[k] ??= v;
+    const module = (await import(`../${fn.entry}`)) as { wire?: (aws: AwsPorts) => Handler };
+    if (typeof module.wire !== 'function') {
+      throw new Error(`${fn.entry} exports no wire(aws): the twin cannot give it its clients`);
+    }
+    const handler = module.wire(
+      awsPorts(fn.environment, {
+        ...this.transport.clientOptions(caller, this.dynamo.endpoint),
+        clock: this.scheduler,
+      }),
+    );
+    const name = fn.functionName;
+    this.lambda.defineFunction(name, {
+      code: () => ({
+        invoke: async (payload) => {
+          try {
+            const result = await handler(payload, lambdaContext(name, fn.timeoutSeconds));
+            return { payload: result ?? null, durationMs: 0 };
+          } catch (error) {
+            const e = error as Error;
+            return {
+              functionError: 'Unhandled',
+              payload: { errorType: e.name || 'Error', errorMessage: e.message },
+              durationMs: 0,
+            };
+          }
+        },
+      }),
+      resourcePolicy: this.model.functionPermissions.get(fn.arn) ?? [],
+    });
+  }
+
+  /** Invokes a function as `caller` through the Lambda API; a function error is thrown by its type. */
+  private async invokeAs(caller: Caller, functionArn: string, payload: unknown): Promise<unknown> {
+    const out = await this.transport.call(caller, 'lambda', 'Invoke', {
+      FunctionName: functionArn,
+      Payload: new TextEncoder().encode(JSON.stringify(payload ?? null)),
+    });
+    const text = out.Payload ? new TextDecoder().decode(out.Payload as Uint8Array) : 'null';
+    const body = JSON.parse(text) as unknown;
+    if (out.FunctionError) {
+      const { errorType, errorMessage } = (body ?? {}) as { errorType?: string; errorMessage?: string };
+      const e = new Error(errorMessage ?? 'function error');
+      e.name = errorType ?? 'Error';
+      throw e;
+    }
+    return body;
+  }
+
+  /**
+   * EventBridge delivers to a rule target as AWS does: a state machine through StartExecution with
+   * the target's role; a function through Invoke, allowed by the function's resource policy for
+   * events.amazonaws.com from that rule.
+   */
+  private async deliver(target: RuleTarget, event: BusEvent, rule: RuleSpec): Promise<void> {
+    const payload = target.input ? JSON.parse(target.input) : event;
+    if (target.arn.includes(':states:')) {
+      if (!target.roleArn) throw new Error(`rule ${rule.name} targets a state machine without a role`);
+      await this.transport.call(
+        { roleArn: target.roleArn, name: `events:${rule.name}` },
+        'states',
+        'StartExecution',
+        {
+          stateMachineArn: target.arn,
+          input: JSON.stringify(payload),
+        },
+      );
+      return;
+    }
+    if (target.arn.includes(':lambda:')) {
+      const ruleArn = this.model.rules.find((r) => r.name === rule.name)?.arn ?? '';
+      const request: AuthorizationRequest = {
+        action: 'lambda:InvokeFunction',
+        resource: target.arn,
+        context: { 'aws:SourceArn': ruleArn },
+      };
+      const result = evaluateResourcePolicy(this.model.functionPermissions.get(target.arn) ?? [], {
+        ...request,
+        principalService: 'events.amazonaws.com',
+      });
+      if (!result.allowed) {
+        throw new Error(
+          `EventBridge may not invoke ${target.arn} for rule ${rule.name}: no resource-based policy allows events.amazonaws.com`,
+        );
+      }
+      const out = await this.lambda.handle(
+        'Invoke',
+        { FunctionName: target.arn, Payload: new TextEncoder().encode(JSON.stringify(payload)) },
+        { roleArn: 'service:events.amazonaws.com', name: `events:${rule.name}` },
+      );
+      if (out.FunctionError) {
+        const text = new TextDecoder().decode(out.Payload as Uint8Array);
+        throw new Error(`${target.arn} failed: ${text.slice(0, 500)}`);
+      }
+      return;
+    }
+    throw new Error(`the twin cannot deliver to ${target.arn}`);
+  }
+
+  /** Starts the execution the Step Functions API accepted. */
+  private launch(input: unknown, name: string, executionArn: string): Promise<ExecutionResult> {
+    const run = this.engine.execute(input, name, executionArn);
     this.running.add(run);
     void run.finally(() => this.running.delete(run));
     return run;
+  }
+
+  private nextExecutionName(): string {
+    this.executions++;
+    return `local-${String(this.executions).padStart(5, '0')}-${this.ids.next('wf').slice(3)}`;
+  }
+
+  /**
+   * Starts one execution with the event as its input, as the rule's target would (the events
+   * role's StartExecution); the event is not matched against patterns, so a malformed one is
+   * recorded INVALID by Intake rather than dropped by a rule.
+   */
+  startExecution(input: unknown): Promise<ExecutionResult> {
+    this.publishArtifacts(input);
+    const name = this.nextExecutionName();
+    const executionArn = `${this.model.stateMachine.arn.replace(':stateMachine:', ':execution:')}:${name}`;
+    return this.launch(input, name, executionArn);
   }
 
   /** Runs one event (or unparsable text) to its end and returns the workflow record. */
@@ -277,9 +415,145 @@ export class LocalStack {
     return this.run(event);
   }
 
-  /** PutEvents on the local bus: rules start the workflows they match. */
-  publish(event: BusEvent): string[] {
-    return this.bus.put(event);
+  /**
+   * PutEvents on a bus, as CI does with its own credentials: the event goes through the API's
+   * validation and the bus's rules. Returns the names of the rules it matched.
+   */
+  async publish(event: BusEvent, busName = 'upshift'): Promise<string[]> {
+    this.publishArtifacts(event);
+    const before = this.events.log.length;
+    const out = await this.events.handle(
+      'PutEvents',
+      {
+        Entries: [
+          {
+            EventBusName: busName,
+            Source: event.source,
+            DetailType: event['detail-type'],
+            Detail: JSON.stringify(event.detail),
+            Resources: event.resources,
+            ...(event.time ? { Time: new Date(event.time) } : {}),
+          },
+        ],
+      },
+      ADMIN,
+    );
+    const entry = (out.Entries as { ErrorCode?: string; ErrorMessage?: string }[] | undefined)?.[0];
+    if (entry?.ErrorCode)
+      throw new Error(`PutEvents refused the event: ${entry.ErrorCode}: ${entry.ErrorMessage}`);
+    return this.events.log.slice(before).flatMap((e) => e.rules);
+  }
+
+  /**
+   * Local CI's part: before it announces a version, CI has published it (a Lambda version, an
+   * image). The twin does the same for the events it is given, so probes and deployments find it.
+   */
+  publishArtifacts(event: unknown): void {
+    const detail = (event as { detail?: Record<string, unknown> } | undefined)?.detail;
+    if (!detail || typeof detail !== 'object') return;
+    const artifact = detail.artifact as
+      | { type?: string; functionName?: string; functionVersion?: string }
+      | undefined;
+    const version = typeof detail.version === 'string' ? detail.version : undefined;
+    if (
+      artifact?.type === 'lambda' &&
+      typeof artifact.functionName === 'string' &&
+      typeof artifact.functionVersion === 'string' &&
+      /^[1-9]\d{0,8}$/.test(artifact.functionVersion) &&
+      version &&
+      this.lambda.hasFunction(artifact.functionName)
+    ) {
+      ensureLambdaVersion(this.lambda, artifact.functionName, artifact.functionVersion, version);
+    }
+    const repository = detail['repository-name'];
+    const digest = detail['image-digest'];
+    const tag = detail['image-tag'];
+    if (typeof repository === 'string' && typeof digest === 'string' && typeof tag === 'string') {
+      for (const uri of imageUris(repository, digest)) this.ecs.labelImage(uri, tag);
+    }
+  }
+
+  /** A version's BeforeAllowTraffic hook fails when its catalog profile says so. */
+  private hookFailure(subject: { applicationName: string; target: string }): string | undefined {
+    const componentName = subject.applicationName.replace(/^upshift-/, '');
+    const component = Object.hasOwn(this.options.catalog.components, componentName)
+      ? this.options.catalog.components[componentName]
+      : undefined;
+    if (!component || component.local.kind !== 'profiles') return undefined;
+    const target = component.target;
+    const label =
+      target.type === 'lambda'
+        ? this.lambda.codeLabel(target.functionName, subject.target)
+        : this.ecs.codeLabelOf(subject.target);
+    if (!label) return undefined;
+    return (component.local.versions[label] ?? component.local.defaultProfile).deployFailure;
+  }
+
+  /**
+   * The reconciler's schedule fires every minute on AWS. Here it fires on the same minute grid
+   * while a deployment wait or a bake is pending, and at the first tick after an approval falls due:
+   * at any other tick it would find nothing to do (docs/local-runtime.md).
+   */
+  private keepReconciling(): void {
+    if (this.reconcileTicking) return;
+    const rule = this.model.rules.find((r) => r.scheduleExpression);
+    if (!rule) return;
+    this.reconcileTicking = true;
+    const tick = async () => {
+      if (this.closed) return;
+      this.events.fireSchedule(rule.name);
+      const [waits, bakes] = await Promise.all([
+        this.stores.deploymentWaits.listPending(1),
+        this.stores.bakeWatches.listPending(1),
+      ]);
+      const next = this.events.nextScheduledFire(rule.name);
+      if ((waits.length || bakes.length) && next) this.scheduler.at(next.getTime(), tick);
+      else this.reconcileTicking = false;
+    };
+    const first = this.events.nextScheduledFire(rule.name);
+    if (first) this.scheduler.at(first.getTime(), tick);
+    else this.reconcileTicking = false;
+  }
+
+  /** Watches what is put on the buses: due approvals tick the reconciler; --approve answers. */
+  private observe(event: BusEvent): void {
+    if (event.source !== 'upshift' || event['detail-type'] !== 'Approval Requested') return;
+    const rule = this.model.rules.find((r) => r.scheduleExpression);
+    const due = Date.parse(String(event.detail.expiresAt));
+    if (rule && Number.isFinite(due)) {
+      const tickAt = this.events.nextScheduledFire(rule.name, due - 1);
+      if (tickAt) {
+        this.scheduler.at(tickAt.getTime(), () => {
+          if (!this.closed) this.events.fireSchedule(rule.name);
+        });
+      }
+    }
+    const answer = this.options.autoAnswer;
+    if (!answer) return;
+    this.scheduler.at(this.scheduler.now().getTime(), async () => {
+      for (const by of Array.isArray(answer.by) ? answer.by : [answer.by]) {
+        const result = await decideApproval(
+          {
+            approvalId: String(event.detail.approvalId),
+            approve: answer.approve,
+            by,
+            ...(answer.groups ? { groups: answer.groups } : {}),
+            ...(answer.comment ? { comment: answer.comment } : {}),
+          },
+          {
+            approvals: this.stores.approvals,
+            callbacks: this.admin.callbacks(),
+            workflows: this.stores.workflows,
+            clock: this.scheduler,
+          },
+        ).catch((error: Error) => {
+          // A refused approver (the publisher, outside the groups) is recorded and the rest vote.
+          process.stderr.write(`upshift: ${by} could not answer: ${error.message}\n`);
+          return undefined;
+        });
+        if (result && result.status !== 'PENDING') break;
+      }
+    });
   }
 
   /** Waits until every execution started so far has ended. */
@@ -290,13 +564,16 @@ export class LocalStack {
   async close(): Promise<void> {
     await this.drain();
     await this.scheduler.settled();
+    this.closed = true;
     if (this.options.stateDir) {
       const state: SavedState = {
         clock: this.scheduler.now().toISOString(),
-        traffic: this.traffic.snapshot(),
-        alarms: this.alarms.snapshot(),
-        deployments: this.codedeploy.snapshot(),
         executions: this.executions,
+        lambda: this.lambda.snapshot(),
+        ecs: this.ecs.snapshot(),
+        codedeploy: this.codedeploy.snapshot(),
+        cloudwatch: this.alarms.snapshot(),
+        events: this.events.snapshot(),
       };
       writeFileSync(join(this.options.stateDir, 'simulators.json'), `${JSON.stringify(state)}\n`);
     }
@@ -305,169 +582,41 @@ export class LocalStack {
   }
 }
 
-/**
- * The ASL with its definitionSubstitutions filled in with local function ARNs, as CloudFormation
- * fills them with real ones on AWS.
- */
-export function loadDefinition(): { States: Record<string, Record<string, unknown>> } {
-  const text = readFileSync(aslPath, 'utf8').replace(
-    /\$\{(\w+)FunctionArn\}/g,
-    (_, name: string) => `arn:aws:lambda:us-east-1:000000000000:function:upshift-${name}`,
+type Handler = (event: unknown, context: unknown) => Promise<unknown>;
+
+function lambdaContext(functionName: string, timeoutSeconds: number) {
+  return {
+    functionName,
+    functionVersion: '$LATEST',
+    awsRequestId: Math.random().toString(16).slice(2),
+    callbackWaitsForEmptyEventLoop: false,
+    getRemainingTimeInMillis: () => timeoutSeconds * 1000,
+  };
+}
+
+function stateMachineCaller(model: TwinModel): Caller {
+  return { roleArn: model.stateMachine.roleArn, name: model.stateMachine.name };
+}
+
+/** The image URIs an ECR push makes addressable: by digest, as Upshift pins them. */
+function imageUris(repository: string, digest: string): string[] {
+  return [`000000000000.dkr.ecr.us-east-1.amazonaws.com/${repository}@${digest}`];
+}
+
+/** CloudFormation's PascalCase properties → the SDK's camelCase members (deployment groups). */
+function lowerKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(lowerKeys);
+  if (!value || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [k.charAt(0).toLowerCase() + k.slice(1), lowerKeys(v)]),
   );
-  return JSON.parse(text);
 }
 
 function readSaved(dir: string): SavedState | undefined {
   const file = join(dir, 'simulators.json');
   if (!existsSync(file)) return undefined;
-  return JSON.parse(readFileSync(file, 'utf8')) as SavedState;
-}
-
-/**
- * The handler of every Task, built by each function's own createHandler with local ports. The
- * DynamoDB repositories are the same code as on AWS, talking to dynalite.
- */
-async function localHandlers(ports: {
-  stores: Stores;
-  clock: VirtualScheduler;
-  prober: LocalProber;
-  deployer: CodeDeploySimulator;
-  alarms: CloudWatchSimulator;
-  events: LocalEventBus;
-  callbacks: LocalTaskTokens;
-}): Promise<Record<string, LambdaHandler>> {
-  const { stores, clock, prober, deployer, alarms, events, callbacks } = ports;
-  const ids = timeOrderedIds(clock);
-  const [
-    intake,
-    lock,
-    verify,
-    decide,
-    requestApproval,
-    deploy,
-    check,
-    awaitDeployment,
-    startBake,
-    bake,
-    record,
-    deploymentEvents,
-    alarmEvents,
-    reconcile,
-  ] = await Promise.all([
-    import('../functions/intake/handler'),
-    import('../functions/lock/handler'),
-    import('../functions/verify/handler'),
-    import('../functions/decide/handler'),
-    import('../functions/request-approval/handler'),
-    import('../functions/deploy/handler'),
-    import('../functions/check-deployment/handler'),
-    import('../functions/await-deployment/handler'),
-    import('../functions/start-bake/handler'),
-    import('../functions/bake/handler'),
-    import('../functions/record/handler'),
-    import('../functions/deployment-events/handler'),
-    import('../functions/alarm-events/handler'),
-    import('../functions/reconcile/handler'),
-  ]);
-  const h = (x: (event: unknown, context: never) => unknown) => x as unknown as LambdaHandler;
-  const outcomePorts = { catalog: stores.catalog, deployer, alarms, clock };
-  const finishDeployment = {
-    ...outcomePorts,
-    waits: stores.deploymentWaits,
-    callbacks,
-    workflows: stores.workflows,
-  };
-  const finishBake = {
-    watches: stores.bakeWatches,
-    alarms,
-    callbacks,
-    workflows: stores.workflows,
-    clock,
-    pollSeconds: LOCAL_POLL_SECONDS,
-  };
-  return {
-    IntakeFunctionArn: h(
-      intake.createHandler({
-        catalog: stores.catalog,
-        deployer,
-        waits: stores.deploymentWaits,
-        watches: stores.bakeWatches,
-        alarms,
-        callbacks,
-        registry: stores.registry,
-        dedupe: stores.dedupe,
-        workflows: stores.workflows,
-        events,
-        clock,
-      }),
-    ),
-    LockFunctionArn: h(lock.createHandler({ locks: stores.locks, workflows: stores.workflows, clock })),
-    VerifyFunctionArn: h(
-      verify.createHandler({
-        catalog: stores.catalog,
-        policies: stores.policies,
-        prober,
-        workflows: stores.workflows,
-        clock,
-      }),
-    ),
-    DecideFunctionArn: h(
-      decide.createHandler({
-        catalog: stores.catalog,
-        policies: stores.policies,
-        registry: stores.registry,
-        alarms,
-        events,
-        workflows: stores.workflows,
-        clock,
-      }),
-    ),
-    RequestApprovalFunctionArn: h(
-      requestApproval.createHandler({
-        approvals: stores.approvals,
-        locks: stores.locks,
-        events,
-        workflows: stores.workflows,
-        ids,
-        clock,
-      }),
-    ),
-    DeployFunctionArn: h(
-      deploy.createHandler({
-        catalog: stores.catalog,
-        registry: stores.registry,
-        deployer,
-        locks: stores.locks,
-        workflows: stores.workflows,
-        clock,
-        pollSeconds: LOCAL_POLL_SECONDS,
-      }),
-    ),
-    CheckDeploymentFunctionArn: h(check.createHandler({ ...outcomePorts, workflows: stores.workflows })),
-    AwaitDeploymentFunctionArn: h(awaitDeployment.createHandler(finishDeployment)),
-    StartBakeFunctionArn: h(startBake.createHandler({ ...finishBake, catalog: stores.catalog })),
-    FinalBakeCheckFunctionArn: h(bake.createHandler({ ...finishBake, catalog: stores.catalog })),
-    RecordFunctionArn: h(
-      record.createHandler({
-        registry: stores.registry,
-        locks: stores.locks,
-        dedupe: stores.dedupe,
-        workflows: stores.workflows,
-        events,
-        clock,
-      }),
-    ),
-    // Not state-machine tasks: rule targets and the schedule.
-    DeploymentEventsFunctionArn: h(deploymentEvents.createHandler(finishDeployment)),
-    AlarmEventsFunctionArn: h(alarmEvents.createHandler(finishBake)),
-    ReconcileFunctionArn: h(
-      reconcile.createHandler({
-        ...finishDeployment,
-        watches: stores.bakeWatches,
-        approvals: stores.approvals,
-        pollSeconds: LOCAL_POLL_SECONDS,
-        reconcileSeconds: LOCAL_RECONCILE_SECONDS,
-      }),
-    ),
-  };
+  const saved = JSON.parse(readFileSync(file, 'utf8')) as Partial<SavedState>;
+  // A state folder from before the twin holds other simulators: start its emulators afresh.
+  if (!saved.lambda || !saved.codedeploy) return undefined;
+  return saved as SavedState;
 }

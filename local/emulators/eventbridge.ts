@@ -298,6 +298,7 @@ export class EventBridgeEmulator implements ServiceEmulator, EventSink {
   readonly prefix = 'events' as const;
   /** The last 10,000 events put on any bus (and scheduled events fired), oldest first. */
   readonly log: LoggedEvent[] = [];
+  private readonly putListeners: ((entry: LoggedEvent) => void)[] = [];
   /** Dead-letter queue ARN → the events that exhausted their retries there. */
   readonly deadLetters = new Map<string, DeadLetter[]>();
   /** Events that exhausted their retries on a target without a dead-letter queue. */
@@ -450,7 +451,13 @@ export class EventBridgeEmulator implements ServiceEmulator, EventSink {
     for (const rule of matched) this.fanOut(rule, event, now);
   }
 
+  /** Tells `listener` of every event put on a bus (the demo's timeline, the stack's observers). */
+  onPut(listener: (entry: LoggedEvent) => void): void {
+    this.putListeners.push(listener);
+  }
+
   private record(entry: LoggedEvent): void {
+    for (const listener of this.putListeners) listener(entry);
     this.log.push(entry);
     if (this.log.length > LOG_LIMIT + LOG_LIMIT / 10) this.log.splice(0, this.log.length - LOG_LIMIT);
   }

@@ -73,7 +73,7 @@ export {
 /** How a function is defined: its code per code label, and optionally its users' live traffic. */
 export interface FunctionDefinition {
   code: (codeLabel: string) => FunctionCode;
-  /** Live traffic reaches `alias` (default: the first alias created). Without it: no metrics. */
+  /** Live traffic reaches every alias, or only `alias` when it is given. Without it: no metrics. */
   liveTraffic?: LiveTrafficSpec & { alias?: string };
   /** The function's resource-based policy, for the IAM evaluator (not enforced here). */
   resourcePolicy?: PolicyStatement[];
@@ -295,6 +295,11 @@ export class LambdaEmulator implements ServiceEmulator, MetricSource, LambdaTraf
   }
 
   /** While on, every Invoke of the function is throttled (TooManyRequestsException, 429). */
+  /** Whether a function of that name exists. */
+  hasFunction(name: string): boolean {
+    return this.functions.has(name);
+  }
+
   throttle(name: string, on: boolean): void {
     this.fn(name).throttled = on;
   }
@@ -623,9 +628,14 @@ export class LambdaEmulator implements ServiceEmulator, MetricSource, LambdaTraf
     const fn = this.functions.get(d.FunctionName ?? '');
     const spec = fn?.definition.liveTraffic;
     if (!fn || !spec) return undefined;
-    const aliasName = spec.alias ?? fn.aliasOrder[0];
-    if (!aliasName) return undefined;
-    if (withResource && d.Resource !== `${fn.name}:${aliasName}`) return undefined;
+    // Each alias has its own users (one per environment, say); `spec.alias` limits traffic to one.
+    // Without a Resource dimension the metric is the first alias's (the function-wide view of a
+    // function with one alias).
+    const aliasName = withResource
+      ? String(d.Resource).slice(fn.name.length + 1)
+      : (spec.alias ?? fn.aliasOrder[0]);
+    if (!aliasName || (withResource && !String(d.Resource).startsWith(`${fn.name}:`))) return undefined;
+    if (spec.alias && aliasName !== spec.alias) return undefined;
     const split = fn.aliases.get(aliasName)?.timeline.at(query.startMs);
     if (!split) return undefined;
     const labelled = split.map(([v, w]) => `${v}=${this.codeLabel(fn.name, v)}@${w}`).join(',');

@@ -345,7 +345,7 @@ export function readAssembly(app: SynthesizedApp): TwinModel {
             Action: String(props.Action),
             Resource: functionArn,
             ...(props.SourceArn
-              ? { Condition: { ArnLike: { 'AWS:SourceArn': String(props.SourceArn) } } }
+              ? { Condition: { ArnLike: { 'aws:SourceArn': String(props.SourceArn) } } }
               : {}),
           };
           const list = model.functionPermissions.get(functionArn) ?? [];

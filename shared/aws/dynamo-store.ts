@@ -30,6 +30,7 @@ import type {
   StoredPolicy,
   WorkflowStore,
 } from '../ports';
+import { awsDependencyError } from './errors';
 
 /**
  * The single-table design (docs/data-model.md). Every repository writes single items with
@@ -65,9 +66,8 @@ async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
     return await fn();
   } catch (error) {
     if (error instanceof ConditionalCheckFailedException) throw error;
-    throw new TransientDependencyError(`DynamoDB ${what} failed: ${(error as Error).message}`, {
-      cause: error,
-    });
+    // Access denied or a request beyond DynamoDB's limits is permanent: retrying cannot help.
+    throw awsDependencyError(`DynamoDB ${what}`, error);
   }
 }
 
@@ -669,8 +669,9 @@ export class DynamoApprovalStore implements ApprovalStore {
         new UpdateCommand({
           TableName: this.table,
           Key: keys.approval(approvalId),
+          // Listed as unanswered until the execution has its answer (markAnswered).
           UpdateExpression:
-            'SET #status = :status, decidedBy = :by, decidedAt = :at, #comment = :comment REMOVE gsi1pk, gsi1sk',
+            'SET #status = :status, decidedBy = :by, decidedAt = :at, #comment = :comment, gsi1pk = :answering',
           ConditionExpression: '#status = :pending',
           ExpressionAttributeNames: { '#status': 'status', '#comment': 'comment' },
           ExpressionAttributeValues: {
@@ -679,6 +680,7 @@ export class DynamoApprovalStore implements ApprovalStore {
             ':at': input.at,
             ':comment': input.comment ?? '',
             ':pending': 'PENDING',
+            ':answering': 'APPROVALS#ANSWERING',
           },
           ReturnValues: 'ALL_NEW',
         }),
@@ -688,6 +690,40 @@ export class DynamoApprovalStore implements ApprovalStore {
       if (isConditionFailure(error)) return undefined;
       throw new TransientDependencyError('DynamoDB UpdateItem (approval) failed', { cause: error });
     }
+  }
+
+  async markAnswered(approvalId: string, at: string): Promise<void> {
+    await call('UpdateItem', () =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.approval(approvalId),
+          UpdateExpression: 'SET answeredAt = :at REMOVE gsi1pk, gsi1sk',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':at': at },
+        }),
+      ),
+    ).catch((error) => {
+      if (!isConditionFailure(error)) throw error;
+    });
+  }
+
+  async listUnanswered(limit: number): Promise<{ record: ApprovalRecord; taskToken: string }[]> {
+    const out = await call('Query', () =>
+      this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: GSI1,
+          KeyConditionExpression: 'gsi1pk = :pk',
+          ExpressionAttributeValues: { ':pk': 'APPROVALS#ANSWERING' },
+          Limit: limit,
+        }),
+      ),
+    );
+    return (out.Items ?? []).map((i) => ({
+      record: strip<ApprovalRecord & Record<string, unknown>>(i) as ApprovalRecord,
+      taskToken: i.taskToken as string,
+    }));
   }
 }
 
@@ -715,6 +751,78 @@ async function closeOnce(
     if (isConditionFailure(error)) return undefined;
     throw new TransientDependencyError(`DynamoDB UpdateItem (${key.pk}) failed`, { cause: error });
   }
+}
+
+/**
+ * Decides a PENDING token item's answer once (to ANSWERING, storing the answer) and returns its
+ * token; undefined when someone else decided first. The item stays in the pending listing, so the
+ * reconciler answers again if the answer is lost before `closeAnswered`.
+ */
+async function claimOnce(
+  db: DynamoDBDocumentClient,
+  table: string,
+  key: { pk: string; sk: string },
+  at: string,
+  answer: unknown,
+): Promise<{ taskToken: string } | undefined> {
+  try {
+    const out = await db.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: key,
+        UpdateExpression: 'SET #status = :answering, claimedAt = :at, answer = :answer',
+        ConditionExpression: '#status = :pending',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':answering': 'ANSWERING',
+          ':pending': 'PENDING',
+          ':at': at,
+          ':answer': answer ?? null,
+        },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return { taskToken: out.Attributes?.taskToken as string };
+  } catch (error) {
+    if (isConditionFailure(error)) return undefined;
+    throw new TransientDependencyError(`DynamoDB UpdateItem (${key.pk}) failed`, { cause: error });
+  }
+}
+
+/** The answer decided for a token item not closed yet. */
+async function storedAnswer(
+  db: DynamoDBDocumentClient,
+  table: string,
+  key: { pk: string; sk: string },
+): Promise<{ taskToken: string; answer: unknown } | undefined> {
+  const out = await call('GetItem', () =>
+    db.send(new GetCommand({ TableName: table, Key: key, ConsistentRead: true })),
+  );
+  if (out.Item?.status !== 'ANSWERING') return undefined;
+  return { taskToken: out.Item.taskToken as string, answer: out.Item.answer };
+}
+
+/** Closes a token item whose execution has been answered; closing twice changes nothing. */
+async function closeAnswered(
+  db: DynamoDBDocumentClient,
+  table: string,
+  key: { pk: string; sk: string },
+  at: string,
+): Promise<void> {
+  await call('UpdateItem', () =>
+    db.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: key,
+        UpdateExpression: 'SET #status = :done, closedAt = :at REMOVE gsi1pk, gsi1sk, answer',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':done': 'DONE', ':at': at },
+      }),
+    ),
+  ).catch((error) => {
+    if (!isConditionFailure(error)) throw error;
+  });
 }
 
 export class DynamoDeploymentWaitStore implements DeploymentWaitStore {
@@ -772,6 +880,18 @@ export class DynamoDeploymentWaitStore implements DeploymentWaitStore {
 
   complete(deploymentId: string, at: string): Promise<{ taskToken: string } | undefined> {
     return closeOnce(this.db, this.table, keys.deploymentWait(deploymentId), at);
+  }
+
+  claim(deploymentId: string, at: string, answer: unknown): Promise<{ taskToken: string } | undefined> {
+    return claimOnce(this.db, this.table, keys.deploymentWait(deploymentId), at, answer);
+  }
+
+  unanswered(deploymentId: string): Promise<{ taskToken: string; answer: unknown } | undefined> {
+    return storedAnswer(this.db, this.table, keys.deploymentWait(deploymentId));
+  }
+
+  close(deploymentId: string, at: string): Promise<void> {
+    return closeAnswered(this.db, this.table, keys.deploymentWait(deploymentId), at);
   }
 }
 
@@ -835,6 +955,18 @@ export class DynamoBakeWatchStore implements BakeWatchStore {
 
   complete(workflowId: string, at: string): Promise<{ taskToken: string } | undefined> {
     return closeOnce(this.db, this.table, keys.bakeWatch(workflowId), at);
+  }
+
+  claim(workflowId: string, at: string, answer: unknown): Promise<{ taskToken: string } | undefined> {
+    return claimOnce(this.db, this.table, keys.bakeWatch(workflowId), at, answer);
+  }
+
+  unanswered(workflowId: string): Promise<{ taskToken: string; answer: unknown } | undefined> {
+    return storedAnswer(this.db, this.table, keys.bakeWatch(workflowId));
+  }
+
+  close(workflowId: string, at: string): Promise<void> {
+    return closeAnswered(this.db, this.table, keys.bakeWatch(workflowId), at);
   }
 }
 
