@@ -217,7 +217,11 @@ async function rollbackIntake(
 ): Promise<IntakeResult> {
   const who = c.rollback.requestedBy ?? 'someone';
   const inFlight = (await ports.waits.listPending(100)).find(
-    (w) => w.component === c.component && w.environment === environment && w.mode === 'upgrade',
+    (w) =>
+      w.status === 'PENDING' &&
+      w.component === c.component &&
+      w.environment === environment &&
+      w.mode === 'upgrade',
   );
   if (inFlight) {
     await ports.workflows.append(
@@ -240,7 +244,7 @@ async function rollbackIntake(
   // An upgrade baking now: end its bake as if an alarm fired, so it reverts to the last known-good
   // version at once instead of this request waiting for the lock until the bake ends.
   const baking = (await ports.watches.listPending(100)).find(
-    (w) => w.component === c.component && w.environment === environment,
+    (w) => w.status === 'PENDING' && w.component === c.component && w.environment === environment,
   );
   if (baking) {
     await ports.workflows.append(

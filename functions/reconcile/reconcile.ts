@@ -1,6 +1,7 @@
 import type { ApprovalStore, BakeWatchStore } from '../../shared/ports';
 import { expireApprovals } from '../../shared/usecases/expire-approvals';
 import {
+  answerAgain,
   type FinishBakePorts,
   type FinishDeploymentPorts,
   finishBake,
@@ -20,7 +21,8 @@ export interface ReconcilePorts extends FinishDeploymentPorts {
  * 1. each deployment wait not polled for `reconcileSeconds`: GetDeployment; past its deadline,
  *    StopDeployment with rollback; an ended deployment resumes its execution;
  * 2. each bake whose time is up: a final DescribeAlarms, then PASSED or ALARM;
- * 3. approvals past their timeout: EXPIRED.
+ * 3. approvals past their timeout: EXPIRED;
+ * 4. waits, bakes and approvals decided but perhaps never answered: answered again, then closed.
  */
 export async function reconcile(
   ports: ReconcilePorts,
@@ -28,6 +30,10 @@ export async function reconcile(
   const now = ports.clock.now();
   let deployments = 0;
   for (const wait of await ports.waits.listPending(100)) {
+    if (wait.status === 'ANSWERING') {
+      if (await answerAgain(ports.waits, wait.deploymentId, ports)) deployments++;
+      continue;
+    }
     if (wait.lastPolledAt && now.getTime() - Date.parse(wait.lastPolledAt) < ports.reconcileSeconds * 1000)
       continue;
     await ports.waits.markPolled(wait.deploymentId, now.toISOString());
@@ -48,9 +54,13 @@ export async function reconcile(
   let bakes = 0;
   const bakePorts: FinishBakePorts = { ...ports, watches: ports.watches };
   for (const watch of await ports.watches.listPending(100)) {
+    if (watch.status === 'ANSWERING') {
+      if (await answerAgain(ports.watches, watch.workflowId, ports)) bakes++;
+      continue;
+    }
     if (Date.parse(watch.until) > now.getTime()) continue;
     if (await finishBake({ workflowId: watch.workflowId }, bakePorts, watch)) bakes++;
   }
-  const { expired } = await expireApprovals(ports);
-  return { deployments, bakes, approvals: expired.length };
+  const { expired, answered } = await expireApprovals(ports);
+  return { deployments, bakes, approvals: expired.length + answered.length };
 }

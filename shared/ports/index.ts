@@ -164,11 +164,19 @@ export interface ApprovalStore {
   create(record: ApprovalRecord, taskToken: string): Promise<void>;
   get(approvalId: string): Promise<ApprovalRecord | undefined>;
   listPending(limit: number): Promise<ApprovalRecord[]>;
-  /** Marks the approval decided, once; returns the token to answer with, or undefined if already decided. */
+  /**
+   * Marks the approval decided, once; returns the token to answer with, or undefined if already
+   * decided. A decided approval stays listed by `listUnanswered` until `markAnswered`, so an answer
+   * lost between the two is sent again by the reconciler.
+   */
   decide(
     approvalId: string,
     input: { status: 'APPROVED' | 'REJECTED' | 'EXPIRED'; by: string; at: string; comment?: string },
   ): Promise<{ taskToken: string } | undefined>;
+  /** The execution has been answered: the approval leaves the unanswered listing. */
+  markAnswered(approvalId: string, at: string): Promise<void>;
+  /** Decided approvals whose execution may not have been answered yet, with their tokens. */
+  listUnanswered(limit: number): Promise<{ record: ApprovalRecord; taskToken: string }[]>;
   /** Adds one approver (once per person) while the approval is pending; returns the approvers so far. */
   addApprover(
     approvalId: string,
@@ -275,7 +283,8 @@ export interface DeploymentWait {
   component: string;
   environment: string;
   mode: 'upgrade' | 'revert' | 'rollback';
-  status: 'PENDING' | 'DONE';
+  /** ANSWERING: the outcome is decided and stored; the execution may not have been answered yet. */
+  status: 'PENDING' | 'ANSWERING' | 'DONE';
   registeredAt: string;
   deadline: string;
   lastPolledAt?: string;
@@ -285,10 +294,20 @@ export interface DeploymentWait {
 export interface DeploymentWaitStore {
   register(wait: DeploymentWait, taskToken: string): Promise<void>;
   get(deploymentId: string): Promise<DeploymentWait | undefined>;
+  /** The waits not closed yet: PENDING, and ANSWERING (to be answered again). */
   listPending(limit: number): Promise<DeploymentWait[]>;
   markPolled(deploymentId: string, at: string): Promise<void>;
   /** Closes the wait once; returns its token, or undefined if someone else closed it first. */
   complete(deploymentId: string, at: string): Promise<{ taskToken: string } | undefined>;
+  /**
+   * Decides the wait's answer once (PENDING to ANSWERING, storing it) and returns the token, or
+   * undefined if someone else decided first. The wait stays listed until `close`.
+   */
+  claim(deploymentId: string, at: string, answer: unknown): Promise<{ taskToken: string } | undefined>;
+  /** The stored answer and token of a wait decided but not closed. */
+  unanswered(deploymentId: string): Promise<{ taskToken: string; answer: unknown } | undefined>;
+  /** Closes a wait whose execution has been answered (idempotent). */
+  close(deploymentId: string, at: string): Promise<void>;
 }
 
 export interface BakeWatch {
@@ -297,13 +316,19 @@ export interface BakeWatch {
   environment: string;
   alarmNames: string[];
   until: string;
-  status: 'PENDING' | 'DONE';
+  /** ANSWERING: the result is decided and stored; the execution may not have been answered yet. */
+  status: 'PENDING' | 'ANSWERING' | 'DONE';
 }
 
 /** Task tokens of executions baking, found by workflow or by any of the watched alarms. */
 export interface BakeWatchStore {
   register(watch: BakeWatch, taskToken: string): Promise<void>;
   findByAlarm(alarmName: string): Promise<BakeWatch | undefined>;
+  /** The watches not closed yet: PENDING, and ANSWERING (to be answered again). */
   listPending(limit: number): Promise<BakeWatch[]>;
   complete(workflowId: string, at: string): Promise<{ taskToken: string } | undefined>;
+  /** As DeploymentWaitStore.claim, by workflow id. */
+  claim(workflowId: string, at: string, answer: unknown): Promise<{ taskToken: string } | undefined>;
+  unanswered(workflowId: string): Promise<{ taskToken: string; answer: unknown } | undefined>;
+  close(workflowId: string, at: string): Promise<void>;
 }

@@ -39,7 +39,8 @@ export interface ApprovalAnswer {
  * 1. check the approver: not the publisher (unless the policy allows it), in an allowed group;
  * 2. a rejection ends the approval at once; an approval counts one vote per person, and the
  *    quorum's last vote ends it;
- * 3. answer the waiting execution with the stored token; 4. record who decided, when and why.
+ * 3. record who decided, when and why; 4. answer the waiting execution with the stored token,
+ *    then mark it answered (until then the reconciler sends the answer again).
  */
 export async function decideApproval(
   input: ApprovalAnswer,
@@ -106,12 +107,39 @@ export async function decideApproval(
     status,
     detail: `${status.toLowerCase()} by ${input.approve ? approvers.join(', ') : input.by}${input.comment ? `: ${input.comment}` : ''}`,
   });
-  await ports.callbacks.sendSuccess(decided.taskToken, {
-    approved: input.approve,
-    approvalId: input.approvalId,
-    by: input.approve ? approvers.join(', ') : input.by,
-    at,
-    comment: input.comment ?? '',
-  });
+  await ports.callbacks.sendSuccess(
+    decided.taskToken,
+    approvalAnswer({
+      approvalId: input.approvalId,
+      status,
+      approvers,
+      by: input.by,
+      at,
+      comment: input.comment,
+    }),
+  );
+  await ports.approvals.markAnswered(input.approvalId, at);
   return { approvalId: input.approvalId, status, approvers, required: record.required };
+}
+
+/**
+ * What the waiting execution is told about a decided approval. The same for the first answer and
+ * for the reconciler's answer again, so both say the same thing.
+ */
+export function approvalAnswer(input: {
+  approvalId: string;
+  status: 'APPROVED' | 'REJECTED';
+  approvers: string[];
+  by: string;
+  at: string;
+  comment?: string | undefined;
+}) {
+  const approved = input.status === 'APPROVED';
+  return {
+    approved,
+    approvalId: input.approvalId,
+    by: approved ? input.approvers.join(', ') : input.by,
+    at: input.at,
+    comment: input.comment ?? '',
+  };
 }

@@ -1,4 +1,5 @@
 import type { ApprovalStore, Clock, TaskCallbacks, WorkflowStore } from '../ports';
+import { approvalAnswer } from './decide-approval';
 
 export interface ExpireApprovalsPorts {
   approvals: ApprovalStore;
@@ -10,10 +11,14 @@ export interface ExpireApprovalsPorts {
 /**
  * Ends the approvals whose policy timeout has passed: each is marked EXPIRED (once) and its
  * execution fails the wait with `ApprovalExpired`, which the state machine records as EXPIRED.
+ * First, answers again the approvals decided whose answer may have been lost.
  * Runs on a schedule on AWS and on the virtual clock locally.
  */
-export async function expireApprovals(ports: ExpireApprovalsPorts): Promise<{ expired: string[] }> {
+export async function expireApprovals(
+  ports: ExpireApprovalsPorts,
+): Promise<{ expired: string[]; answered: string[] }> {
   const now = ports.clock.now();
+  const answered = await answerDecidedApprovals(ports);
   const expired: string[] = [];
   for (const approval of await ports.approvals.listPending(100)) {
     if (Date.parse(approval.expiresAt) > now.getTime()) continue;
@@ -35,7 +40,41 @@ export async function expireApprovals(ports: ExpireApprovalsPorts): Promise<{ ex
       'ApprovalExpired',
       `approval ${approval.approvalId} expired at ${approval.expiresAt}`,
     );
+    await ports.approvals.markAnswered(approval.approvalId, now.toISOString());
     expired.push(approval.approvalId);
   }
-  return { expired };
+  return { expired, answered };
+}
+
+/**
+ * Approvals decided but not marked answered: the answer may have been lost between the two (a
+ * crash, a network error). Send it again; Step Functions refuses a second answer to the same task,
+ * which the callbacks treat as done.
+ */
+async function answerDecidedApprovals(ports: ExpireApprovalsPorts): Promise<string[]> {
+  const answered: string[] = [];
+  for (const { record, taskToken } of await ports.approvals.listUnanswered(100)) {
+    if (record.status === 'EXPIRED') {
+      await ports.callbacks.sendFailure(
+        taskToken,
+        'ApprovalExpired',
+        `approval ${record.approvalId} expired at ${record.expiresAt}`,
+      );
+    } else if (record.status === 'APPROVED' || record.status === 'REJECTED') {
+      await ports.callbacks.sendSuccess(
+        taskToken,
+        approvalAnswer({
+          approvalId: record.approvalId,
+          status: record.status,
+          approvers: record.approvers.map((a) => a.by),
+          by: record.decidedBy ?? 'unknown',
+          at: record.decidedAt ?? ports.clock.now().toISOString(),
+          comment: record.comment,
+        }),
+      );
+    }
+    await ports.approvals.markAnswered(record.approvalId, ports.clock.now().toISOString());
+    answered.push(record.approvalId);
+  }
+  return answered;
 }

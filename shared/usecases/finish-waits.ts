@@ -22,7 +22,9 @@ export interface FinishDeploymentPorts extends DeploymentOutcomePorts {
 /**
  * Resumes the execution waiting for a deployment, if it has ended. Called by the CodeDeploy
  * state-change event, by the reconciler, and right after the wait is registered (the deployment
- * may have ended first). Whoever closes the wait first answers; the others do nothing.
+ * may have ended first). Whoever claims the wait first decides the answer; the others do nothing.
+ * The answer goes out before the wait is closed: a failure in between leaves it ANSWERING, and
+ * the reconciler sends the stored answer again (answerAgain).
  */
 export async function finishDeploymentWait(
   input: { deploymentId: string; via: 'event' | 'reconciler' | 'registration' },
@@ -36,7 +38,7 @@ export async function finishDeploymentWait(
   );
   if (!endedStatuses.has(outcome.status)) return { resumed: false, status: outcome.status };
   const at = ports.clock.now().toISOString();
-  const closed = await ports.waits.complete(wait.deploymentId, at);
+  const closed = await ports.waits.claim(wait.deploymentId, at, outcome);
   if (!closed) return { resumed: false, status: outcome.status };
   await ports.workflows.append(wait.workflowId, {
     stage: wait.mode === 'upgrade' ? 'Deploy' : 'Revert',
@@ -45,7 +47,25 @@ export async function finishDeploymentWait(
     detail: `${wait.deploymentId} ${outcome.status.toLowerCase()} (via ${input.via})${describeStatus(outcome) ? `; ${describeStatus(outcome)}` : ''}`,
   });
   await ports.callbacks.sendSuccess(closed.taskToken, outcome);
+  await ports.waits.close(wait.deploymentId, at);
   return { resumed: true, status: outcome.status };
+}
+
+/**
+ * Sends a decided answer again and closes the item: for a wait or a watch left ANSWERING by a
+ * failure between deciding and answering. Step Functions refuses a second answer to a task
+ * (TaskTimedOut), which the callbacks treat as done, so sending twice is harmless.
+ */
+export async function answerAgain(
+  store: Pick<DeploymentWaitStore, 'unanswered' | 'close'>,
+  id: string,
+  ports: { callbacks: TaskCallbacks; clock: { now(): Date } },
+): Promise<boolean> {
+  const stored = await store.unanswered(id);
+  if (!stored) return false;
+  await ports.callbacks.sendSuccess(stored.taskToken, stored.answer);
+  await store.close(id, ports.clock.now().toISOString());
+  return true;
 }
 
 /** The pseudo-alarm that ends a bake when on-call asks for a rollback. */
@@ -62,7 +82,8 @@ export interface FinishBakePorts {
 
 /**
  * Ends a bake: on an alarm entering ALARM (the event), or when the bake time is up (the
- * reconciler, after a final DescribeAlarms). Closing is once-only, so the two never both answer.
+ * reconciler, after a final DescribeAlarms). Claiming is once-only, so the two never both decide;
+ * the watch is closed only after the execution has its answer.
  */
 export async function finishBake(
   input: { workflowId: string; alarm?: { name: string; reason: string; at: string } },
@@ -75,11 +96,12 @@ export async function finishBake(
     if (firing) alarm = { name: firing.name, reason: firing.reason, at: firing.updatedAt };
   }
   const at = ports.clock.now().toISOString();
-  const closed = await ports.watches.complete(input.workflowId, at);
-  if (!closed) return undefined;
   const result: BakeResult = alarm
     ? { status: 'ALARM', until: watch.until, pollSeconds: ports.pollSeconds, alarm }
     : { status: 'PASSED', until: watch.until, pollSeconds: ports.pollSeconds };
+  // Decide once, answer, then close: a lost answer is sent again by the reconciler.
+  const closed = await ports.watches.claim(input.workflowId, at, result);
+  if (!closed) return undefined;
   await ports.workflows.append(input.workflowId, {
     stage: 'Bake',
     at,
@@ -87,6 +109,7 @@ export async function finishBake(
     detail: alarm ? `alarm ${alarm.name} in ALARM: ${alarm.reason}` : `no alarm until ${watch.until}`,
   });
   await ports.callbacks.sendSuccess(closed.taskToken, result);
+  await ports.watches.close(input.workflowId, at);
   return result;
 }
 
