@@ -10,7 +10,11 @@ import { decideApproval } from '../shared/usecases/decide-approval';
 import { UNPARSABLE } from '../shared/usecases/resolve-event';
 import { type LocalDynamo, startDynalite } from './dynalite';
 import { CloudWatchEmulator, type CloudWatchSnapshot } from './emulators/cloudwatch';
-import { CodeDeployEmulator, type CodeDeployEmulatorSnapshot } from './emulators/codedeploy';
+import {
+  CodeDeployEmulator,
+  type CodeDeployEmulatorSnapshot,
+  type DeploymentGroupSpec,
+} from './emulators/codedeploy';
 import { EcsEmulator, type EcsSnapshot } from './emulators/ecs';
 import {
   type BusEvent,
@@ -84,6 +88,11 @@ export class LocalStack {
   private unlock: () => void = () => undefined;
   private reconcileTicking = false;
   private closed = false;
+  /**
+   * Virtual time passes only while an execution runs: between a driver's calls (a test, the CLI)
+   * the clock holds still, so `run` starts at the time the driver set.
+   */
+  private releaseIdle: (() => void) | undefined;
   readonly stores: Stores;
   readonly engine: LocalEngine;
   readonly lambda: LambdaEmulator;
@@ -108,6 +117,7 @@ export class LocalStack {
     saved: SavedState | undefined,
   ) {
     this.ids = timeOrderedIds(scheduler);
+    this.releaseIdle = scheduler.hold();
     const clock = scheduler;
     const events = new EventBridgeEmulator({
       clock,
@@ -134,7 +144,7 @@ export class LocalStack {
       ecs: this.ecs,
       alarms: this.alarms,
       applications: model.applications,
-      groups: model.deploymentGroups.map((g) => lowerKeys(g) as never),
+      groups: model.deploymentGroups.map(deploymentGroupSpec),
       customConfigs: model.deploymentConfigs.map((c) => ({
         deploymentConfigName: String(c.DeploymentConfigName),
         computePlatform: (c.ComputePlatform as 'Lambda' | 'ECS' | 'Server') ?? 'Server',
@@ -376,7 +386,12 @@ export class LocalStack {
   private launch(input: unknown, name: string, executionArn: string): Promise<ExecutionResult> {
     const run = this.engine.execute(input, name, executionArn);
     this.running.add(run);
-    void run.finally(() => this.running.delete(run));
+    this.releaseIdle?.();
+    this.releaseIdle = undefined;
+    void run.finally(() => {
+      this.running.delete(run);
+      if (this.running.size === 0 && !this.closed) this.releaseIdle ??= this.scheduler.hold();
+    });
     return run;
   }
 
@@ -563,8 +578,10 @@ export class LocalStack {
 
   async close(): Promise<void> {
     await this.drain();
-    await this.scheduler.settled();
     this.closed = true;
+    this.releaseIdle?.();
+    this.releaseIdle = undefined;
+    await this.scheduler.settled();
     if (this.options.stateDir) {
       const state: SavedState = {
         clock: this.scheduler.now().toISOString(),
@@ -603,13 +620,40 @@ function imageUris(repository: string, digest: string): string[] {
   return [`000000000000.dkr.ecr.us-east-1.amazonaws.com/${repository}@${digest}`];
 }
 
-/** CloudFormation's PascalCase properties → the SDK's camelCase members (deployment groups). */
-function lowerKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(lowerKeys);
-  if (!value || typeof value !== 'object') return value;
-  return Object.fromEntries(
-    Object.entries(value).map(([k, v]) => [k.charAt(0).toLowerCase() + k.slice(1), lowerKeys(v)]),
-  );
+/** AWS::CodeDeploy::DeploymentGroup's properties as the CodeDeploy API names them. */
+function deploymentGroupSpec(g: Record<string, unknown>): DeploymentGroupSpec {
+  const alarms = g.AlarmConfiguration as
+    | { Enabled?: boolean; IgnorePollAlarmFailure?: boolean; Alarms?: { Name: string }[] }
+    | undefined;
+  const rollback = g.AutoRollbackConfiguration as { Enabled?: boolean; Events?: string[] } | undefined;
+  const services = g.ECSServices as { ClusterName: string; ServiceName: string }[] | undefined;
+  return {
+    applicationName: String(g.ApplicationName),
+    deploymentGroupName: String(g.DeploymentGroupName),
+    ...(g.DeploymentConfigName ? { deploymentConfigName: String(g.DeploymentConfigName) } : {}),
+    ...(alarms
+      ? {
+          alarmConfiguration: {
+            ...(alarms.Enabled !== undefined ? { enabled: alarms.Enabled } : {}),
+            ...(alarms.IgnorePollAlarmFailure !== undefined
+              ? { ignorePollAlarmFailure: alarms.IgnorePollAlarmFailure }
+              : {}),
+            alarms: (alarms.Alarms ?? []).map((a) => ({ name: a.Name })),
+          },
+        }
+      : {}),
+    ...(rollback
+      ? {
+          autoRollbackConfiguration: {
+            ...(rollback.Enabled !== undefined ? { enabled: rollback.Enabled } : {}),
+            events: rollback.Events ?? [],
+          },
+        }
+      : {}),
+    ...(services
+      ? { ecsServices: services.map((x) => ({ clusterName: x.ClusterName, serviceName: x.ServiceName })) }
+      : {}),
+  };
 }
 
 function readSaved(dir: string): SavedState | undefined {

@@ -56,6 +56,24 @@ export interface CallRecord {
 }
 
 /**
+ * A fault to inject into matching calls (tests and the reliability suite): `before` fails the call
+ * without doing it, `after` does it and then fails, as a crash or a lost response between a write
+ * and its acknowledgement would.
+ */
+export interface Fault {
+  service: ServicePrefix;
+  command: string;
+  /** Only calls made by this function (its name in the construct, e.g. `Deploy`). */
+  caller?: string;
+  when: 'before' | 'after';
+  error: () => Error;
+  /** How many matching calls fail; then the fault is spent. */
+  times: number;
+  /** Only calls whose input this accepts. */
+  match?: (input: Record<string, unknown>) => boolean;
+}
+
+/**
  * The twin's SDK transport: a middleware at the `initialize` step of every client a function
  * makes. It authorizes each command against the function's role, then answers it from the
  * service's emulator (or, for DynamoDB, passes it on to dynalite over HTTP). Only this and the
@@ -65,6 +83,7 @@ export class TwinTransport {
   readonly calls: CallRecord[] = [];
   private recording = false;
   private readonly counts = new Map<string, number>();
+  private readonly faults: Fault[] = [];
 
   constructor(
     private readonly emulators: Map<ServicePrefix, ServiceEmulator>,
@@ -74,6 +93,32 @@ export class TwinTransport {
   /** Keep every call in `calls` (tests); counts by service and command are always kept. */
   record(on: boolean): void {
     this.recording = on;
+  }
+
+  /** Fails matching calls as `fault` says, `fault.times` times. */
+  injectFault(fault: Fault): void {
+    this.faults.push({ ...fault });
+  }
+
+  private fault(
+    caller: Caller,
+    service: ServicePrefix,
+    command: string,
+    input: Record<string, unknown>,
+    when: Fault['when'],
+  ) {
+    const f = this.faults.find(
+      (x) =>
+        x.times > 0 &&
+        x.when === when &&
+        x.service === service &&
+        x.command === command &&
+        (!x.caller || x.caller === caller.name) &&
+        (!x.match || x.match(input)),
+    );
+    if (!f) return;
+    f.times--;
+    throw f.error();
   }
 
   /** Calls by `service:Command` since the last reset. */
@@ -116,12 +161,16 @@ export class TwinTransport {
     const emulator = this.emulators.get(service);
     if (!emulator) throw new Error(`the twin has no ${service} emulator`);
     this.authorizeAll(caller, service, command, emulator.authorizations(command, input));
+    this.fault(caller, service, command, input, 'before');
+    let output: Record<string, unknown>;
     try {
-      return await emulator.handle(command, input, caller);
+      output = await emulator.handle(command, input, caller);
     } catch (error) {
       this.note(caller, service, command, { error: (error as Error).name });
       throw error;
     }
+    this.fault(caller, service, command, input, 'after');
+    return output;
   }
 
   private middleware(caller: Caller) {
@@ -135,7 +184,10 @@ export class TwinTransport {
         if (!service) throw new Error(`the twin has no transport for ${context.clientName}`);
         if (service === 'dynamodb') {
           this.authorizeAll(caller, service, command, this.dynamoAuthorizations(command, args.input));
-          return next(args);
+          this.fault(caller, service, command, args.input, 'before');
+          const result = await next(args);
+          this.fault(caller, service, command, args.input, 'after');
+          return result;
         }
         const output = await this.call(caller, service, command, args.input);
         return { output: { $metadata: { httpStatusCode: 200, requestId: 'twin' }, ...output }, response: {} };

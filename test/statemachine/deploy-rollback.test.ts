@@ -3,6 +3,7 @@ import demoCatalog from '../../catalog/demo.catalog.json';
 import { LocalStack } from '../../local/stack';
 import { parseCatalog } from '../../shared/domain/catalog';
 import { versionPublished } from '../support/events';
+import { deployments } from '../support/twin';
 
 const START = new Date('2026-12-02T10:00:00Z');
 let stack: LocalStack | undefined;
@@ -56,7 +57,7 @@ describe('deploy, bake and roll back (event-driven, on the real ASL)', () => {
     const registry = await s.stores.registry.get('checkout', 'staging');
     expect(registry?.lastKnownGood).toMatchObject({
       version: '1.1.0',
-      deploymentId: s.codedeploy.list()[0]?.deploymentId,
+      deploymentId: deployments(s)[0]?.deploymentId,
     });
   });
 
@@ -68,7 +69,7 @@ describe('deploy, bake and roll back (event-driven, on the real ASL)', () => {
     expect(record?.outcome).toBe('ROLLED_BACK');
     expect(record?.reasons[0]).toMatchObject({ code: 'DEPLOYMENT_FAILED' });
     expect(record?.reasons[0]?.message).toContain('HOOK_EXECUTION_FAILURE');
-    expect(s.codedeploy.list().map((d) => [d.status, d.creator])).toEqual([
+    expect(deployments(s).map((d) => [d.status, d.creator])).toEqual([
       ['Failed', 'user'],
       ['Succeeded', 'codeDeployRollback'],
     ]);
@@ -117,7 +118,7 @@ describe('deploy, bake and roll back (event-driven, on the real ASL)', () => {
     const alarmAt = record?.history.find((h) => h.stage === 'Bake' && h.status === 'ALARM')?.at;
     const revertAt = record?.history.find((h) => h.stage === 'Revert' && h.status === 'CREATED')?.at;
     expect(revertAt).toBe(alarmAt); // no virtual time between the alarm and the revert
-    const revert = s.codedeploy.list().at(-1);
+    const revert = deployments(s).at(-1);
     expect(revert).toMatchObject({ toVersion: '1.1.0', config: 'CodeDeployDefault.LambdaAllAtOnce' });
     await assertSettled(s, 'checkout', 'development', '1.1.0');
   });
@@ -138,7 +139,7 @@ describe('deploy, bake and roll back (event-driven, on the real ASL)', () => {
     expect(record?.outcome).toBe('ROLLED_BACK');
     expect(record?.reasons.map((r) => r.code)).toEqual(['DEPLOYMENT_STOPPED', 'MANUAL_ROLLBACK']);
     expect(record?.reasons[1]?.message).toContain('payments look off');
-    expect(s.codedeploy.list().map((d) => [d.status, d.creator, d.errorCode])).toEqual([
+    expect(deployments(s).map((d) => [d.status, d.creator, d.errorCode])).toEqual([
       ['Stopped', 'user', 'MANUAL_STOP'],
       ['Succeeded', 'codeDeployRollback', undefined],
     ]);

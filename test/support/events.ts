@@ -1,5 +1,26 @@
 import { randomUUID } from 'node:crypto';
 
+/** The Lambda version numbers the fixtures use; another version gets a number of its own. */
+const knownVersions: Record<string, string> = {
+  '0.9.0': '3',
+  '1.0.0': '1',
+  '1.1.0': '7',
+  '1.2.0': '8',
+  '1.3.0': '9',
+  '1.4.0': '10',
+};
+
+/**
+ * The Lambda version CI published a semantic version as: one number per semantic version, as a
+ * real function's versions are (a number never runs two codes).
+ */
+export function lambdaVersionOf(version: string): string {
+  const known = knownVersions[version];
+  if (known) return known;
+  const [major = 0, minor = 0, patch = 0] = version.split(/[.-]/).map((n) => Number.parseInt(n, 10) || 0);
+  return String(100 + major * 10_000 + minor * 100 + patch);
+}
+
 /** A Version Published event as a rule delivers it. */
 export function versionPublished(detail: {
   component?: string;
@@ -25,7 +46,7 @@ export function versionPublished(detail: {
       artifact: {
         type: 'lambda',
         functionName: detail.component ?? 'checkout',
-        functionVersion: detail.functionVersion ?? '7',
+        functionVersion: detail.functionVersion ?? lambdaVersionOf(detail.version),
       },
       labels: detail.labels ?? [],
       commit: 'abc1234',
