@@ -1,6 +1,7 @@
 import { alarmName, targetFor } from '../../shared/domain/catalog';
 import { allAtOnceConfig, shiftDurationMinutes } from '../../shared/domain/deploy-configs';
 import { NotFound } from '../../shared/domain/errors';
+import type { Artifact } from '../../shared/domain/events/artifact';
 import type { DeploymentHandle } from '../../shared/domain/steps';
 import type { UpgradeRequest } from '../../shared/domain/workflow';
 import type {
@@ -33,8 +34,10 @@ export const DEPLOYMENT_GRACE_MINUTES = 60;
  * - `upgrade`: the candidate, with the decision's deployment config;
  * - `revert`: the last known-good version, all at once, to leave a bad bake fast;
  * - `rollback`: a manual rollback to the version the request names, all at once.
- * 1. build the request; 2. create the deployment; 3. extend the lease over shift and bake;
- * 4. record the deployment id.
+ * 1. build the request (an upgrade no newer than what serves is superseded);
+ * 2. extend the lease over shift and bake; 3. reuse the deployment a previous attempt recorded or
+ *    created (found by workflow id); 4. else record the intent, then CreateDeployment;
+ * 5. record the deployment id. Retries (a Lambda timeout too) never create a second deployment.
  */
 export async function deploy(
   input: {
@@ -72,7 +75,7 @@ export async function deploy(
     deploymentConfig = allAtOnceConfig[request.platform];
   }
 
-  const { deploymentId, artifact: deployed } = await ports.deployer.createDeployment({
+  const deploymentRequest = {
     workflowId: input.workflowId,
     component: request.component,
     environment: request.environment,
@@ -85,36 +88,117 @@ export async function deploy(
     deploymentConfig,
     alarmNames,
     revert: mode !== 'upgrade',
-  });
+  };
   const now = ports.clock.now();
   const shiftMinutes = shiftDurationMinutes(request.platform, deploymentConfig);
-  const deadline = new Date(now.getTime() + (shiftMinutes + DEPLOYMENT_GRACE_MINUTES) * 60_000);
+  // The lease first: it must cover the shift and the bake before anything starts.
   await ports.locks.acquire(
     lockKey(request.component, request.environment),
     input.workflowId,
     now,
     (shiftMinutes + DEPLOYMENT_GRACE_MINUTES + input.decision.bakeMinutes) * 60 + 15 * 60,
   );
-  await ports.workflows.append(
-    input.workflowId,
-    {
-      stage: mode === 'upgrade' ? 'Deploy' : 'Revert',
-      at: now.toISOString(),
-      status: 'CREATED',
-      detail: `${deploymentId}: ${version} with ${deploymentConfig}`,
-    },
-    { [mode === 'upgrade' ? 'deployment' : 'revert']: { deploymentId, version, deploymentConfig } },
-  );
+
+  const key = evidenceKey(mode);
+  const stage = mode === 'upgrade' ? 'Deploy' : 'Revert';
+  const prior = (await ports.workflows.get(input.workflowId))?.evidence[key] as DeployIntent | undefined;
+  let created: { deploymentId: string; artifact?: Artifact } | undefined = prior?.deploymentId
+    ? { deploymentId: prior.deploymentId, ...(prior.artifact ? { artifact: prior.artifact } : {}) }
+    : undefined;
+  if (!created && prior && !prior.refused) {
+    // A retry after the intent was recorded: CreateDeployment may have run. Find it by workflow id.
+    created = await ports.deployer.findDeployment?.({
+      workflowId: input.workflowId,
+      component: request.component,
+      environment: request.environment,
+    });
+  }
+  const intent: DeployIntent = prior?.deploymentId
+    ? prior
+    : {
+        version,
+        deploymentConfig,
+        intentAt: prior?.intentAt ?? now.toISOString(),
+        attempt: (prior?.attempt ?? 0) + 1,
+      };
+  if (!created) {
+    await ports.workflows.append(
+      input.workflowId,
+      { stage, at: now.toISOString(), status: 'CREATING', detail: `${version} with ${deploymentConfig}` },
+      { [key]: intent },
+    );
+    try {
+      created = await ports.deployer.createDeployment(deploymentRequest);
+    } catch (error) {
+      // Refused on the first attempt: nothing was created. On a retry, the refusal may be
+      // CodeDeploy's "already in progress" for the first attempt's deployment, so it stays unknown.
+      const refused = !prior && (error as Error).name === 'DeploymentCreationFailed';
+      if (refused) {
+        await ports.workflows.append(
+          input.workflowId,
+          { stage, at: now.toISOString(), status: 'REFUSED', detail: (error as Error).message },
+          { [key]: { ...intent, refused: true } },
+        );
+      }
+      throw error;
+    }
+  }
+  const { deploymentId, artifact: deployed } = created;
+  const startedAt = intent.startedAt ?? now.toISOString();
+  if (!prior?.deploymentId) {
+    await ports.workflows.append(
+      input.workflowId,
+      {
+        stage,
+        at: now.toISOString(),
+        status: 'CREATED',
+        detail: `${deploymentId}: ${version} with ${deploymentConfig}`,
+      },
+      {
+        [key]: {
+          ...intent,
+          deploymentId,
+          startedAt,
+          ...(deployed ? { artifact: deployed } : {}),
+        } satisfies DeployIntent,
+      },
+    );
+  }
+  const deadline = new Date(
+    Date.parse(startedAt) + (shiftMinutes + DEPLOYMENT_GRACE_MINUTES) * 60_000,
+  ).toISOString();
   return {
     deploymentId,
     mode,
     version,
     deploymentConfig,
-    startedAt: now.toISOString(),
-    deadline: deadline.toISOString(),
+    startedAt,
+    deadline,
     pollSeconds: ports.pollSeconds,
     // The Bake task's timeout follows the bake (TimeoutSecondsPath).
     bakeTimeoutSeconds: bakeTimeoutSeconds(input.decision.bakeMinutes),
     ...(deployed ? { artifact: deployed } : {}),
   };
+}
+
+/**
+ * What the workflow record keeps about one deployment it starts (evidence `deployment` or
+ * `revert`): the intent, written before CreateDeployment, then the deployment id. A retry reads
+ * it, so it never creates a second deployment (decision 0014).
+ */
+export interface DeployIntent {
+  version: string;
+  deploymentConfig: string;
+  intentAt: string;
+  attempt: number;
+  deploymentId?: string;
+  startedAt?: string;
+  artifact?: Artifact;
+  /** CodeDeploy refused the first attempt: nothing was created. */
+  refused?: boolean;
+}
+
+/** The workflow record's evidence key for a deployment of this mode. */
+export function evidenceKey(mode: 'upgrade' | 'revert' | 'rollback'): 'deployment' | 'revert' {
+  return mode === 'upgrade' ? 'deployment' : 'revert';
 }

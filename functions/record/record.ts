@@ -5,7 +5,7 @@ import {
   source,
   version,
 } from '../../shared/domain/events/upshift-events';
-import { retryableOutcomes, type UpgradeRequest } from '../../shared/domain/workflow';
+import { retryableOutcomes, type UpgradeRequest, type WorkflowRecord } from '../../shared/domain/workflow';
 import type {
   Clock,
   DedupeStore,
@@ -15,6 +15,7 @@ import type {
   WorkflowStore,
 } from '../../shared/ports';
 import { MANUAL_ROLLBACK_ALARM } from '../../shared/usecases/finish-waits';
+import type { DeployIntent } from '../deploy/deploy';
 import { dedupeKey } from '../intake/intake';
 import { lockKey } from '../lock/lock';
 import type { RecordState } from './schema';
@@ -180,57 +181,54 @@ function causeMessage(cause: unknown): string {
 }
 
 /**
- * Record: ends every workflow, whatever path it took.
- * 1. on COMPLETED, promote the version in the registry;
- * 2. release the lock (a no-op if this workflow does not hold it) and leave its queue;
+ * Record: ends every workflow, whatever path it took. Every write is idempotent, so the state
+ * machine retries it whole (decision 0014).
+ * 1. on COMPLETED, promote the version in the registry (a no-op when it already is current);
+ * 2. release the lock and leave its queue, unless a deployment or bake this workflow started may
+ *    still run (then the lease runs out, and the reasons say so);
  * 3. release the dedupe claim when the same version may be retried (or was superseded);
  * 4. finish the workflow record; 5. emit the outcome event.
+ * With `fallback` (Record itself failed for good): skip the registry, end the record FAILED with
+ * RECORD_FAILED and the outcome it was meant to have, release what can be released.
  */
 export async function record(
-  input: { workflowId: string; state: RecordState },
+  input: { workflowId: string; state: RecordState; fallback?: { Error: string; Cause?: unknown } },
   ports: RecordPorts,
 ): Promise<{ outcome: Outcome; reasons: Reason[] }> {
-  const { state, workflowId } = input;
-  const outcome = state.terminal.outcome;
+  const { state, workflowId, fallback } = input;
+  const intended = state.terminal.outcome;
+  const outcome: Outcome = fallback ? 'FAILED' : intended;
   const before = await ports.workflows.get(workflowId);
   const reasons = explainOutcome(
     state,
     before?.evidence.manualRollback as { by: string; reason: string } | undefined,
   );
+  if (fallback) {
+    reasons.unshift({
+      code: 'RECORD_FAILED',
+      message: `recording the outcome ${intended} failed: ${fallback.Error}${
+        causeMessage(fallback.Cause) ? `: ${causeMessage(fallback.Cause)}` : ''
+      }; the registry may not show it`,
+    });
+  }
   const now = ports.clock.now().toISOString();
   const request: UpgradeRequest | undefined = state.intake?.request;
 
   if (request) {
-    if (outcome === 'COMPLETED' || (outcome === 'ROLLED_BACK' && state.terminal.stage === 'manual')) {
-      await ports.registry.promote({
-        component: request.component,
-        environment: request.environment,
-        version: request.version,
-        // The registry keeps what runs: a task definition revision, not the image it came from.
-        artifact:
-          (state.terminal.stage === 'manual' ? undefined : state.deployment?.artifact) ?? request.artifact,
-        ...((state.terminal.stage === 'manual' ? state.revert : state.deployment)?.deploymentId
-          ? {
-              deploymentId: (state.terminal.stage === 'manual' ? state.revert : state.deployment)
-                ?.deploymentId as string,
-            }
-          : {}),
-        at: now,
-      });
-    }
-    if (outcome === 'ROLLBACK_FAILED' && request.mode === 'upgrade') {
-      // The bad version still serves: the registry says so, and keeps the last known-good.
-      await ports.registry.markServing({
-        component: request.component,
-        environment: request.environment,
-        version: request.version,
-        artifact: state.deployment?.artifact ?? request.artifact,
-        ...(state.deployment?.deploymentId ? { deploymentId: state.deployment.deploymentId } : {}),
-        at: now,
-      });
-    }
+    if (!fallback) await updateRegistry(state, request, now, ports);
     const key = lockKey(request.component, request.environment);
-    await ports.locks.release(key, workflowId);
+    const running = outcome === 'FAILED' ? stillRunning(state, before) : undefined;
+    if (running) {
+      const lease = await ports.locks.get(key);
+      reasons.push({
+        code: 'LOCK_KEPT',
+        message: `${running}; the lock on ${key} is kept until its lease ends${
+          lease?.owner === workflowId ? ` at ${lease.expiresAt}` : ''
+        }`,
+      });
+    } else {
+      await ports.locks.release(key, workflowId);
+    }
     await ports.locks.stopWaiting(key, workflowId);
     // A superseded version may be published again: it was never judged on its own.
     if (retryableOutcomes.includes(outcome) || state.terminal.stage === 'superseded') {
@@ -240,13 +238,16 @@ export async function record(
       );
     }
   }
-  await ports.workflows.append(workflowId, {
-    stage: 'Record',
-    at: now,
-    status: outcome,
-    detail: reasons.map((r) => r.code).join(', '),
-  });
-  await ports.workflows.finish(workflowId, { outcome, reasons, at: now });
+  // A retried Record appends its line once.
+  if (!before?.history.some((h) => h.stage === 'Record' && h.status === outcome)) {
+    await ports.workflows.append(workflowId, {
+      stage: 'Record',
+      at: now,
+      status: outcome,
+      detail: reasons.map((r) => r.code).join(', '),
+    });
+  }
+  await ports.workflows.finish(workflowId, { outcome, reasons, at: before?.endedAt ?? now });
   const record = before;
   await ports.events.publish([
     {
@@ -265,4 +266,66 @@ export async function record(
     },
   ]);
   return { outcome, reasons };
+}
+
+/** The registry follows what serves: a completed upgrade or manual rollback, a failed revert. */
+async function updateRegistry(
+  state: RecordState,
+  request: UpgradeRequest,
+  now: string,
+  ports: RecordPorts,
+): Promise<void> {
+  const outcome = state.terminal.outcome;
+  if (outcome === 'COMPLETED' || (outcome === 'ROLLED_BACK' && state.terminal.stage === 'manual')) {
+    const manual = state.terminal.stage === 'manual';
+    const deploymentId = (manual ? state.revert : state.deployment)?.deploymentId;
+    await ports.registry.promote({
+      component: request.component,
+      environment: request.environment,
+      version: request.version,
+      // The registry keeps what runs: a task definition revision, not the image it came from.
+      artifact: (manual ? undefined : state.deployment?.artifact) ?? request.artifact,
+      ...(deploymentId ? { deploymentId } : {}),
+      at: now,
+    });
+  }
+  if (outcome === 'ROLLBACK_FAILED' && request.mode === 'upgrade') {
+    // The bad version still serves: the registry says so, and keeps the last known-good.
+    await ports.registry.markServing({
+      component: request.component,
+      environment: request.environment,
+      version: request.version,
+      artifact: state.deployment?.artifact ?? request.artifact,
+      ...(state.deployment?.deploymentId ? { deploymentId: state.deployment.deploymentId } : {}),
+      at: now,
+    });
+  }
+}
+
+const endedStatuses = new Set(['Succeeded', 'Failed', 'Stopped']);
+
+/**
+ * What this workflow started that may still run when it fails: a deployment whose end it did not
+ * see (or whose id it never recorded), or a bake it did not finish. Undefined when nothing does.
+ */
+export function stillRunning(state: RecordState, record: WorkflowRecord | undefined): string | undefined {
+  const evidence = record?.evidence ?? {};
+  const seen = { deployment: state.deploymentStatus?.status, revert: state.revertStatus?.status };
+  for (const key of ['deployment', 'revert'] as const) {
+    const intent = evidence[key] as DeployIntent | undefined;
+    if (!intent || intent.refused) continue;
+    if (!intent.deploymentId) {
+      return `a ${key === 'deployment' ? 'deployment' : 'revert'} may have been created at ${intent.intentAt} and its id is unknown`;
+    }
+    if (!endedStatuses.has(seen[key] ?? '')) return `deployment ${intent.deploymentId} may still run`;
+  }
+  const history = record?.history ?? [];
+  const watching = history.findLastIndex((h) => h.stage === 'Bake' && h.status === 'WATCHING');
+  const baked = history.findLastIndex(
+    (h) => h.stage === 'Bake' && (h.status === 'PASSED' || h.status === 'ALARM'),
+  );
+  if (watching >= 0 && baked < watching && !state.revert?.deploymentId) {
+    return 'the bake of the new version had not ended';
+  }
+  return undefined;
 }

@@ -30,4 +30,9 @@ export const recordStateSchema = z.object({
 });
 export type RecordState = z.infer<typeof recordStateSchema>;
 
-export const inputSchema = z.object({ workflowId: z.string().min(1), state: recordStateSchema });
+export const inputSchema = z.object({
+  workflowId: z.string().min(1),
+  state: recordStateSchema,
+  /** Set by the state machine when Record itself failed for good: end the record FAILED. */
+  fallback: z.object({ Error: z.string(), Cause: z.unknown().optional() }).optional(),
+});

@@ -228,6 +228,17 @@ export interface Deployer {
    * it (an ECR image becomes a task definition revision).
    */
   createDeployment(request: DeploymentRequest): Promise<{ deploymentId: string; artifact?: Artifact }>;
+  /**
+   * The deployment Upshift created for this workflow in the target's deployment group, if any
+   * (CodeDeploy: the deployment's description carries the workflow id). Lets a retried Deploy
+   * find what an attempt that timed out created. Optional: without it, a retry whose intent has
+   * no recorded id creates again, and CodeDeploy's refusal keeps the lock (decision 0014).
+   */
+  findDeployment?(input: {
+    workflowId: string;
+    component: string;
+    environment: string;
+  }): Promise<{ deploymentId: string; artifact?: Artifact } | undefined>;
   getDeployment(deploymentId: string): Promise<DeploymentInfo>;
   stopDeployment(deploymentId: string, autoRollback: boolean): Promise<{ status: 'Pending' | 'Succeeded' }>;
 }
