@@ -401,6 +401,11 @@ export class UpgradePipeline extends Construct {
         externalModules: lambdaBundle.external,
       },
     });
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'X-Ray PutTraceSegments/PutTelemetryRecords, cloudwatch:DescribeAlarms and ecs:Describe/RegisterTaskDefinition have no resource-level permissions; iam:PassRole is conditioned on ecs-tasks.amazonaws.com.',
+    });
     Tags.of(fn).add(functionTags.name, name);
     Tags.of(fn).add(functionTags.entry, entry);
     return fn;
@@ -606,13 +611,6 @@ export class UpgradePipeline extends Construct {
       'AwsSolutions-SQS3',
       'This queue is itself the dead-letter queue of the EventBridge rule targets.',
     );
-    for (const fn of Object.values(this.functions)) {
-      ack(
-        fn.role as iam.IRole & Construct,
-        'AwsSolutions-IAM5[Resource::*]',
-        'X-Ray PutTraceSegments/PutTelemetryRecords, cloudwatch:DescribeAlarms and ecs:Describe/RegisterTaskDefinition have no resource-level permissions; iam:PassRole is conditioned on ecs-tasks.amazonaws.com.',
-      );
-    }
     ack(
       this.stateMachine.role as iam.IRole & Construct,
       'AwsSolutions-IAM5[Resource::*]',

@@ -19,6 +19,7 @@ export class VirtualScheduler implements Clock {
   private busy = 0;
   private seq = 0;
   private checking = false;
+  private frozen = 0;
 
   constructor(start: Date) {
     this.nowMs = start.getTime();
@@ -38,6 +39,26 @@ export class VirtualScheduler implements Clock {
       this.busy--;
       this.kick();
     };
+  }
+
+  /**
+   * Keeps virtual time from advancing (work due now still runs) until the returned function is
+   * called. The local stack freezes time between a driver's calls.
+   */
+  freeze(): () => void {
+    this.frozen++;
+    let thawed = false;
+    return () => {
+      if (thawed) return;
+      thawed = true;
+      this.frozen--;
+      this.kick();
+    };
+  }
+
+  /** Whether nothing runs and nothing is due at the current instant. */
+  quietNow(): boolean {
+    return this.busy === 0 && !this.checking && !this.sleepers.some((x) => x.at <= this.nowMs);
   }
 
   /** Runs `fn` holding a busy slot. */
@@ -132,6 +153,7 @@ export class VirtualScheduler implements Clock {
         this.checking = false;
         if (this.busy > 0 || this.sleepers.length === 0) return;
         this.sleepers.sort((a, b) => a.at - b.at || a.seq - b.seq);
+        if (this.frozen > 0 && (this.sleepers[0] as Sleeper).at > this.nowMs) return;
         const first = this.sleepers.shift() as Sleeper;
         this.nowMs = Math.max(this.nowMs, first.at);
         this.busy++;

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { dynamoStores, type Stores } from '../shared/aws/dynamo-store';
 import { type AwsPorts, awsPorts } from '../shared/aws/wiring';
@@ -31,7 +32,7 @@ import { lockStateDir } from './state-lock';
 import { readAssembly, type TwinFunction, type TwinModel } from './twin/assembly';
 import type { AuthorizationRequest, Caller, ServicePrefix } from './twin/contracts';
 import { accessDeniedMessage, evaluateResourcePolicy, RolePolicies } from './twin/iam';
-import { type SynthesizedApp, synthesize } from './twin/synth';
+import { projectRoot, type SynthesizedApp, synthesize } from './twin/synth';
 import { TwinTransport } from './twin/transport';
 import { createTargets, ensureLambdaVersion } from './twin/world';
 
@@ -117,7 +118,7 @@ export class LocalStack {
     saved: SavedState | undefined,
   ) {
     this.ids = timeOrderedIds(scheduler);
-    this.releaseIdle = scheduler.hold();
+    this.releaseIdle = scheduler.freeze();
     const clock = scheduler;
     const events = new EventBridgeEmulator({
       clock,
@@ -284,7 +285,9 @@ export class LocalStack {
     // The module's own top-level wiring reads process.env at import, as on AWS; the twin then
     // wires it again with this function's environment, role and the twin's transport.
     for (const [k, v] of Object.entries(fn.environment)) process.env[k] ??= v;
-    const module = (await import(`../${fn.entry}`)) as { wire?: (aws: AwsPorts) => Handler };
+    const module = (await import(/* @vite-ignore */ pathToFileURL(join(projectRoot, fn.entry)).href)) as {
+      wire?: (aws: AwsPorts) => Handler;
+    };
     if (typeof module.wire !== 'function') {
       throw new Error(`${fn.entry} exports no wire(aws): the twin cannot give it its clients`);
     }
@@ -390,7 +393,7 @@ export class LocalStack {
     this.releaseIdle = undefined;
     void run.finally(() => {
       this.running.delete(run);
-      if (this.running.size === 0 && !this.closed) this.releaseIdle ??= this.scheduler.hold();
+      if (this.running.size === 0 && !this.closed) this.releaseIdle ??= this.scheduler.freeze();
     });
     return run;
   }
@@ -573,7 +576,11 @@ export class LocalStack {
 
   /** Waits until every execution started so far has ended. */
   async drain(): Promise<void> {
-    while (this.running.size) await Promise.allSettled([...this.running]);
+    // Executions, and what is due at the instant they end (rule deliveries that may start more).
+    while (this.running.size || !this.scheduler.quietNow()) {
+      if (this.running.size) await Promise.allSettled([...this.running]);
+      else await new Promise((r) => setImmediate(r));
+    }
   }
 
   async close(): Promise<void> {
