@@ -11,6 +11,7 @@ import { matchesPattern } from '../shared/domain/event-pattern';
 import { rulePatterns } from '../shared/domain/patterns';
 import { policySchema } from '../shared/domain/policy';
 import { percentile } from '../shared/domain/statistics';
+import { benchEvent, scaleBenchmarks, twinBenchmarks } from './twin';
 
 function timeEach(n: number, fn: (i: number) => void): { perSecond: number; p50us: number; p99us: number } {
   const samples: number[] = [];
@@ -148,7 +149,9 @@ async function main() {
   let transitions = 0;
   for (let i = 0; i < 5; i++) {
     const t = performance.now();
-    const { execution } = await stack.run(benchEvent('staging', `1.1.${i}`, String(7 + i), i));
+    const { execution } = await stack.run(
+      benchEvent('checkout', 'staging', `1.1.${i}`, String(20 + i), `bench-canary-${i}`),
+    );
     runs.push(performance.now() - t);
     transitions = execution.transitions;
   }
@@ -156,47 +159,18 @@ async function main() {
   console.log(
     `local canary upgrade end to end (LambdaCanary10Percent5Minutes + 10 min bake, ~16 virtual minutes): median ${percentile(runs, 50).toFixed(0)} ms real, ${transitions} state transitions`,
   );
-  await deployBenchmarks(catalog);
+  await costBenchmarks(catalog);
+  await twinBenchmarks((line) => console.log(line));
+  if (!process.argv.includes('--quick')) await scaleBenchmarks((line) => console.log(line));
   console.log(
-    `resident memory after the local stack: ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB (at start ${Math.round(rss / 2 ** 20)} MiB)`,
+    `resident memory at the end: ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB (at start ${Math.round(rss / 2 ** 20)} MiB)`,
   );
 }
 
-/** Issue 4's figures: alarm-to-revert reaction, and the cost of a 30-minute canary. */
-async function deployBenchmarks(catalog: ReturnType<typeof parseCatalog>) {
+/** Transitions and cost of a happy-path upgrade with a 30-minute canary and a 10-minute bake. */
+async function costBenchmarks(catalog: ReturnType<typeof parseCatalog>) {
   const SFN_PER_TRANSITION = 0.025 / 1000; // Standard workflows, us-east-1
   const PIPELINE_PER_ACTION_MINUTE = 0.002; // CodePipeline V2
-
-  // Reaction: an all-at-once release of the faulty 1.2.0 in development, baking 10 minutes.
-  const bakeCatalog = structuredClone(catalog);
-  const dev = bakeCatalog.policies.development;
-  if (!dev) throw new Error('demo catalog lacks development');
-  bakeCatalog.policies.development = { ...dev, bakeMinutes: 10 };
-  const real: number[] = [];
-  const virtual: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    const stack = await LocalStack.start({ catalog: bakeCatalog, startAt: new Date('2026-12-02T10:00:00Z') });
-    let alarmAt: { real: number; virtual: number } | undefined;
-    stack.alarms.onTransition((t) => {
-      if (t.to === 'ALARM' && !alarmAt)
-        alarmAt = { real: performance.now(), virtual: stack.scheduler.now().getTime() };
-    });
-    const create = stack.codedeploy.createDeployment.bind(stack.codedeploy);
-    stack.codedeploy.createDeployment = async (request) => {
-      if (request.revert && alarmAt) {
-        real.push(performance.now() - alarmAt.real);
-        virtual.push((stack.scheduler.now().getTime() - alarmAt.virtual) / 1000);
-      }
-      return create(request);
-    };
-    await stack.run(benchEvent('development', '1.2.0', '8', i));
-    await stack.close();
-  }
-  console.log(
-    `reaction, alarm enters ALARM -> revert deployment created: ${percentile(virtual, 50)} s virtual (event-driven, no poll); pipeline overhead median ${percentile(real, 50).toFixed(1)} ms real, max ${Math.max(...real).toFixed(1)} ms (${real.length} runs)`,
-  );
-
-  // Transitions and cost of a happy-path upgrade with a 30-minute canary and a 10-minute bake.
   const canaryCatalog = structuredClone(catalog);
   const staging = canaryCatalog.policies.staging;
   if (!staging) throw new Error('demo catalog lacks staging');
@@ -208,7 +182,9 @@ async function deployBenchmarks(catalog: ReturnType<typeof parseCatalog>) {
     },
   };
   const stack = await LocalStack.start({ catalog: canaryCatalog, startAt: new Date('2026-12-02T10:00:00Z') });
-  const { execution, record } = await stack.run(benchEvent('staging', '1.1.0', '7', 99));
+  const { execution, record } = await stack.run(
+    benchEvent('checkout', 'staging', '1.1.0', '7', 'bench-cost'),
+  );
   await stack.close();
   const minutes = (Date.parse(record?.endedAt ?? '') - Date.parse(record?.startedAt ?? '')) / 60_000;
   const pollTransitions = execution.transitions + Math.round(((30 + 10) * 60) / 30) * 3;
@@ -221,25 +197,6 @@ async function deployBenchmarks(catalog: ReturnType<typeof parseCatalog>) {
       30 * PIPELINE_PER_ACTION_MINUTE
     ).toFixed(3)}`,
   );
-}
-
-function benchEvent(environment: string, version: string, functionVersion: string, i: number) {
-  return {
-    version: '0',
-    id: `bench-deploy-${environment}-${i}`,
-    'detail-type': 'Version Published',
-    source: 'bench',
-    account: '0',
-    time: '2026-12-02T10:00:00Z',
-    region: 'local',
-    resources: [],
-    detail: {
-      component: 'checkout',
-      version,
-      environment,
-      artifact: { type: 'lambda', functionName: 'checkout', functionVersion },
-    },
-  };
 }
 
 await main();

@@ -51,6 +51,8 @@ export interface LocalStackOptions {
   mutateTemplates?: (app: SynthesizedApp) => void;
   /** Changes the CDK app before synthesis (tests add a function to the construct this way). */
   customizeApp?: Parameters<typeof synthesize>[0]['customize'];
+  /** Where synthesized templates are cached; `.upshift/cache` in the project by default. */
+  cacheDir?: string;
   /** EventBridge test options: at-least-once duplicates and reordering. */
   delivery?: { duplicates?: number; reorderMs?: number; random?: () => number };
 }
@@ -222,6 +224,7 @@ export class LocalStack {
     try {
       const { app } = await synthesize({
         catalog: options.catalog,
+        ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
         ...(options.customizeApp ? { customize: options.customizeApp } : {}),
       });
       if (options.mutateTemplates) {
