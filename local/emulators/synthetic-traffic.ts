@@ -11,11 +11,25 @@
 import type { Component, Profile } from '../../shared/domain/catalog';
 import { percentile } from '../../shared/domain/statistics';
 import { type Cart, liveCart, pricingFor } from '../demo-service/pricing';
-// The deterministic hash and seeded sequence live in local/targets.ts for now; the emulators take
-// them from here only, so a move is a one-line change.
-import { seeded, unitHash } from '../targets';
 
-export { seeded, unitHash };
+/** A deterministic number in [0, 1) from a string: FNV-1a, then a mix step. */
+export function unitHash(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d);
+  h ^= h >>> 12;
+  return (h >>> 0) / 0x1_0000_0000;
+}
+
+/** A seeded random sequence, for generated payloads. */
+export function seeded(seed: string): () => number {
+  let n = 0;
+  return () => unitHash(`${seed}#${n++}`);
+}
 
 /** One answer of a target's code: the payload it returns, or a function error, and its duration. */
 export interface InvokeResult {
