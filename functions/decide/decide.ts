@@ -14,7 +14,7 @@ import type {
   WorkflowStore,
 } from '../../shared/ports';
 import { assertBakeWithinCap } from '../../shared/usecases/bake-limits';
-import { assertNotSuperseded } from '../../shared/usecases/superseded';
+import { asOfNow, assertNotSuperseded } from '../../shared/usecases/superseded';
 
 export interface DecidePorts {
   catalog: CatalogStore;
@@ -43,14 +43,15 @@ export async function decide(
   },
   ports: DecidePorts,
 ): Promise<Decision> {
-  const { request } = input;
   const [policy, component, registry] = await Promise.all([
-    ports.policies.get(request.environment),
-    ports.catalog.getComponent(request.component),
-    ports.registry.get(request.component, request.environment),
+    ports.policies.get(input.request.environment),
+    ports.catalog.getComponent(input.request.component),
+    ports.registry.get(input.request.component, input.request.environment),
   ]);
-  // With the lock held: a newer version deployed since Intake makes this one superseded.
-  assertNotSuperseded(request, registry);
+  // With the lock held: a newer version deployed since Intake makes this one superseded, and an
+  // upgrade deployed since makes the bump smaller (judged from what serves now).
+  assertNotSuperseded(input.request, registry);
+  const request = asOfNow(input.request, registry);
   if (!policy) throw new NotFound(`no policy for environment ${request.environment}`);
   // Policies are read per decision, so an edit applies to the next decision of every workflow.
   if (!component) throw new NotFound(`component ${request.component} is no longer in the catalog`);

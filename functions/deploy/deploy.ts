@@ -13,7 +13,7 @@ import type {
   WorkflowStore,
 } from '../../shared/ports';
 import { bakeTimeoutSeconds } from '../../shared/usecases/bake-limits';
-import { assertNotSuperseded } from '../../shared/usecases/superseded';
+import { asOfNow, assertNotSuperseded } from '../../shared/usecases/superseded';
 import { lockKey } from '../lock/lock';
 
 export interface DeployPorts {
@@ -60,8 +60,13 @@ export async function deploy(
   let currentArtifact = request.currentArtifact;
   let deploymentConfig = input.decision.deploymentConfig;
   if (mode === 'upgrade') {
-    // The last look before CreateDeployment: never an older version over a newer one.
-    assertNotSuperseded(request, await ports.registry.get(request.component, request.environment));
+    // The last look before CreateDeployment: never an older version over a newer one, and the
+    // AppSpec's CurrentVersion is what serves now, not what Intake read before the lock.
+    const registry = await ports.registry.get(request.component, request.environment);
+    assertNotSuperseded(request, registry);
+    const serving = asOfNow(request, registry);
+    currentVersion = serving.currentVersion;
+    currentArtifact = serving.currentArtifact;
   } else if (mode === 'revert') {
     const registry = await ports.registry.get(request.component, request.environment);
     if (!registry) throw new NotFound(`no registry entry for ${request.component} in ${request.environment}`);
@@ -111,6 +116,8 @@ export async function deploy(
       workflowId: input.workflowId,
       component: request.component,
       environment: request.environment,
+      revert: mode !== 'upgrade',
+      createdAfter: prior.intentAt,
     });
   }
   const intent: DeployIntent = prior?.deploymentId

@@ -1,5 +1,5 @@
 import { UpshiftError } from '../domain/errors';
-import { compareVersions } from '../domain/semver';
+import { classifyBump, compareVersions } from '../domain/semver';
 import type { RegistryEntry, UpgradeRequest, WorkflowRecord } from '../domain/workflow';
 
 /**
@@ -34,6 +34,29 @@ export function assertNotSuperseded(request: UpgradeRequest, registry: RegistryE
       `${serving} is already deployed to ${request.component} in ${request.environment} (since ${registry.current.at}); ${request.version} is not newer`,
     );
   }
+}
+
+/**
+ * The upgrade as it stands now, under the lock: the version it replaces is what the registry says
+ * serves, not what Intake read. Another upgrade may have deployed since (it held the lock while
+ * this one queued), and CodeDeploy fails a Lambda deployment whose AppSpec CurrentVersion is not
+ * the alias's version; the policy judges the bump from what serves, too. A manual rollback names
+ * its own versions and is left as it is.
+ */
+export function asOfNow(request: UpgradeRequest, registry: RegistryEntry | undefined): UpgradeRequest {
+  if (!supersedable(request) || !registry) return request;
+  const { version, artifact } = registry.current;
+  if (version === request.currentVersion && sameArtifact(artifact, request.currentArtifact)) return request;
+  return {
+    ...request,
+    currentVersion: version,
+    currentArtifact: artifact,
+    bump: classifyBump(version, request.version),
+  };
+}
+
+function sameArtifact(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 /**

@@ -3,7 +3,8 @@ import demoCatalog from '../../catalog/demo.catalog.json';
 import { LocalStack } from '../../local/stack';
 import { parseCatalog } from '../../shared/domain/catalog';
 import { compareVersions } from '../../shared/domain/semver';
-import { versionPublished } from '../support/events';
+import { lambdaVersionOf, versionPublished } from '../support/events';
+import { deployments } from '../support/twin';
 
 const START = new Date('2026-12-02T10:00:00Z');
 let stack: LocalStack | undefined;
@@ -45,38 +46,38 @@ describe('issue 9 finding 1: a stale request cannot downgrade', () => {
     expect(stale?.outcome).toBe('SKIPPED');
     expect(stale?.reasons[0]?.code).toBe('SUPERSEDED');
     expect(stale?.reasons[0]?.message).toContain('1.1.1');
-    expect(s.codedeploy.list().map((d) => d.toVersion)).toEqual(['1.1.1']);
+    expect(deployments(s).map((d) => d.toVersion)).toEqual(['1.1.1']);
     expect((await s.stores.registry.get('checkout', 'staging'))?.current.version).toBe('1.1.1');
     await expectNothingLeft(s, 'checkout', 'staging');
   });
 
   it('a newer version deployed between intake and the lock makes the request SKIPPED (superseded)', async () => {
-    // Prepare: right as 1.1.0 takes the lock, the registry already says 1.1.1 serves.
+    // Prepare: another deployer holds the lock when 1.1.0 arrives; while 1.1.0 waits for it,
+    // 1.1.1 is deployed and the lock released. Only a registry read under the lock can see it.
     const s = await open();
-    const acquire = s.stores.locks.acquire.bind(s.stores.locks);
-    let promoted = false;
-    s.stores.locks.acquire = async (key, owner, now, lease) => {
-      const held = await acquire(key, owner, now, lease);
-      if (!promoted) {
-        promoted = true;
-        await s.stores.registry.promote({
-          component: 'checkout',
-          environment: 'staging',
-          version: '1.1.1',
-          artifact: { type: 'lambda', functionName: 'checkout', functionVersion: '7' },
-          at: now.toISOString(),
-        });
-      }
-      return held;
-    };
+    const key = 'checkout#staging';
+    await s.stores.locks.acquire(key, 'wf-deployed-by-hand', START, 3600);
+    s.scheduler.at(START.getTime() + 5 * 60_000, async () => {
+      await s.stores.registry.promote({
+        component: 'checkout',
+        environment: 'staging',
+        version: '1.1.1',
+        artifact: { type: 'lambda', functionName: 'checkout', functionVersion: lambdaVersionOf('1.1.1') },
+        at: s.scheduler.now().toISOString(),
+      });
+      await s.stores.locks.release(key, 'wf-deployed-by-hand');
+    });
 
     // Act
     const { record } = await s.run(versionPublished({ version: '1.1.0', environment: 'staging' }));
 
     // Assess
+    expect(record?.history.find((h) => h.stage === 'Intake')?.detail).toContain('1.0.0 -> 1.1.0');
+    expect(record?.history.map((h) => h.stage)).toContain('Lock');
     expect(record?.outcome).toBe('SKIPPED');
     expect(record?.reasons[0]?.code).toBe('SUPERSEDED');
-    expect(s.codedeploy.list()).toEqual([]);
+    expect(record?.reasons[0]?.message).toContain('1.1.1 is already deployed');
+    expect(deployments(s)).toEqual([]);
     expect((await s.stores.registry.get('checkout', 'staging'))?.current.version).toBe('1.1.1');
     await expectNothingLeft(s, 'checkout', 'staging');
   });
@@ -119,14 +120,45 @@ describe('issue 9 finding 11: concurrency never loses the newest', () => {
     for (const r of records.filter((x) => x?.outcome === 'SKIPPED')) {
       expect(r?.reasons[0]?.code).toBe('SUPERSEDED');
     }
-    const deployed = s.codedeploy
-      .list()
+    const deployed = deployments(s)
       .filter((d) => d.creator === 'user')
       .map((d) => d.toVersion);
+    expect(deployed.every((v) => v !== undefined)).toBe(true);
     for (let i = 1; i < deployed.length; i++) {
       expect(compareVersions(deployed[i] as string, deployed[i - 1] as string)).toBeGreaterThan(0);
     }
     expect((await s.stores.registry.get('checkout', 'staging'))?.current.version).toBe('1.1.5');
+    await expectNothingLeft(s, 'checkout', 'staging');
+  });
+});
+
+describe('issue 9 finding 11: an upgrade that waited for the lock deploys from what serves now', () => {
+  it("a queued upgrade's CurrentVersion is the version the previous upgrade left serving, not Intake's", async () => {
+    // Prepare: 1.1.0 is shifting when 1.1.1 arrives; Intake reads 1.0.0 as current for both.
+    const s = await open();
+    const first = s.startExecution(versionPublished({ version: '1.1.0', environment: 'staging' }));
+    let second: Promise<{ name: string }> | undefined;
+    s.scheduler.at(START.getTime() + 60_000, () => {
+      second = s.startExecution(versionPublished({ version: '1.1.1', environment: 'staging' }));
+    });
+
+    // Act
+    const a = await first;
+    await s.drain();
+    const b = await (second as Promise<{ name: string }>);
+
+    // Assess: CodeDeploy fails an AppSpec whose CurrentVersion is not the alias's version, so the
+    // second deployment succeeds only if it starts from 1.1.0
+    expect((await s.stores.workflows.get(a.name))?.outcome).toBe('COMPLETED');
+    const later = await s.stores.workflows.get(b.name);
+    expect(later?.history.find((h) => h.stage === 'Intake')?.detail).toContain('1.0.0 -> 1.1.1');
+    expect(later?.outcome).toBe('COMPLETED');
+    expect(deployments(s).map((d) => [d.fromVersion, d.toVersion, d.status])).toEqual([
+      ['1.0.0', '1.1.0', 'Succeeded'],
+      ['1.1.0', '1.1.1', 'Succeeded'],
+    ]);
+    const registry = await s.stores.registry.get('checkout', 'staging');
+    expect([registry?.previous?.version, registry?.current.version]).toEqual(['1.1.0', '1.1.1']);
     await expectNothingLeft(s, 'checkout', 'staging');
   });
 });
