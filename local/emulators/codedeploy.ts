@@ -3,6 +3,7 @@ import {
   AlarmsLimitExceededException,
   ApplicationDoesNotExistException,
   ApplicationNameRequiredException,
+  BatchLimitExceededException,
   CodeDeployServiceException,
   type CreateDeploymentInput,
   DeploymentAlreadyCompletedException,
@@ -19,7 +20,10 @@ import {
   InvalidAutoRollbackConfigException,
   InvalidDeploymentConfigNameException,
   InvalidDeploymentIdException,
+  InvalidDeploymentStatusException,
+  InvalidNextTokenException,
   InvalidRevisionException,
+  InvalidTimeRangeException,
   RevisionRequiredException,
 } from '@aws-sdk/client-codedeploy';
 import { type Platform, predefinedConfigs, type TrafficStep } from '../../shared/domain/deploy-configs';
@@ -40,7 +44,8 @@ import {
 
 /*
  * An in-process CodeDeploy (Lambda and ECS blue/green with traffic shifting). It answers
- * CreateDeployment, GetDeployment and StopDeployment with the SDK's shapes and exception classes,
+ * CreateDeployment, GetDeployment, StopDeployment, ListDeployments and BatchGetDeployments with
+ * the SDK's shapes and exception classes,
  * shifts traffic on the deployment config's real timing, polls the deployment's alarms every
  * minute of the shift, rolls back with a new deployment created by `codeDeployRollback`, and
  * publishes CodeDeploy's state-change events to the default bus.
@@ -81,6 +86,12 @@ import {
  * [STOP]  StopDeployment.autoRollbackEnabled is nullable; CDK's `stoppedDeployment` ("roll back a
  *         deployment that was manually stopped") maps to DEPLOYMENT_STOP_ON_REQUEST, which is what
  *         applies when the caller does not say.
+ * [SAR]   Service Authorization Reference, AWS CodeDeploy: ListDeployments and BatchGetDeployments
+ *         require the `deploymentgroup` resource type.
+ * [LIST]  ListDeployments API reference: applicationName and deploymentGroupName go together (one
+ *         without the other is refused); includeOnlyStatuses filters; createTimeRange bounds the
+ *         create time; a page carries a nextToken. BatchGetDeployments takes at most 25 ids and
+ *         leaves out the ids it does not know.
  */
 
 export type ComputePlatform = 'Lambda' | 'ECS' | 'Server';
@@ -196,6 +207,11 @@ const autoRollbackEvents = new Set([
   'DEPLOYMENT_STOP_ON_REQUEST',
 ]);
 const activeStatuses = new Set<EmulatedStatus>(['Created', 'Queued', 'InProgress', 'Baking', 'Ready']);
+const allStatuses = new Set<string>([...activeStatuses, 'Succeeded', 'Failed', 'Stopped']);
+/** ListDeployments' page size (AWS does not document one). */
+const listPageSize = 100;
+/** BatchGetDeployments' documented maximum of ids. */
+const batchGetLimit = 25;
 const platformOf: Record<ComputePlatform, Platform> = { Lambda: 'lambda', ECS: 'ecs', Server: 'ec2' };
 const deploymentIdPattern = /^d-[A-Z0-9]{9}$/;
 const minuteMs = 60_000;
@@ -239,6 +255,8 @@ export class CodeDeployEmulator implements ServiceEmulator {
    * | CreateDeployment | codedeploy:UpdateDeploymentGroup        | deploymentgroup:<app>/<group>, only with overrideAlarmConfiguration | [OVR] |
    * | GetDeployment    | codedeploy:GetDeployment                | deploymentgroup of the deployment          | [PERM] |
    * | StopDeployment   | codedeploy:StopDeployment               | deploymentgroup of the deployment          | [PERM] |
+   * | ListDeployments  | codedeploy:ListDeployments              | deploymentgroup:<app>/<group> (all: *)     | [PERM], [SAR] |
+   * | BatchGetDeployments | codedeploy:BatchGetDeployments       | deploymentgroup of each known deployment   | [PERM], [SAR] |
    * Footnote 1 of [PERM] reads "GetApplicationRevision or RegisterApplicationRevision": an
    * alternative the request list cannot express, so the twin checks RegisterApplicationRevision,
    * the one CreateDeployment exercises (it registers the revision it is given).
@@ -267,6 +285,27 @@ export class CodeDeployEmulator implements ServiceEmulator {
       }
       return checks;
     }
+    if (name === 'ListDeployments') {
+      const app = stringOr(input.applicationName);
+      const group = stringOr(input.deploymentGroupName);
+      // Without a group, the listing spans every group of the account.
+      return [
+        {
+          action: 'codedeploy:ListDeployments',
+          resource: app && group ? groupArn(app, group) : twinArn('codedeploy', 'deploymentgroup:*'),
+        },
+      ];
+    }
+    if (name === 'BatchGetDeployments') {
+      const ids = Array.isArray(input.deploymentIds) ? input.deploymentIds : [];
+      const groups = new Set(
+        ids.flatMap((id) => {
+          const d = typeof id === 'string' ? this.deployments.get(id) : undefined;
+          return d ? [groupArn(d.applicationName, d.deploymentGroupName)] : [];
+        }),
+      );
+      return [...groups].map((resource) => ({ action: 'codedeploy:BatchGetDeployments', resource }));
+    }
     if (name === 'GetDeployment' || name === 'StopDeployment') {
       const d = this.deployments.get(stringOr(input.deploymentId) ?? '');
       if (!d) return [];
@@ -287,6 +326,10 @@ export class CodeDeployEmulator implements ServiceEmulator {
         return { deploymentInfo: this.describe(this.find(input.deploymentId)) };
       case 'StopDeployment':
         return this.stopDeployment(input);
+      case 'ListDeployments':
+        return this.listDeployments(input);
+      case 'BatchGetDeployments':
+        return this.batchGetDeployments(input);
       default:
         throw fail(
           CodeDeployServiceException,
@@ -772,6 +815,124 @@ export class CodeDeployEmulator implements ServiceEmulator {
     return d;
   }
 
+  // --- ListDeployments / BatchGetDeployments ----------------------------------------------------
+
+  /**
+   * The ids of a group's deployments (or of every group), newest first, filtered by status and
+   * create time, a page of `listPageSize` at a time ([LIST]; AWS documents no order, the twin
+   * lists newest first).
+   */
+  private listDeployments(input: Record<string, unknown>): Record<string, unknown> {
+    const app = stringOr(input.applicationName);
+    const groupName = stringOr(input.deploymentGroupName);
+    if (app && !groupName) {
+      throw fail(
+        DeploymentGroupNameRequiredException,
+        'DeploymentGroupNameRequiredException',
+        'Deployment group name is required when an application name is given',
+      );
+    }
+    if (groupName && !app) {
+      throw fail(
+        ApplicationNameRequiredException,
+        'ApplicationNameRequiredException',
+        'Application name is required when a deployment group name is given',
+      );
+    }
+    if (app && groupName) {
+      if (!this.applications.has(app))
+        throw fail(
+          ApplicationDoesNotExistException,
+          'ApplicationDoesNotExistException',
+          `No application found for name: ${app}`,
+        );
+      if (!this.groups.has(`${app}/${groupName}`))
+        throw fail(
+          DeploymentGroupDoesNotExistException,
+          'DeploymentGroupDoesNotExistException',
+          `No Deployment Group found for name: ${groupName}`,
+        );
+    }
+    const statuses = input.includeOnlyStatuses;
+    if (statuses !== undefined && !Array.isArray(statuses)) {
+      throw fail(InvalidDeploymentStatusException, 'InvalidDeploymentStatusException', 'Invalid status list');
+    }
+    const wanted = new Set<string>((statuses as unknown[] | undefined)?.map(String) ?? []);
+    for (const status of wanted) {
+      if (!allStatuses.has(status)) {
+        throw fail(
+          InvalidDeploymentStatusException,
+          'InvalidDeploymentStatusException',
+          `Invalid deployment status: ${status}`,
+        );
+      }
+    }
+    const range = isRecord(input.createTimeRange) ? input.createTimeRange : {};
+    const start = timeOf(range.start);
+    const end = timeOf(range.end);
+    if (
+      Number.isNaN(start) ||
+      Number.isNaN(end) ||
+      (start !== undefined && end !== undefined && start > end)
+    ) {
+      throw fail(InvalidTimeRangeException, 'InvalidTimeRangeException', 'The time range is invalid');
+    }
+    const ids = [...this.deployments.values()]
+      .filter(
+        (d) =>
+          (!app || (d.applicationName === app && d.deploymentGroupName === groupName)) &&
+          (wanted.size === 0 || wanted.has(d.status)) &&
+          (start === undefined || d.createTimeMs >= start) &&
+          (end === undefined || d.createTimeMs <= end),
+      )
+      .reverse()
+      .map((d) => d.deploymentId);
+    const token = input.nextToken;
+    let from = 0;
+    if (token !== undefined && token !== null) {
+      from = typeof token === 'string' && /^page-[0-9]+$/.test(token) ? Number(token.slice(5)) : Number.NaN;
+      if (!Number.isInteger(from) || from > ids.length) {
+        throw fail(InvalidNextTokenException, 'InvalidNextTokenException', 'The next token is invalid');
+      }
+    }
+    const page = ids.slice(from, from + listPageSize);
+    const next = from + listPageSize < ids.length ? `page-${from + listPageSize}` : undefined;
+    return { deployments: page, ...(next ? { nextToken: next } : {}) };
+  }
+
+  /** Up to 25 deployments by id, as GetDeployment describes them; unknown ids are left out ([LIST]). */
+  private batchGetDeployments(input: Record<string, unknown>): Record<string, unknown> {
+    const ids = input.deploymentIds;
+    if (!Array.isArray(ids) || ids.length === 0) {
+      throw fail(
+        DeploymentIdRequiredException,
+        'DeploymentIdRequiredException',
+        'At least one deployment ID must be specified',
+      );
+    }
+    if (ids.length > batchGetLimit) {
+      throw fail(
+        BatchLimitExceededException,
+        'BatchLimitExceededException',
+        `The maximum number of deployment IDs (${batchGetLimit}) was exceeded`,
+      );
+    }
+    for (const id of ids) {
+      if (typeof id !== 'string' || !deploymentIdPattern.test(id)) {
+        throw fail(
+          InvalidDeploymentIdException,
+          'InvalidDeploymentIdException',
+          `Specified DeploymentId is not in the valid format: ${String(id)}`,
+        );
+      }
+    }
+    const infos = (ids as string[]).flatMap((id) => {
+      const d = this.deployments.get(id);
+      return d ? [this.describe(d)] : [];
+    });
+    return { deploymentsInfo: infos };
+  }
+
   private stopDeployment(input: Record<string, unknown>): Record<string, unknown> {
     const d = this.find(input.deploymentId);
     if (!activeStatuses.has(d.status)) {
@@ -913,6 +1074,15 @@ function groupKey(d: { applicationName: string; deploymentGroupName: string }): 
 
 function stringOr(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/** A TimeRange bound: undefined when absent, NaN when not a time. */
+function timeOf(value: unknown): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (value instanceof Date) return value.getTime();
+  if (typeof value === 'number') return value < 1e11 ? value * 1000 : value;
+  if (typeof value === 'string') return Date.parse(value);
+  return Number.NaN;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

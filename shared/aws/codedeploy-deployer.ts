@@ -1,17 +1,28 @@
 import { createHash } from 'node:crypto';
 import {
+  BatchGetDeploymentsCommand,
   type CodeDeployClient,
+  type DeploymentInfo as CodeDeployDeploymentInfo,
+  type DeploymentStatus as CodeDeployStatus,
   CreateDeploymentCommand,
   type CreateDeploymentCommandInput,
   GetDeploymentCommand,
+  ListDeploymentsCommand,
   StopDeploymentCommand,
 } from '@aws-sdk/client-codedeploy';
 import { isPredefinedConfig } from '../domain/deploy-configs';
-import { DeploymentCreationFailed, TransientDependencyError, UnsupportedArtifact } from '../domain/errors';
+import { DeploymentCreationFailed, UnsupportedArtifact } from '../domain/errors';
 import type { Artifact } from '../domain/events/artifact';
 import { codeDeployApplication, codeDeployGroup } from '../domain/names';
-import type { Deployer, DeploymentInfo, DeploymentRequest, DeploymentStatus } from '../ports';
+import type {
+  Deployer,
+  DeploymentInfo,
+  DeploymentRequest,
+  DeploymentStatus,
+  FindDeploymentInput,
+} from '../ports';
 import type { EcsTaskDefinitions } from './ecs-task-definitions';
+import { awsDependencyError } from './errors';
 
 /** Builds the AppSpec for Lambda and ECS as CodeDeploy documents it (PascalCase keys). */
 export function buildAppSpec(request: DeploymentRequest): Record<string, unknown> {
@@ -71,10 +82,9 @@ export function buildCreateDeploymentInput(request: DeploymentRequest): CreateDe
       `${request.deploymentConfig} is not a ${request.platform} deployment config`,
     );
   }
-  const description =
-    `upshift ${request.revert ? 'revert' : 'upgrade'} ${request.workflowId}: ${request.component} ${
-      request.version
-    } to ${request.environment}`.slice(0, 512);
+  const description = `${descriptionPrefix(request.workflowId, request.revert === true)} ${
+    request.component
+  } ${request.version} to ${request.environment}`.slice(0, 512);
   const base: CreateDeploymentCommandInput = {
     applicationName: codeDeployApplication(request.component),
     deploymentGroupName: codeDeployGroup(request.component, request.environment),
@@ -117,12 +127,76 @@ export function buildCreateDeploymentInput(request: DeploymentRequest): CreateDe
   };
 }
 
+/**
+ * How a deployment's description starts: its kind and the workflow id, then a colon. A retried
+ * Deploy finds what an earlier attempt created by this prefix (workflow ids contain no colon or space).
+ */
+export function descriptionPrefix(workflowId: string, revert: boolean): string {
+  return `upshift ${revert ? 'revert' : 'upgrade'} ${workflowId}:`;
+}
+
+/** Every deployment status: a retry looks for a deployment that may be running or may have ended. */
+const allStatuses: CodeDeployStatus[] = [
+  'Created',
+  'Queued',
+  'InProgress',
+  'Baking',
+  'Ready',
+  'Succeeded',
+  'Failed',
+  'Stopped',
+];
+
+/** The intent's time is the function's clock, CodeDeploy's createTime its own: allow for skew. */
+const CLOCK_SKEW_MS = 5 * 60_000;
+
+/** BatchGetDeployments takes at most 25 ids (BatchLimitExceededException beyond). */
+const BATCH_GET_LIMIT = 25;
+
+/** Errors with which CodeDeploy refuses a request it may accept later: worth retrying. */
 const transientNames = new Set([
   'ThrottlingException',
   'ServiceUnavailableException',
   'InternalFailure',
   'TimeoutError',
 ]);
+
+/**
+ * CreateDeployment's failure. A modeled CodeDeploy refusal (an `...Exception` name: no group, a
+ * busy group, a bad revision) created nothing: DeploymentCreationFailed. Anything else (throttling,
+ * a server fault, a network error or a lost response) leaves the outcome unknown, so it is
+ * transient and the retry looks for the deployment first; access denied is permanent.
+ */
+function createDeploymentError(error: unknown): Error {
+  const e = error as { name?: string; message?: string; $fault?: string };
+  const name = e?.name ?? 'Error';
+  const refused =
+    name.endsWith('Exception') &&
+    name !== 'AccessDeniedException' &&
+    !transientNames.has(name) &&
+    e.$fault !== 'server';
+  if (refused) {
+    return new DeploymentCreationFailed(`CreateDeployment failed: ${name}: ${e.message ?? ''}`, {
+      cause: error,
+    });
+  }
+  return awsDependencyError('CodeDeploy CreateDeployment', error);
+}
+
+/** The task definition an ECS deployment's AppSpec names: what a found deployment deployed. */
+function deployedArtifact(info: CodeDeployDeploymentInfo): Artifact | undefined {
+  const content = info.revision?.appSpecContent?.content;
+  if (info.computePlatform !== 'ECS' || !content) return undefined;
+  try {
+    const spec = JSON.parse(content) as {
+      Resources?: { [name: string]: { Properties?: { TaskDefinition?: unknown } } }[];
+    };
+    const taskDefinitionArn = Object.values(spec.Resources?.[0] ?? {})[0]?.Properties?.TaskDefinition;
+    return typeof taskDefinitionArn === 'string' ? { type: 'ecs', taskDefinitionArn } : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export class CodeDeployDeployer implements Deployer {
   constructor(
@@ -160,14 +234,60 @@ export class CodeDeployDeployer implements Deployer {
         ...(resolved !== request ? { artifact: resolved.artifact } : {}),
       };
     } catch (error) {
-      const name = (error as Error).name;
-      if (transientNames.has(name))
-        throw new TransientDependencyError(`CreateDeployment: ${name}`, { cause: error });
       if (error instanceof DeploymentCreationFailed) throw error;
-      throw new DeploymentCreationFailed(`CreateDeployment failed: ${name}: ${(error as Error).message}`, {
-        cause: error,
-      });
+      throw createDeploymentError(error);
     }
+  }
+
+  /**
+   * The deployment this workflow created in the target's group: ListDeployments of the group
+   * (every status, created since `createdAfter` when given, all pages), then BatchGetDeployments
+   * 25 ids at a time, matching the description's prefix (kind and workflow id) and a user creator.
+   */
+  async findDeployment(
+    input: FindDeploymentInput,
+  ): Promise<{ deploymentId: string; artifact?: Artifact } | undefined> {
+    const prefix = descriptionPrefix(input.workflowId, input.revert === true);
+    const ids: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      try {
+        const out = await this.client.send(
+          new ListDeploymentsCommand({
+            applicationName: codeDeployApplication(input.component),
+            deploymentGroupName: codeDeployGroup(input.component, input.environment),
+            includeOnlyStatuses: allStatuses,
+            ...(input.createdAfter
+              ? { createTimeRange: { start: new Date(Date.parse(input.createdAfter) - CLOCK_SKEW_MS) } }
+              : {}),
+            ...(nextToken ? { nextToken } : {}),
+          }),
+        );
+        ids.push(...(out.deployments ?? []));
+        nextToken = out.nextToken;
+      } catch (error) {
+        throw awsDependencyError('CodeDeploy ListDeployments', error);
+      }
+    } while (nextToken);
+    for (let i = 0; i < ids.length; i += BATCH_GET_LIMIT) {
+      let infos: CodeDeployDeploymentInfo[];
+      try {
+        const out = await this.client.send(
+          new BatchGetDeploymentsCommand({ deploymentIds: ids.slice(i, i + BATCH_GET_LIMIT) }),
+        );
+        infos = out.deploymentsInfo ?? [];
+      } catch (error) {
+        throw awsDependencyError('CodeDeploy BatchGetDeployments', error);
+      }
+      const found = infos.find(
+        (d) => d.deploymentId && d.creator !== 'codeDeployRollback' && d.description?.startsWith(prefix),
+      );
+      if (found?.deploymentId) {
+        const artifact = deployedArtifact(found);
+        return { deploymentId: found.deploymentId, ...(artifact ? { artifact } : {}) };
+      }
+    }
+    return undefined;
   }
 
   async getDeployment(deploymentId: string): Promise<DeploymentInfo> {
@@ -188,10 +308,7 @@ export class CodeDeployDeployer implements Deployer {
         ...(info?.creator ? { creator: info.creator } : {}),
       };
     } catch (error) {
-      throw new TransientDependencyError(
-        `GetDeployment ${deploymentId} failed: ${(error as Error).message}`,
-        { cause: error },
-      );
+      throw awsDependencyError(`CodeDeploy GetDeployment ${deploymentId}`, error);
     }
   }
 
@@ -199,9 +316,13 @@ export class CodeDeployDeployer implements Deployer {
     deploymentId: string,
     autoRollback: boolean,
   ): Promise<{ status: 'Pending' | 'Succeeded' }> {
-    const out = await this.client.send(
-      new StopDeploymentCommand({ deploymentId, autoRollbackEnabled: autoRollback }),
-    );
-    return { status: out.status === 'Succeeded' ? 'Succeeded' : 'Pending' };
+    try {
+      const out = await this.client.send(
+        new StopDeploymentCommand({ deploymentId, autoRollbackEnabled: autoRollback }),
+      );
+      return { status: out.status === 'Succeeded' ? 'Succeeded' : 'Pending' };
+    } catch (error) {
+      throw awsDependencyError(`CodeDeploy StopDeployment ${deploymentId}`, error);
+    }
   }
 }

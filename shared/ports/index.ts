@@ -222,6 +222,17 @@ export interface DeploymentInfo {
   creator?: string;
 }
 
+/** What identifies the deployment a Deploy attempt may have created. */
+export interface FindDeploymentInput {
+  workflowId: string;
+  component: string;
+  environment: string;
+  /** A revert or manual rollback (a workflow may hold an upgrade deployment and a revert). */
+  revert?: boolean;
+  /** The intent's time: the deployment was created after it (narrows the listing). */
+  createdAfter?: string;
+}
+
 export interface Deployer {
   /**
    * Starts a deployment. `artifact` is what was actually deployed when the deployer had to derive
@@ -234,11 +245,9 @@ export interface Deployer {
    * find what an attempt that timed out created. Optional: without it, a retry whose intent has
    * no recorded id creates again, and CodeDeploy's refusal keeps the lock (decision 0014).
    */
-  findDeployment?(input: {
-    workflowId: string;
-    component: string;
-    environment: string;
-  }): Promise<{ deploymentId: string; artifact?: Artifact } | undefined>;
+  findDeployment?(
+    input: FindDeploymentInput,
+  ): Promise<{ deploymentId: string; artifact?: Artifact } | undefined>;
   getDeployment(deploymentId: string): Promise<DeploymentInfo>;
   stopDeployment(deploymentId: string, autoRollback: boolean): Promise<{ status: 'Pending' | 'Succeeded' }>;
 }

@@ -1,14 +1,20 @@
 import { createHash } from 'node:crypto';
 import {
+  BatchGetDeploymentsCommand,
   CodeDeployClient,
   CreateDeploymentCommand,
   GetDeploymentCommand,
+  ListDeploymentsCommand,
   StopDeploymentCommand,
 } from '@aws-sdk/client-codedeploy';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { CodeDeployDeployer } from '../../shared/aws/codedeploy-deployer';
-import { DeploymentCreationFailed, TransientDependencyError } from '../../shared/domain/errors';
+import {
+  DependencyRejected,
+  DeploymentCreationFailed,
+  TransientDependencyError,
+} from '../../shared/domain/errors';
 import type { DeploymentRequest } from '../../shared/ports';
 
 const cd = mockClient(CodeDeployClient);
@@ -217,5 +223,147 @@ describe('CodeDeploy deployer', () => {
     const error = Object.assign(new Error('slow down'), { name: 'ThrottlingException' });
     cd.on(CreateDeploymentCommand).rejects(error);
     await expect(deployer.createDeployment(lambdaRequest)).rejects.toBeInstanceOf(TransientDependencyError);
+  });
+
+  it('a lost CreateDeployment response (a network error) is transient: the deployment may exist', async () => {
+    // Prepare
+    cd.on(CreateDeploymentCommand).rejects(Object.assign(new Error('socket hang up'), { name: 'Error' }));
+    // Act
+    const error = await deployer.createDeployment(lambdaRequest).catch((e: Error) => e);
+    // Assess
+    expect(error).toBeInstanceOf(TransientDependencyError);
+    expect((error as Error).message).toContain('CodeDeploy CreateDeployment failed');
+  });
+
+  it('access denied on CreateDeployment is permanent (DependencyRejected), not a refusal to retry', async () => {
+    cd.on(CreateDeploymentCommand).rejects(
+      Object.assign(new Error('not authorized'), { name: 'AccessDeniedException', $fault: 'client' }),
+    );
+    await expect(deployer.createDeployment(lambdaRequest)).rejects.toBeInstanceOf(DependencyRejected);
+  });
+
+  it('GetDeployment and StopDeployment: a validation error is permanent, throttling transient', async () => {
+    // Prepare
+    cd.on(GetDeploymentCommand).rejects(Object.assign(new Error('bad'), { name: 'ValidationException' }));
+    cd.on(StopDeploymentCommand).rejects(
+      Object.assign(new Error('slow down'), { name: 'ThrottlingException' }),
+    );
+    // Act
+    const get = await deployer.getDeployment('d-ABCDEF123').catch((e: Error) => e);
+    const stop = await deployer.stopDeployment('d-ABCDEF123', true).catch((e: Error) => e);
+    // Assess
+    expect(get).toBeInstanceOf(DependencyRejected);
+    expect(stop).toBeInstanceOf(TransientDependencyError);
+  });
+});
+
+describe('CodeDeploy deployer: findDeployment', () => {
+  const where = { workflowId: 'wf-1', component: 'checkout', environment: 'staging' };
+  const description = (kind: string, wf: string) => `upshift ${kind} ${wf}: checkout 1.1.0 to staging`;
+
+  it('lists the group in every status since the intent (with clock skew), then reads 25 ids at a time', async () => {
+    // Prepare: 30 ids on two pages; the match is in the second batch
+    const ids = Array.from({ length: 30 }, (_, i) => `d-${String(i).padStart(9, '0')}`);
+    cd.on(ListDeploymentsCommand)
+      .resolvesOnce({ deployments: ids.slice(0, 20), nextToken: 'next-1' })
+      .resolvesOnce({ deployments: ids.slice(20) });
+    cd.on(BatchGetDeploymentsCommand)
+      .resolvesOnce({
+        deploymentsInfo: ids.slice(0, 25).map((deploymentId) => ({
+          deploymentId,
+          creator: 'user',
+          description: description('upgrade', 'wf-10'),
+        })),
+      })
+      .resolvesOnce({
+        deploymentsInfo: [
+          { deploymentId: ids[26], creator: 'user', description: description('revert', 'wf-1') },
+          { deploymentId: ids[27], creator: 'user', description: description('upgrade', 'wf-1') },
+        ],
+      });
+
+    // Act
+    const found = await deployer.findDeployment({ ...where, createdAfter: '2026-12-02T10:05:00.000Z' });
+
+    // Assess
+    expect(found).toEqual({ deploymentId: ids[27] });
+    const lists = cd.commandCalls(ListDeploymentsCommand).map((c) => c.args[0].input);
+    expect(lists).toEqual([
+      {
+        applicationName: 'upshift-checkout',
+        deploymentGroupName: 'checkout-staging',
+        includeOnlyStatuses: [
+          'Created',
+          'Queued',
+          'InProgress',
+          'Baking',
+          'Ready',
+          'Succeeded',
+          'Failed',
+          'Stopped',
+        ],
+        createTimeRange: { start: new Date('2026-12-02T10:00:00.000Z') },
+      },
+      expect.objectContaining({ nextToken: 'next-1' }),
+    ]);
+    expect(cd.commandCalls(BatchGetDeploymentsCommand).map((c) => c.args[0].input)).toEqual([
+      { deploymentIds: ids.slice(0, 25) },
+      { deploymentIds: ids.slice(25) },
+    ]);
+  });
+
+  it('finds a revert by its kind, skips CodeDeploy rollbacks, and reads the task definition of an ECS one', async () => {
+    // Prepare
+    const content = JSON.stringify({
+      version: 0,
+      Resources: [
+        { TargetService: { Type: 'AWS::ECS::Service', Properties: { TaskDefinition: 'arn:td:4' } } },
+      ],
+    });
+    cd.on(ListDeploymentsCommand).resolves({ deployments: ['d-ROLLBACK1', 'd-REVERT001'] });
+    cd.on(BatchGetDeploymentsCommand).resolves({
+      deploymentsInfo: [
+        {
+          deploymentId: 'd-ROLLBACK1',
+          creator: 'codeDeployRollback',
+          description: description('revert', 'wf-1'),
+        },
+        {
+          deploymentId: 'd-REVERT001',
+          creator: 'user',
+          computePlatform: 'ECS',
+          description: description('revert', 'wf-1'),
+          revision: { revisionType: 'AppSpecContent', appSpecContent: { content } },
+        },
+      ],
+    });
+
+    // Act
+    const found = await deployer.findDeployment({ ...where, revert: true });
+
+    // Assess
+    expect(found).toEqual({
+      deploymentId: 'd-REVERT001',
+      artifact: { type: 'ecs', taskDefinitionArn: 'arn:td:4' },
+    });
+    expect(cd.commandCalls(ListDeploymentsCommand)[0]?.args[0].input.createTimeRange).toBeUndefined();
+  });
+
+  it('answers undefined when nothing matches, and classifies ListDeployments failures', async () => {
+    // Prepare
+    cd.on(ListDeploymentsCommand).resolvesOnce({ deployments: [] });
+    // Act
+    const none = await deployer.findDeployment(where);
+    cd.on(ListDeploymentsCommand).rejects(
+      Object.assign(new Error('denied'), { name: 'AccessDeniedException' }),
+    );
+    const denied = await deployer.findDeployment(where).catch((e: Error) => e);
+    cd.on(ListDeploymentsCommand).rejects(Object.assign(new Error('slow'), { name: 'ThrottlingException' }));
+    const throttled = await deployer.findDeployment(where).catch((e: Error) => e);
+    // Assess
+    expect(none).toBeUndefined();
+    expect(cd.commandCalls(BatchGetDeploymentsCommand)).toEqual([]);
+    expect(denied).toBeInstanceOf(DependencyRejected);
+    expect(throttled).toBeInstanceOf(TransientDependencyError);
   });
 });

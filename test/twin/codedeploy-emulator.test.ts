@@ -1,14 +1,19 @@
 import { createHash } from 'node:crypto';
 import {
   ApplicationDoesNotExistException,
+  BatchLimitExceededException,
   CodeDeployClient,
   DeploymentAlreadyCompletedException,
   DeploymentConfigDoesNotExistException,
   DeploymentDoesNotExistException,
   DeploymentGroupDoesNotExistException,
+  DeploymentGroupNameRequiredException,
+  DeploymentIdRequiredException,
   DeploymentLimitExceededException,
   InvalidDeploymentConfigNameException,
   InvalidDeploymentIdException,
+  InvalidDeploymentStatusException,
+  InvalidNextTokenException,
   InvalidRevisionException,
   RevisionRequiredException,
 } from '@aws-sdk/client-codedeploy';
@@ -791,5 +796,207 @@ describe('CodeDeployEmulator behind the real adapter', () => {
     expect(deployment.status).toBe('Succeeded');
     expect(deployment.creator).toBe('user');
     expect(lambda.routing('checkout', 'live')).toEqual({ primary: '2' });
+  });
+});
+
+describe('CodeDeployEmulator ListDeployments and BatchGetDeployments', () => {
+  it("lists a group's deployments newest first, filtered by status and create time", async () => {
+    // Prepare: one failed at once (10:00), one succeeded (10:01), one in progress (10:02)
+    const { emulator, clock } = setup();
+    const failed = await create(emulator, lambdaInput('3', '2'));
+    await clock.advanceTo(MINUTE);
+    const succeeded = await create(
+      emulator,
+      lambdaInput('1', '2', { deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce' }),
+    );
+    await clock.advanceTo(2 * MINUTE);
+    const running = await create(emulator, lambdaInput('2', '3'));
+    const list = (input: Record<string, unknown>) =>
+      emulator.handle(
+        'ListDeployments',
+        { applicationName: 'upshift-checkout', deploymentGroupName: 'checkout-prod', ...input },
+        caller,
+      );
+
+    // Act
+    const all = await list({});
+    const ended = await list({ includeOnlyStatuses: ['Succeeded', 'Failed', 'Stopped'] });
+    const recent = await list({ createTimeRange: { start: new Date(MINUTE) } });
+    const other = await emulator.handle(
+      'ListDeployments',
+      { applicationName: 'upshift-web', deploymentGroupName: 'web-prod' },
+      caller,
+    );
+
+    // Assess
+    expect(all).toEqual({ deployments: [running, succeeded, failed] });
+    expect(ended.deployments).toEqual([succeeded, failed]);
+    expect(recent.deployments).toEqual([running, succeeded]);
+    expect(other).toEqual({ deployments: [] });
+  });
+
+  it('pages past 100 ids with a nextToken, and refuses a token it did not issue', async () => {
+    // Prepare: 101 deployments that fail at once (CurrentVersion mismatch), freeing the group
+    const { emulator } = setup();
+    const ids: string[] = [];
+    for (let i = 0; i < 101; i++) ids.push(await create(emulator, lambdaInput('3', '2')));
+    const input = { applicationName: 'upshift-checkout', deploymentGroupName: 'checkout-prod' };
+
+    // Act
+    const first = await emulator.handle('ListDeployments', input, caller);
+    const second = await emulator.handle('ListDeployments', { ...input, nextToken: first.nextToken }, caller);
+    const forged = await rejection(emulator.handle('ListDeployments', { ...input, nextToken: 'x' }, caller));
+
+    // Assess
+    expect(first.deployments).toHaveLength(100);
+    expect(typeof first.nextToken).toBe('string');
+    expect(second).toEqual({ deployments: [ids[0]] });
+    expect(forged).toBeInstanceOf(InvalidNextTokenException);
+  });
+
+  it('refuses an application without its group, an unknown group and an unknown status', async () => {
+    // Prepare
+    const { emulator } = setup();
+
+    // Act
+    const noGroup = await rejection(
+      emulator.handle('ListDeployments', { applicationName: 'upshift-checkout' }, caller),
+    );
+    const unknownGroup = await rejection(
+      emulator.handle(
+        'ListDeployments',
+        { applicationName: 'upshift-checkout', deploymentGroupName: 'nope' },
+        caller,
+      ),
+    );
+    const badStatus = await rejection(
+      emulator.handle(
+        'ListDeployments',
+        {
+          applicationName: 'upshift-checkout',
+          deploymentGroupName: 'checkout-prod',
+          includeOnlyStatuses: ['Done'],
+        },
+        caller,
+      ),
+    );
+
+    // Assess
+    expect(noGroup).toBeInstanceOf(DeploymentGroupNameRequiredException);
+    expect(unknownGroup).toBeInstanceOf(DeploymentGroupDoesNotExistException);
+    expect(badStatus).toBeInstanceOf(InvalidDeploymentStatusException);
+  });
+
+  it('describes up to 25 deployments as GetDeployment does, leaving unknown ids out', async () => {
+    // Prepare
+    const { emulator } = setup();
+    const id = await create(emulator, lambdaInput('1', '2'));
+
+    // Act
+    const out = await emulator.handle('BatchGetDeployments', { deploymentIds: [id, 'd-ABCDEFGHI'] }, caller);
+    const none = await rejection(emulator.handle('BatchGetDeployments', { deploymentIds: [] }, caller));
+    const tooMany = await rejection(
+      emulator.handle('BatchGetDeployments', { deploymentIds: Array.from({ length: 26 }, () => id) }, caller),
+    );
+    const malformed = await rejection(
+      emulator.handle('BatchGetDeployments', { deploymentIds: ['nope'] }, caller),
+    );
+
+    // Assess
+    expect(out.deploymentsInfo).toEqual([await info(emulator, id)]);
+    expect(none).toBeInstanceOf(DeploymentIdRequiredException);
+    expect(tooMany).toBeInstanceOf(BatchLimitExceededException);
+    expect(malformed).toBeInstanceOf(InvalidDeploymentIdException);
+  });
+
+  it("authorizes ListDeployments on the group and BatchGetDeployments on each known deployment's group", async () => {
+    // Prepare
+    const { emulator } = setup();
+    const checkout = await create(emulator, lambdaInput('1', '2'));
+    const web = await create(emulator, ecsInput(taskDef(2), 'app'));
+    const group = (g: string) => `arn:aws:codedeploy:us-east-1:000000000000:deploymentgroup:${g}`;
+
+    // Act
+    const list = emulator.authorizations('ListDeployments', {
+      applicationName: 'upshift-checkout',
+      deploymentGroupName: 'checkout-prod',
+    });
+    const listAll = emulator.authorizations('ListDeployments', {});
+    const batch = emulator.authorizations('BatchGetDeployments', {
+      deploymentIds: [checkout, web, 'd-ABCDEFGHI'],
+    });
+
+    // Assess
+    expect(list).toEqual([
+      { action: 'codedeploy:ListDeployments', resource: group('upshift-checkout/checkout-prod') },
+    ]);
+    expect(listAll).toEqual([{ action: 'codedeploy:ListDeployments', resource: group('*') }]);
+    expect(batch).toEqual([
+      { action: 'codedeploy:BatchGetDeployments', resource: group('upshift-checkout/checkout-prod') },
+      { action: 'codedeploy:BatchGetDeployments', resource: group('upshift-web/web-prod') },
+    ]);
+  });
+});
+
+describe('CodeDeployEmulator behind the real adapter: findDeployment', () => {
+  it("finds the deployment of a workflow by its description, of the asked kind, and no other workflow's", async () => {
+    // Prepare: wf-1's upgrade (rolled back by its revert), then wf-2's upgrade
+    const { emulator, clock } = setup();
+    const client = new CodeDeployClient({
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'twin', secretAccessKey: 'twin' },
+    });
+    client.middlewareStack.add(
+      (_next, context) => async (args) => {
+        const output = await emulator.handle(
+          context.commandName ?? '',
+          args.input as Record<string, unknown>,
+          caller,
+        );
+        return { output: { ...output, $metadata: {} }, response: {} };
+      },
+      { step: 'initialize', name: 'twinEmulator' },
+    );
+    const deployer = new CodeDeployDeployer(client);
+    const base: DeploymentRequest = {
+      workflowId: 'wf-1',
+      component: 'checkout',
+      environment: 'prod',
+      platform: 'lambda',
+      target: { type: 'lambda', functionName: 'checkout', alias: 'live' },
+      version: '1.1.0',
+      artifact: { type: 'lambda', functionName: 'checkout', functionVersion: '2' },
+      currentArtifact: { type: 'lambda', functionName: 'checkout', functionVersion: '1' },
+      deploymentConfig: 'CodeDeployDefault.LambdaAllAtOnce',
+      alarmNames: ['checkout-errors'],
+    };
+    const upgrade = await deployer.createDeployment(base);
+    await clock.advanceTo(0);
+    const revert = await deployer.createDeployment({
+      ...base,
+      version: '1.0.0',
+      artifact: base.currentArtifact as DeploymentRequest['artifact'],
+      currentArtifact: base.artifact,
+      revert: true,
+    });
+    await clock.advanceTo(MINUTE);
+    const other = await deployer.createDeployment({ ...base, workflowId: 'wf-2' });
+    const where = { component: 'checkout', environment: 'prod' };
+
+    // Act
+    const found = await deployer.findDeployment({ ...where, workflowId: 'wf-1' });
+    const foundRevert = await deployer.findDeployment({ ...where, workflowId: 'wf-1', revert: true });
+    const foundOther = await deployer.findDeployment({
+      ...where,
+      workflowId: 'wf-2',
+      createdAfter: new Date(MINUTE).toISOString(),
+    });
+    const none = await deployer.findDeployment({ ...where, workflowId: 'wf-3' });
+
+    // Assess
+    expect(found).toEqual({ deploymentId: upgrade.deploymentId });
+    expect(foundRevert).toEqual({ deploymentId: revert.deploymentId });
+    expect(foundOther).toEqual({ deploymentId: other.deploymentId });
+    expect(none).toBeUndefined();
   });
 });
