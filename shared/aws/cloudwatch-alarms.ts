@@ -1,6 +1,6 @@
 import { type CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
-import { TransientDependencyError } from '../domain/errors';
 import type { AlarmReader, AlarmState } from '../ports';
+import { awsDependencyError } from './errors';
 
 export class CloudWatchAlarmReader implements AlarmReader {
   constructor(private readonly client: CloudWatchClient) {}
@@ -25,9 +25,7 @@ export class CloudWatchAlarmReader implements AlarmReader {
           });
         }
       } catch (error) {
-        throw new TransientDependencyError(`DescribeAlarms failed: ${(error as Error).message}`, {
-          cause: error,
-        });
+        throw awsDependencyError('CloudWatch DescribeAlarms', error);
       }
     }
     return out;

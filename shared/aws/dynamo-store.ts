@@ -233,7 +233,7 @@ export class DynamoPolicyStore implements PolicyStore {
       );
     } catch (error) {
       if (isConditionFailure(error)) throw new PolicyConflict(environment, current?.version ?? 0, version);
-      throw new TransientDependencyError('DynamoDB PutItem (policy) failed', { cause: error });
+      throw awsDependencyError('DynamoDB PutItem (policy)', error);
     }
     return stored;
   }
@@ -283,8 +283,7 @@ export class DynamoRegistryStore implements RegistryStore {
         }),
       );
     } catch (error) {
-      if (!isConditionFailure(error))
-        throw new TransientDependencyError('DynamoDB PutItem failed', { cause: error });
+      if (!isConditionFailure(error)) throw awsDependencyError('DynamoDB PutItem (registry seed)', error);
     }
   }
 
@@ -341,7 +340,7 @@ export class DynamoRegistryStore implements RegistryStore {
           { cause: error },
         );
       }
-      throw new TransientDependencyError('DynamoDB PutItem (registry) failed', { cause: error });
+      throw awsDependencyError('DynamoDB PutItem (registry)', error);
     }
     return entry;
   }
@@ -372,7 +371,7 @@ export class DynamoLockStore implements LockStore {
         const held = await this.get(key);
         throw new LockHeld(held?.owner ?? 'unknown', held?.expiresAt ?? 'unknown');
       }
-      throw new TransientDependencyError(`DynamoDB PutItem (lock ${key}) failed`, { cause: error });
+      throw awsDependencyError(`DynamoDB PutItem (lock ${key})`, error);
     }
     return { key, owner, expiresAt: new Date(expiresAt * 1000).toISOString() };
   }
@@ -391,7 +390,7 @@ export class DynamoLockStore implements LockStore {
       return true;
     } catch (error) {
       if (isConditionFailure(error)) return false;
-      throw new TransientDependencyError(`DynamoDB DeleteItem (lock ${key}) failed`, { cause: error });
+      throw awsDependencyError(`DynamoDB DeleteItem (lock ${key})`, error);
     }
   }
 
@@ -476,8 +475,7 @@ export class DynamoDedupeStore implements DedupeStore {
       );
       return { claimed: true, workflowId };
     } catch (error) {
-      if (!isConditionFailure(error))
-        throw new TransientDependencyError('DynamoDB PutItem (dedupe) failed', { cause: error });
+      if (!isConditionFailure(error)) throw awsDependencyError('DynamoDB PutItem (dedupe)', error);
       const out = await call('GetItem', () =>
         this.db.send(new GetCommand({ TableName: this.table, Key: keys.dedupe(key), ConsistentRead: true })),
       );
@@ -496,8 +494,7 @@ export class DynamoDedupeStore implements DedupeStore {
         }),
       );
     } catch (error) {
-      if (!isConditionFailure(error))
-        throw new TransientDependencyError('DynamoDB DeleteItem (dedupe) failed', { cause: error });
+      if (!isConditionFailure(error)) throw awsDependencyError('DynamoDB DeleteItem (dedupe)', error);
     }
   }
 }
@@ -524,8 +521,7 @@ export class DynamoWorkflowStore implements WorkflowStore {
       );
     } catch (error) {
       // A retried Intake writes the same record again; the first write stands.
-      if (!isConditionFailure(error))
-        throw new TransientDependencyError('DynamoDB PutItem (workflow) failed', { cause: error });
+      if (!isConditionFailure(error)) throw awsDependencyError('DynamoDB PutItem (workflow)', error);
     }
   }
 
@@ -653,8 +649,7 @@ export class DynamoApprovalStore implements ApprovalStore {
       );
       return { added: true, approvers: (out.Attributes?.approvers as ApprovalRecord['approvers']) ?? [] };
     } catch (error) {
-      if (!isConditionFailure(error))
-        throw new TransientDependencyError('DynamoDB UpdateItem (approver) failed', { cause: error });
+      if (!isConditionFailure(error)) throw awsDependencyError('DynamoDB UpdateItem (approver)', error);
       const current = await this.get(approvalId);
       return { added: false, approvers: current?.approvers ?? [] };
     }
@@ -688,7 +683,7 @@ export class DynamoApprovalStore implements ApprovalStore {
       return { taskToken: out.Attributes?.taskToken as string };
     } catch (error) {
       if (isConditionFailure(error)) return undefined;
-      throw new TransientDependencyError('DynamoDB UpdateItem (approval) failed', { cause: error });
+      throw awsDependencyError('DynamoDB UpdateItem (approval)', error);
     }
   }
 
@@ -749,7 +744,7 @@ async function closeOnce(
     return { taskToken: out.Attributes?.taskToken as string };
   } catch (error) {
     if (isConditionFailure(error)) return undefined;
-    throw new TransientDependencyError(`DynamoDB UpdateItem (${key.pk}) failed`, { cause: error });
+    throw awsDependencyError(`DynamoDB UpdateItem (${key.pk})`, error);
   }
 }
 
@@ -785,7 +780,7 @@ async function claimOnce(
     return { taskToken: out.Attributes?.taskToken as string };
   } catch (error) {
     if (isConditionFailure(error)) return undefined;
-    throw new TransientDependencyError(`DynamoDB UpdateItem (${key.pk}) failed`, { cause: error });
+    throw awsDependencyError(`DynamoDB UpdateItem (${key.pk})`, error);
   }
 }
 

@@ -5,7 +5,8 @@ import {
   RegisterTaskDefinitionCommand,
   type RegisterTaskDefinitionCommandInput,
 } from '@aws-sdk/client-ecs';
-import { DeploymentCreationFailed, TransientDependencyError } from '../domain/errors';
+import { DeploymentCreationFailed } from '../domain/errors';
+import { awsDependencyError, isPermanentAwsError } from './errors';
 
 /**
  * Turns a pushed image into a task definition revision: the current revision, with the target
@@ -22,12 +23,7 @@ export class EcsTaskDefinitions {
         new DescribeTaskDefinitionCommand({ taskDefinition: input.from, include: ['TAGS'] }),
       );
     } catch (error) {
-      throw new TransientDependencyError(
-        `DescribeTaskDefinition ${input.from} failed: ${(error as Error).message}`,
-        {
-          cause: error,
-        },
-      );
+      throw awsDependencyError(`ECS DescribeTaskDefinition ${input.from}`, error);
     }
     const td = current.taskDefinition;
     if (!td?.family) throw new DeploymentCreationFailed(`task definition ${input.from} not found`);
@@ -67,12 +63,15 @@ export class EcsTaskDefinitions {
       return arn;
     } catch (error) {
       if (error instanceof DeploymentCreationFailed) throw error;
-      throw new DeploymentCreationFailed(
-        `RegisterTaskDefinition for ${td.family} failed: ${(error as Error).message}`,
-        {
-          cause: error,
-        },
-      );
+      // ECS refused the revision (a bad field, a missing permission): it cannot deploy as is.
+      // Throttling, a server fault or a lost response may be retried (a second revision is harmless).
+      if (isPermanentAwsError(error) || (error as { $fault?: string }).$fault === 'client') {
+        throw new DeploymentCreationFailed(
+          `RegisterTaskDefinition for ${td.family} failed: ${(error as Error).message}`,
+          { cause: error },
+        );
+      }
+      throw awsDependencyError(`ECS RegisterTaskDefinition for ${td.family}`, error);
     }
   }
 }
