@@ -2,8 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import demoCatalog from '../../catalog/demo.catalog.json';
 import { LocalStack } from '../../local/stack';
 import { parseCatalog } from '../../shared/domain/catalog';
-import { TransientDependencyError } from '../../shared/domain/errors';
 import { versionPublished } from '../support/events';
+import { busEvents, deployments } from '../support/twin';
 
 const START = new Date('2026-12-02T10:00:00Z');
 let stack: LocalStack | undefined;
@@ -24,57 +24,82 @@ function named(name: string, message: string): Error {
   return error;
 }
 
-/**
- * CreateDeployment succeeds, then the Deploy Lambda times out before it returns (`times` times).
- * With `find`, the deployer can find a deployment by workflow id, as CodeDeploy's description allows.
- */
-function timeOutAfterCreate(s: LocalStack, options: { times: number; find: boolean }) {
-  const create = s.codedeploy.createDeployment.bind(s.codedeploy);
-  const byWorkflow = new Map<string, string>();
-  let left = options.times;
-  s.codedeploy.createDeployment = async (request) => {
-    const created = await create(request);
-    byWorkflow.set(request.workflowId, created.deploymentId);
-    if (left-- > 0) throw named('Sandbox.Timedout', 'Task timed out after 30.00 seconds');
-    return created;
-  };
-  if (options.find) {
-    Object.assign(s.codedeploy, {
-      findDeployment: async (input: { workflowId: string }) => {
-        const deploymentId = byWorkflow.get(input.workflowId);
-        return deploymentId ? { deploymentId } : undefined;
-      },
-    });
-  }
+/** The Deploy function's ARN, as the state machine invokes it. */
+function deployFunctionArn(s: LocalStack): string {
+  const fn = [...s.functions.values()].find((f) => f.name === 'Deploy');
+  if (!fn) throw new Error('no Deploy function in the synthesized app');
+  return fn.arn;
 }
+
+/**
+ * CodeDeploy takes the deployment, then the Deploy function runs out of time before it records the
+ * id: its CreateDeployment call never returns, and Lambda reports Sandbox.Timedout to the state
+ * machine.
+ */
+function timeOutAfterCreate(s: LocalStack) {
+  s.transport.injectFault({
+    service: 'codedeploy',
+    command: 'CreateDeployment',
+    caller: 'Deploy',
+    when: 'after',
+    times: 1,
+    error: () => named('TimeoutError', 'the function was stopped while CreateDeployment was answering'),
+  });
+  const deploy = deployFunctionArn(s);
+  s.transport.injectFault({
+    service: 'lambda',
+    command: 'Invoke',
+    when: 'after',
+    times: 1,
+    match: (input) => input.FunctionName === deploy,
+    error: () => named('Sandbox.Timedout', 'Task timed out after 30.00 seconds'),
+  });
+}
+
+/** DynamoDB writes of a registry entry (their item key starts TARGET#). */
+const registryWrite = (input: Record<string, unknown>) =>
+  JSON.stringify(input.Item ?? {}).includes('TARGET#');
+
+/** A PutEvents call carrying the given detail-type. */
+const putsDetailType = (detailType: string) => (input: Record<string, unknown>) =>
+  ((input.Entries ?? []) as { DetailType?: string }[]).some((e) => e.DetailType === detailType);
 
 describe('issue 9 finding 3: deploy is idempotent', () => {
   it('a Lambda timeout after CreateDeployment is retried and finds the deployment instead of creating a second', async () => {
     // Prepare
     const s = await open();
-    timeOutAfterCreate(s, { times: 1, find: true });
+    timeOutAfterCreate(s);
 
     // Act
     const { record } = await s.run(versionPublished({ version: '1.1.0', environment: 'staging' }));
 
     // Assess
     expect(record?.outcome).toBe('COMPLETED');
-    expect(s.codedeploy.list().filter((d) => d.creator === 'user')).toHaveLength(1);
+    expect(deployments(s).filter((d) => d.creator === 'user')).toHaveLength(1);
     expect(record?.history.filter((h) => h.stage === 'Deploy' && h.status === 'CREATED')).toHaveLength(1);
     expect((await s.stores.registry.get('checkout', 'staging'))?.current.version).toBe('1.1.0');
   });
 
   it('FAILED while a deployment it started may still run: the lock is kept, and the reasons say why', async () => {
-    // Prepare: every attempt times out after CreateDeployment, and nothing can find the first one
+    // Prepare: the first attempt times out after CreateDeployment, and no retry can list the
+    // group's deployments to find it
     const s = await open();
-    timeOutAfterCreate(s, { times: 10, find: false });
+    timeOutAfterCreate(s);
+    s.transport.injectFault({
+      service: 'codedeploy',
+      command: 'ListDeployments',
+      caller: 'Deploy',
+      when: 'before',
+      times: 100,
+      error: () => named('ThrottlingException', 'Rate exceeded'),
+    });
 
     // Act
     const { record } = await s.run(versionPublished({ version: '1.1.0', environment: 'staging' }));
 
     // Assess
     expect(record?.outcome).toBe('FAILED');
-    expect(s.codedeploy.list().filter((d) => d.creator === 'user')).toHaveLength(1);
+    expect(deployments(s).filter((d) => d.creator === 'user')).toHaveLength(1);
     expect(record?.reasons.map((r) => r.code)).toContain('LOCK_KEPT');
     expect((await s.stores.locks.get('checkout#staging'))?.owner).toBe(record?.workflowId);
   });
@@ -84,27 +109,25 @@ describe('issue 9 finding 15: when Record itself fails', () => {
   it('a retried Record writes the registry and the history once', async () => {
     // Prepare: the registry write lands, then its response is lost...
     const s = await open();
-    const promote = s.stores.registry.promote.bind(s.stores.registry);
-    let lost = false;
-    s.stores.registry.promote = async (input) => {
-      const entry = await promote(input);
-      if (!lost) {
-        lost = true;
-        throw new TransientDependencyError('DynamoDB PutItem failed: socket hang up');
-      }
-      return entry;
-    };
-
-    // ...and so does the outcome event's, after the record was finished
-    const publish = s.bus.publish.bind(s.bus);
-    let dropped = false;
-    s.bus.publish = async (events) => {
-      if (!dropped && events.some((e) => e.detailType === 'Upgrade Completed')) {
-        dropped = true;
-        throw new TransientDependencyError('EventBridge PutEvents failed: socket hang up');
-      }
-      return publish(events);
-    };
+    s.transport.injectFault({
+      service: 'dynamodb',
+      command: 'PutItem',
+      caller: 'Record',
+      when: 'after',
+      times: 1,
+      match: registryWrite,
+      error: () => named('TimeoutError', 'socket hang up'),
+    });
+    // ...and the outcome event is not put, after the record was finished
+    s.transport.injectFault({
+      service: 'events',
+      command: 'PutEvents',
+      caller: 'Record',
+      when: 'before',
+      times: 1,
+      match: putsDetailType('Upgrade Completed'),
+      error: () => named('TimeoutError', 'socket hang up'),
+    });
 
     // Act
     const { record } = await s.run(versionPublished({ version: '1.1.0', environment: 'development' }));
@@ -115,17 +138,21 @@ describe('issue 9 finding 15: when Record itself fails', () => {
     expect(registry?.current.version).toBe('1.1.0');
     expect(registry?.previous?.version).toBe('1.0.0');
     expect(record?.history.filter((h) => h.stage === 'Record')).toHaveLength(1);
+    expect(busEvents(s).filter((e) => e['detail-type'] === 'Upgrade Completed')).toHaveLength(1);
   });
 
   it('a Record that fails for good ends the record FAILED and releases the lock when nothing runs', async () => {
-    // Prepare
+    // Prepare: DynamoDB refuses every registry write as invalid
     const s = await open();
-    s.stores.registry.promote = async () => {
-      throw named(
-        'DependencyRejected',
-        'DynamoDB PutItem: ValidationException: Item size has exceeded the maximum',
-      );
-    };
+    s.transport.injectFault({
+      service: 'dynamodb',
+      command: 'PutItem',
+      caller: 'Record',
+      when: 'before',
+      times: 100,
+      match: registryWrite,
+      error: () => named('ValidationException', 'Item size has exceeded the maximum allowed size'),
+    });
 
     // Act
     const { record, execution } = await s.run(
