@@ -3,6 +3,7 @@ import demoCatalog from '../../catalog/demo.catalog.json';
 import { LocalStack } from '../../local/stack';
 import { parseCatalog } from '../../shared/domain/catalog';
 import { versionPublished } from '../support/events';
+import { aliasRouting, busEvents, deployments, detailTypes } from '../support/twin';
 
 const START = new Date('2026-12-02T10:00:00Z');
 let stack: LocalStack | undefined;
@@ -39,14 +40,18 @@ function rollbackRequest(detail: { component: string; environment: string; reaso
   };
 }
 
-/** Every revert (bake revert or manual rollback) is stopped as soon as it starts: it ends Stopped. */
-function failReverts(s: LocalStack) {
-  const create = s.codedeploy.createDeployment.bind(s.codedeploy);
-  s.codedeploy.createDeployment = async (request) => {
-    const created = await create(request);
-    if (request.revert) await s.codedeploy.stopDeployment(created.deploymentId, true);
-    return created;
-  };
+/**
+ * An operator stops every revert (a bake revert or a manual rollback: the deployments that
+ * override the group's alarms) at the instant it starts, without rollback: it ends Stopped.
+ */
+function stopEveryRevert(s: LocalStack) {
+  s.codedeploy.onProgress((p) => {
+    const deployment = s.codedeploy.list().find((d) => d.deploymentId === p.deploymentId);
+    if (!p.note.startsWith('started') || !deployment?.overrideAlarmConfiguration) return;
+    s.scheduler.at(p.atMs, async () => {
+      await s.admin.deployer().stopDeployment(p.deploymentId, false);
+    });
+  });
 }
 
 async function expectNothingLeft(s: LocalStack, component: string, environment: string) {
@@ -60,7 +65,7 @@ describe('issue 9 finding 2: failed revert', () => {
     // Prepare: 1.1.0 is good; 1.2.0 trips its alarm in a 10-minute bake; every revert fails.
     const s = await open(withPolicy('development', { bakeMinutes: 10 }));
     await s.run(versionPublished({ version: '1.1.0', environment: 'development' }));
-    failReverts(s);
+    stopEveryRevert(s);
 
     // Act
     const { record } = await s.run(
@@ -74,9 +79,12 @@ describe('issue 9 finding 2: failed revert', () => {
     const registry = await s.stores.registry.get('checkout', 'development');
     expect(registry?.current.version).toBe('1.2.0');
     expect(registry?.lastKnownGood.version).toBe('1.1.0');
-    const alert = s.bus.log.find((e) => e['detail-type'] === 'Upgrade Rollback Failed');
+    const revert = deployments(s).at(-1);
+    expect(revert).toMatchObject({ toVersion: '1.1.0', status: 'Stopped', errorCode: 'MANUAL_STOP' });
+    expect(aliasRouting(s, 'checkout', 'development').at(-1)).toEqual({ '1.2.0': 100 });
+    const alert = busEvents(s).find((e) => e['detail-type'] === 'Upgrade Rollback Failed');
     expect(alert?.detail).toMatchObject({ outcome: 'ROLLBACK_FAILED', version: '1.2.0' });
-    expect(s.bus.log.map((e) => e['detail-type'])).not.toContain('Upgrade Rolled Back');
+    expect(detailTypes(s)).not.toContain('Upgrade Rolled Back');
     await expectNothingLeft(s, 'checkout', 'development');
   });
 
@@ -84,7 +92,7 @@ describe('issue 9 finding 2: failed revert', () => {
     // Prepare
     const s = await open();
     await s.run(versionPublished({ version: '1.1.0', environment: 'staging' }));
-    failReverts(s);
+    stopEveryRevert(s);
 
     // Act
     const { record } = await s.run(
@@ -96,7 +104,8 @@ describe('issue 9 finding 2: failed revert', () => {
     expect(record?.reasons[0]?.message).toMatch(/1\.1\.0 still serves/);
     const registry = await s.stores.registry.get('checkout', 'staging');
     expect(registry?.current.version).toBe('1.1.0');
-    expect(s.bus.log.map((e) => e['detail-type'])).toContain('Upgrade Rollback Failed');
+    expect(deployments(s).at(-1)).toMatchObject({ toVersion: '1.0.0', status: 'Stopped' });
+    expect(detailTypes(s)).toContain('Upgrade Rollback Failed');
     await expectNothingLeft(s, 'checkout', 'staging');
   });
 });
