@@ -1,9 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { CfnElement } from 'aws-cdk-lib';
-import { Annotations, Aws, Duration, RemovalPolicy, Stack, Tags, Validations } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
+import { Duration, RemovalPolicy, Stack, Tags, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -13,14 +11,22 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { keys } from '../shared/aws/dynamo-store';
 import { tableKeys } from '../shared/aws/table-definition';
-import { type AlarmDefinition, alarmName, type Catalog, targetFor } from '../shared/domain/catalog';
+import { type Catalog, type Component, targetFor } from '../shared/domain/catalog';
 import { codeDeployApplication, codeDeployGroup } from '../shared/domain/names';
 import { rulePatterns } from '../shared/domain/patterns';
+import { awsArn, exactOrPattern, iamRoleArn, stackScopedName } from './arns';
+import { CatalogSeed } from './catalog-seed';
+import {
+  ComponentStack,
+  componentBucket,
+  componentResourceCount,
+  componentStackId,
+  MAX_RESOURCES_PER_COMPONENT_STACK,
+} from './component-stacks';
 import { functionTags } from './function-tags';
+import { ProbeInvokePolicies } from './probe-policies';
 
 const root = (path: string) => fileURLToPath(new URL(`../${path}`, import.meta.url));
 
@@ -79,6 +85,12 @@ export interface UpgradePipelineProps {
   catalog: Catalog;
   /** Seconds between polls of a deployment in flight and of the alarms during a bake. */
   pollSeconds?: number;
+  /**
+   * Managed policies a role may hold in the target account: 10 by default, up to 20 after a
+   * quota increase. Verify's invoke grants spill into managed policies past about 130 target
+   * functions. Defaults to the context `upshift:managedPoliciesPerRole`, else 10.
+   */
+  managedPoliciesPerRole?: number;
 }
 
 /**
@@ -89,6 +101,12 @@ export interface UpgradePipelineProps {
 export class UpgradePipeline extends Construct {
   readonly stateMachine: sfn.StateMachine;
   readonly functions: Record<FunctionName, nodejs.NodejsFunction>;
+  /** The nested stacks of the components' applications, groups and alarms, by bucket. */
+  readonly componentStacks: ComponentStack[];
+  /** The catalog seeding: its shared role and nested stacks. */
+  readonly seed: CatalogSeed;
+  private readonly groupGrant: { arns: string[]; pattern?: string };
+  private readonly applicationGrant: { arns: string[]; pattern?: string };
 
   constructor(scope: Construct, id: string, props: UpgradePipelineProps) {
     super(scope, id);
@@ -126,76 +144,37 @@ export class UpgradePipeline extends Construct {
     }
     for (const fn of [fns.Intake, fns.Decide, fns.RequestApproval, fns.Record]) bus.grantPutEventsTo(fn);
 
-    // Alarms and deployment groups per component and environment, from the catalog.
-    const alarmArns: string[] = [];
-    const groupArns: string[] = [];
-    const applicationArns: string[] = [];
-    const probeFunctionArns: string[] = [];
+    // Applications, deployment groups and alarms per component, in nested stacks by bucket.
+    this.componentStacks = this.addComponentStacks(catalog);
+    const groups: string[] = [];
+    const applications: string[] = [];
+    const probedFunctions: string[] = [];
     for (const [componentName, component] of Object.entries(catalog.components)) {
-      const app =
-        component.target.type === 'lambda'
-          ? new codedeploy.LambdaApplication(this, `App-${componentName}`, {
-              applicationName: codeDeployApplication(componentName),
-            })
-          : component.target.type === 'ecs'
-            ? new codedeploy.EcsApplication(this, `App-${componentName}`, {
-                applicationName: codeDeployApplication(componentName),
-              })
-            : new codedeploy.ServerApplication(this, `App-${componentName}`, {
-                applicationName: codeDeployApplication(componentName),
-              });
-      applicationArns.push(app.applicationArn);
+      applications.push(`application:${codeDeployApplication(componentName)}`);
       for (const envName of Object.keys(component.environments)) {
         const target = targetFor(component, envName);
-        const groupName = codeDeployGroup(componentName, envName);
-        const names = component.alarms.map((def) => alarmName(componentName, envName, def.id));
-        groupArns.push(
-          awsArn('codedeploy', `deploymentgroup:${codeDeployApplication(componentName)}/${groupName}`),
+        // Also the groups a user creates for targets this construct cannot provision one for.
+        groups.push(
+          `deploymentgroup:${codeDeployApplication(componentName)}/${codeDeployGroup(componentName, envName)}`,
         );
-        const alarms = component.alarms.map((def) => {
-          const alarm = this.alarm(componentName, envName, def, target);
-          alarmArns.push(alarm.alarmArn);
-          return alarm;
-        });
-        if (target.type === 'lambda') {
-          const fnArn = awsArn('lambda', `function:${target.functionName}`);
-          probeFunctionArns.push(`${fnArn}:*`);
-          // L1 because the function and its alias live outside this app; the group only names them.
-          this.deploymentGroup(componentName, envName, app, alarms, names, {
-            serviceRoleArn: this.codeDeployRole().roleArn,
-            deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce',
-          });
-        } else if (target.type === 'ecs' && target.blueGreen) {
-          const bg = target.blueGreen;
-          this.deploymentGroup(componentName, envName, app, alarms, names, {
-            serviceRoleArn: this.codeDeployRole('ecs').roleArn,
-            deploymentConfigName: 'CodeDeployDefault.ECSAllAtOnce',
-            ecsServices: [{ clusterName: target.cluster, serviceName: target.service }],
-            loadBalancerInfo: {
-              targetGroupPairInfoList: [
-                {
-                  targetGroups: [{ name: bg.blueTargetGroup }, { name: bg.greenTargetGroup }],
-                  prodTrafficRoute: { listenerArns: [bg.prodListenerArn] },
-                  ...(bg.testListenerArn ? { testTrafficRoute: { listenerArns: [bg.testListenerArn] } } : {}),
-                },
-              ],
-            },
-            blueGreenDeploymentConfiguration: {
-              deploymentReadyOption: { actionOnTimeout: 'CONTINUE_DEPLOYMENT' },
-              terminateBlueInstancesOnDeploymentSuccess: {
-                action: 'TERMINATE',
-                terminationWaitTimeInMinutes: 5,
-              },
-            },
-          });
-        } else {
-          Annotations.of(this).addWarningV2(
-            `upshift:no-group:${componentName}-${envName}`,
-            `${componentName} in ${envName} is an ${target.type} target without the load balancer details (target.blueGreen for ECS) that its CodeDeploy deployment group needs, so none is provisioned. Create "${groupName}" in application "${codeDeployApplication(componentName)}".`,
-          );
-        }
+        if (target.type === 'lambda') probedFunctions.push(`function:${target.functionName}:*`);
       }
     }
+    // Exact ARNs while the lists are short; past that, the names this construct gives them.
+    this.groupGrant = exactOrPattern(
+      this,
+      'codedeploy',
+      groups,
+      `deploymentgroup:${codeDeployApplication('*')}/*`,
+    );
+    this.applicationGrant = exactOrPattern(
+      this,
+      'codedeploy',
+      applications,
+      `application:${codeDeployApplication('*')}`,
+    );
+    const groupArns = this.groupGrant.arns;
+    const applicationArns = this.applicationGrant.arns;
     const configArns = [awsArn('codedeploy', 'deploymentconfig:CodeDeployDefault.*')];
     fns.Deploy.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['codedeploy:CreateDeployment'], resources: groupArns }),
@@ -261,11 +240,10 @@ export class UpgradePipeline extends Construct {
         }),
       );
     }
-    if (probeFunctionArns.length) {
-      fns.Verify.addToRolePolicy(
-        new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: probeFunctionArns }),
-      );
-    }
+    const probePolicies = new ProbeInvokePolicies(this, fns.Verify.role as iam.Role, probedFunctions, {
+      managedPoliciesPerRole:
+        props.managedPoliciesPerRole ?? numberContext(this, 'upshift:managedPoliciesPerRole'),
+    });
 
     // The state machine: the same ASL file the local runtime executes.
     const definition = readFileSync(root('statemachines/upgrade.asl.json'), 'utf8');
@@ -354,8 +332,8 @@ export class UpgradePipeline extends Construct {
       targets: [new targets.LambdaFunction(fns.Reconcile, { deadLetterQueue: dlq, retryAttempts: 2 })],
     });
 
-    this.seedCatalog(table, catalog);
-    this.acknowledgeFindings(dlq, probeFunctionArns.length > 0, catalog);
+    this.seed = new CatalogSeed(this, stackScopedName(this, 'catalog-seed'), { table, catalog });
+    this.acknowledgeFindings(dlq, probePolicies);
   }
 
   private environment: Record<string, string> = {};
@@ -411,176 +389,13 @@ export class UpgradePipeline extends Construct {
     return fn;
   }
 
-  private alarm(
-    component: string,
-    env: string,
-    def: AlarmDefinition,
-    target: ReturnType<typeof targetFor>,
-  ): cloudwatch.Alarm {
-    const period = Duration.seconds(def.periodSeconds);
-    let metric: cloudwatch.IMetric;
-    if (target.type === 'lambda') {
-      const dimensionsMap = {
-        FunctionName: target.functionName,
-        Resource: `${target.functionName}:${target.alias}`,
-      };
-      const m = (metricName: string, statistic: string) =>
-        new cloudwatch.Metric({ namespace: 'AWS/Lambda', metricName, dimensionsMap, statistic, period });
-      metric =
-        def.metric === 'errorRate'
-          ? new cloudwatch.MathExpression({
-              expression: '100 * errors / MAX([errors, invocations])',
-              usingMetrics: { errors: m('Errors', 'Sum'), invocations: m('Invocations', 'Sum') },
-              period,
-              label: 'error rate %',
-            })
-          : def.metric === 'errors'
-            ? m('Errors', 'Sum')
-            : m('Duration', 'p99');
-    } else if (target.type === 'ecs' && target.blueGreen) {
-      // What users see through the production listener's load balancer (both target groups).
-      const loadBalancer = loadBalancerDimension(target.blueGreen.prodListenerArn);
-      const m = (metricName: string, statistic: string) =>
-        new cloudwatch.Metric({
-          namespace: 'AWS/ApplicationELB',
-          metricName,
-          dimensionsMap: { LoadBalancer: loadBalancer },
-          statistic,
-          period,
-        });
-      metric =
-        def.metric === 'errorRate'
-          ? new cloudwatch.MathExpression({
-              expression: '100 * errors / MAX([errors, requests])',
-              usingMetrics: {
-                errors: m('HTTPCode_Target_5XX_Count', 'Sum'),
-                requests: m('RequestCount', 'Sum'),
-              },
-              period,
-              label: 'error rate %',
-            })
-          : def.metric === 'errors'
-            ? m('HTTPCode_Target_5XX_Count', 'Sum')
-            : new cloudwatch.MathExpression({
-                expression: '1000 * latency',
-                usingMetrics: { latency: m('TargetResponseTime', 'p99') },
-                period,
-                label: 'p99 ms',
-              });
-    } else if (target.type === 'ecs') {
-      // Without the load balancer (target.blueGreen) there is no request metric to watch; the
-      // service's CPU stands in, and the alarm's description says so.
-      metric = new cloudwatch.Metric({
-        namespace: 'AWS/ECS',
-        metricName: 'CPUUtilization',
-        dimensionsMap: { ClusterName: target.cluster, ServiceName: target.service },
-        statistic: 'Average',
-        period,
-      });
-    } else {
-      metric = new cloudwatch.Metric({
-        namespace: 'AWS/EC2',
-        metricName: 'StatusCheckFailed',
-        statistic: 'Sum',
-        period,
-      });
-    }
-    return new cloudwatch.Alarm(this, `Alarm-${component}-${env}-${def.id}`, {
-      alarmName: alarmName(component, env, def.id),
-      alarmDescription: `Upshift: ${def.metric} of ${component} in ${env} above ${def.threshold}${
-        target.type === 'ecs' && !target.blueGreen
-          ? ' (stand-in: service CPU; add target.blueGreen for load balancer metrics)'
-          : ''
-      }`,
-      metric,
-      threshold: def.threshold,
-      evaluationPeriods: def.evaluationPeriods,
-      datapointsToAlarm: def.datapointsToAlarm ?? def.evaluationPeriods,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-  }
-
-  /**
-   * Writes the catalog's components and repositories to the table on every deploy, and each
-   * environment's policy once (version 1): after that, policies change through
-   * `upshift policies put`, which keeps their history.
-   */
-  private seedCatalog(table: dynamodb.ITableV2, catalog: Catalog): void {
-    const always: Record<string, unknown>[] = [];
-    for (const [name, component] of Object.entries(catalog.components)) {
-      always.push({ ...keys.catalogComponent(name), component, updatedBy: 'cdk' });
-      for (const repository of component.sources.ecr?.repositories ?? []) {
-        always.push({ ...keys.catalogRepository(repository), component: name });
-      }
-    }
-    const once: Record<string, unknown>[] = [];
-    for (const [environment, policy] of Object.entries(catalog.policies)) {
-      const stored = { environment, version: 1, policy, updatedBy: 'cdk', updatedAt: 'deploy' };
-      once.push({
-        ...keys.policyVersion(environment, 1),
-        ...stored,
-        changes: [{ path: '(root)', after: policy }],
-      });
-      once.push({ ...keys.policy(environment), ...stored, gsi1pk: 'POLICIES', gsi1sk: environment });
-    }
-    const put = (item: Record<string, unknown>, i: number, onlyIfAbsent: boolean) => {
-      const call: cr.AwsSdkCall = {
-        service: 'DynamoDB',
-        action: 'putItem',
-        parameters: {
-          TableName: table.tableName,
-          Item: marshall(item),
-          ...(onlyIfAbsent ? { ConditionExpression: 'attribute_not_exists(pk)' } : {}),
-        },
-        physicalResourceId: cr.PhysicalResourceId.of(`${item.pk}/${item.sk}`),
-        ...(onlyIfAbsent ? { ignoreErrorCodesMatching: 'ConditionalCheckFailed' } : {}),
-      };
-      new cr.AwsCustomResource(this, `Seed${i}`, {
-        onCreate: call,
-        onUpdate: call,
-        installLatestAwsSdk: false,
-        policy: cr.AwsCustomResourcePolicy.fromStatements([
-          new iam.PolicyStatement({ actions: ['dynamodb:PutItem'], resources: [table.tableArn] }),
-        ]),
-      });
-    };
-    for (const [i, item] of always.entries()) put(item, i, false);
-    for (const [i, item] of once.entries()) put(item, always.length + i, true);
-  }
-
-  /**
-   * A blue/green deployment group with the component's alarms and automatic rollback on failure,
-   * alarm and stop. L1, because the function or service lives outside this app.
-   */
-  private deploymentGroup(
-    component: string,
-    environment: string,
-    app: Construct,
-    alarms: cloudwatch.Alarm[],
-    alarmNames: string[],
-    platform: Pick<codedeploy.CfnDeploymentGroupProps, 'serviceRoleArn' | 'deploymentConfigName'> &
-      Partial<codedeploy.CfnDeploymentGroupProps>,
-  ): void {
-    const group = new codedeploy.CfnDeploymentGroup(this, `Group-${component}-${environment}`, {
-      applicationName: codeDeployApplication(component),
-      deploymentGroupName: codeDeployGroup(component, environment),
-      deploymentStyle: { deploymentType: 'BLUE_GREEN', deploymentOption: 'WITH_TRAFFIC_CONTROL' },
-      // Names as strings (not tokens): CodeDeploy takes alarm names, and they are fixed by the catalog.
-      alarmConfiguration: { enabled: alarmNames.length > 0, alarms: alarmNames.map((name) => ({ name })) },
-      autoRollbackConfiguration: {
-        enabled: true,
-        events: ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_ALARM', 'DEPLOYMENT_STOP_ON_REQUEST'],
-      },
-      ...platform,
-    });
-    group.node.addDependency(app, ...alarms);
-  }
-
   private roles: Partial<Record<'lambda' | 'ecs', iam.Role>> = {};
 
-  /** The service role CodeDeploy assumes to shift traffic and read the alarms, per platform. */
-  private codeDeployRole(platform: 'lambda' | 'ecs' = 'lambda'): iam.Role {
+  /**
+   * The service role CodeDeploy assumes to shift traffic and read the alarms, per platform. Named,
+   * so that the nested stacks' deployment groups give its ARN from the name, without a parameter.
+   */
+  private codeDeployRole(platform: 'lambda' | 'ecs'): iam.Role {
     const policy =
       platform === 'lambda' ? 'service-role/AWSCodeDeployRoleForLambdaLimited' : 'AWSCodeDeployRoleForECS';
     let role = this.roles[platform];
@@ -589,6 +404,7 @@ export class UpgradePipeline extends Construct {
         this,
         platform === 'lambda' ? 'CodeDeployServiceRole' : 'CodeDeployEcsServiceRole',
         {
+          roleName: stackScopedName(this, `codedeploy-${platform}`),
           assumedBy: new iam.ServicePrincipal('codedeploy.amazonaws.com'),
           managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName(policy)],
         },
@@ -599,10 +415,45 @@ export class UpgradePipeline extends Construct {
   }
 
   /**
+   * One nested stack per non-empty bucket of components (componentBucket), each after the
+   * service roles its groups name.
+   */
+  private addComponentStacks(catalog: Catalog): ComponentStack[] {
+    const buckets = new Map<number, [string, Component][]>();
+    for (const entry of Object.entries(catalog.components)) {
+      const bucket = componentBucket(entry[0]);
+      buckets.set(bucket, [...(buckets.get(bucket) ?? []), entry]);
+    }
+    const stacks: ComponentStack[] = [];
+    for (const bucket of [...buckets.keys()].sort((x, y) => x - y)) {
+      const components = buckets.get(bucket) ?? [];
+      const id = componentStackId(bucket);
+      const resources = components.reduce((sum, [, c]) => sum + componentResourceCount(c), 0);
+      if (resources > MAX_RESOURCES_PER_COMPONENT_STACK) {
+        throw new Error(
+          `Nested stack ${id} would hold ${resources} resources (${components.map(([n]) => n).join(', ')}), more than the ${MAX_RESOURCES_PER_COMPONENT_STACK} it is allowed (CloudFormation takes 500). Components with many environments and alarms need more buckets: raise COMPONENT_STACKS in infra/component-stacks.ts (this moves components between stacks; see docs/decisions/0006-construct-scale.md).`,
+        );
+      }
+      const usedPlatforms = new Set<'lambda' | 'ecs'>();
+      const stack = new ComponentStack(this, id, {
+        components,
+        serviceRoleArn: (platform) => {
+          usedPlatforms.add(platform);
+          this.codeDeployRole(platform);
+          return iamRoleArn(stackScopedName(this, `codedeploy-${platform}`));
+        },
+      });
+      for (const platform of usedPlatforms) stack.node.addDependency(this.codeDeployRole(platform));
+      stacks.push(stack);
+    }
+    return stacks;
+  }
+
+  /**
    * Each cdk-nag finding this construct accepts, one by one, with the reason. Anything not listed
    * here fails synth.
    */
-  private acknowledgeFindings(dlq: sqs.Queue, probesLambda: boolean, catalog: Catalog): void {
+  private acknowledgeFindings(dlq: sqs.Queue, probes: ProbeInvokePolicies): void {
     const ack = (scope: Construct, id: string, reason: string) =>
       Validations.of(scope).acknowledge({ id, reason });
     const stack = Stack.of(this);
@@ -616,20 +467,11 @@ export class UpgradePipeline extends Construct {
       'AwsSolutions-IAM5[Resource::*]',
       'X-Ray tracing and CloudWatch Logs delivery for Step Functions require "*" (no resource-level permissions).',
     );
-    // The provider function CDK creates for AwsCustomResource (the catalog seeding).
-    const provider = stack.node.tryFindChild(AWS_CUSTOM_RESOURCE_PROVIDER);
-    if (provider) {
-      ack(
-        provider,
-        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-        'The AwsCustomResource provider that CDK creates to seed the catalog only writes its own logs with it.',
-      );
-      ack(
-        provider,
-        'AwsSolutions-IAM5[Resource::*]',
-        'Created by CDK for AwsCustomResource; its calls are limited by the policy each seed resource passes.',
-      );
-    }
+    ack(
+      this.seed.role,
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      'The AwsCustomResource providers that seed the catalog only write their own logs with it.',
+    );
     if (this.roles.lambda) {
       ack(
         this.roles.lambda,
@@ -644,18 +486,35 @@ export class UpgradePipeline extends Construct {
         'The AWS-managed policy CodeDeploy needs for ECS blue/green: the service, its task sets, the load balancer and the alarms.',
       );
     }
+    const codedeployArn = (resource: string) =>
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:codedeploy:<AWS::Region>:<AWS::AccountId>:${resource}]`;
     ack(
       this.functions.Deploy.role as iam.IRole & Construct,
-      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:codedeploy:<AWS::Region>:<AWS::AccountId>:deploymentconfig:CodeDeployDefault.*]',
+      codedeployArn('deploymentconfig:CodeDeployDefault.*'),
       'Reads the predefined CodeDeployDefault configs, whose names the policy chooses per upgrade.',
     );
-    if (probesLambda) {
-      for (const [name, component] of Object.entries(catalog.components)) {
-        if (component.target.type !== 'lambda') continue;
+    if (this.groupGrant.pattern) {
+      for (const fn of DEPLOYMENT_READERS) {
         ack(
-          this.functions.Verify.role as iam.IRole & Construct,
-          `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:${component.target.functionName}:*]`,
-          `Probes invoke published versions of ${name} by qualifier; the versions do not exist when the stack is deployed.`,
+          this.functions[fn].role as iam.IRole & Construct,
+          codedeployArn(this.groupGrant.pattern),
+          'The catalog has too many deployment groups to list within IAM policy size quotas; every group this construct creates is named upshift-<component>/<component>-<environment>, so the pattern covers exactly the Upshift applications of this account and region (docs/decisions/0006-construct-scale.md).',
+        );
+      }
+    }
+    if (this.applicationGrant.pattern) {
+      ack(
+        this.functions.Deploy.role as iam.IRole & Construct,
+        codedeployArn(this.applicationGrant.pattern),
+        'The catalog has too many CodeDeploy applications to list within IAM policy size quotas; every application this construct creates is named upshift-<component> (docs/decisions/0006-construct-scale.md).',
+      );
+    }
+    for (const { scope, functions } of probes.holders) {
+      for (const resource of functions) {
+        ack(
+          scope,
+          `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:${resource}]`,
+          `Probes invoke published versions of ${resource.split(':')[1]} by qualifier; the versions do not exist when the stack is deployed.`,
         );
       }
     }
@@ -670,37 +529,23 @@ export class UpgradePipeline extends Construct {
   }
 }
 
-/** `app/<name>/<id>` from a listener ARN `...:listener/app/<name>/<id>/<listener-id>`. */
-function loadBalancerDimension(listenerArn: string): string {
-  const m = /:listener\/(app\/[^/]+\/[^/]+)\//.exec(listenerArn);
-  if (!m?.[1]) throw new Error(`cannot read the load balancer from listener ARN ${listenerArn}`);
-  return m[1];
-}
+/** The functions that read or stop deployments, and the one that creates them. */
+const DEPLOYMENT_READERS = [
+  'Deploy',
+  'CheckDeployment',
+  'AwaitDeployment',
+  'DeploymentEvents',
+  'Reconcile',
+  'Intake',
+] as const;
 
-/** The construct id CDK gives the singleton provider of every AwsCustomResource in a stack. */
-const AWS_CUSTOM_RESOURCE_PROVIDER = 'AWS679f53fac002430cb0da5b7982bd2287';
-
-/** An ARN in this stack's partition, region and account, kept as tokens so it reads the same everywhere. */
-function awsArn(service: string, resource: string): string {
-  return `arn:${Aws.PARTITION}:${service}:${Aws.REGION}:${Aws.ACCOUNT_ID}:${resource}`;
-}
-
-/** Marshals a plain object into DynamoDB attribute values, for the seeding custom resources. */
-function marshall(value: unknown): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-    if (v !== undefined) out[k] = attribute(v);
-  }
-  return out;
-}
-
-function attribute(v: unknown): Record<string, unknown> {
-  if (v === null) return { NULL: true };
-  if (typeof v === 'string') return { S: v };
-  if (typeof v === 'number') return { N: String(v) };
-  if (typeof v === 'boolean') return { BOOL: v };
-  if (Array.isArray(v)) return { L: v.map(attribute) };
-  return { M: marshall(v) };
+function numberContext(scope: Construct, key: string): number | undefined {
+  const value = scope.node.tryGetContext(key);
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`context ${key} must be a positive integer, not ${value}`);
+  return n;
 }
 
 /** Our patterns are plain EventBridge JSON; CDK's EventPattern type names the same keys. */

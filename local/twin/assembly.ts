@@ -52,7 +52,10 @@ export interface TwinFunction {
 export interface TwinRole {
   arn: string;
   name: string;
+  /** Every identity policy document of the role, inline and customer managed. */
   documents: PolicyDocument[];
+  /** The same documents by where they come from, to check IAM's size quotas on each kind. */
+  sources: { kind: 'inline' | 'managed'; document: PolicyDocument }[];
 }
 
 export interface TwinRule {
@@ -98,6 +101,7 @@ class Resolver {
     private readonly stackName: string,
     private readonly resources: Resources,
     private readonly exports: Map<string, unknown>,
+    private readonly parameters: Record<string, unknown> = {},
   ) {}
 
   private resource(id: string) {
@@ -174,6 +178,12 @@ class Resolver {
       'AWS::StackName': this.stackName,
     };
     if (Object.hasOwn(pseudo, id)) return pseudo[id] as string;
+    if (Object.hasOwn(this.parameters, id)) {
+      // The construct gives nested stacks every value from names, so none takes a parameter.
+      throw new TemplateError(
+        `${this.stackName}: Ref to parameter ${id}: the twin reads nested stacks whose values come from names, not parameters`,
+      );
+    }
     const r = this.resource(id);
     switch (r.Type) {
       case 'AWS::StepFunctions::StateMachine':
@@ -260,6 +270,11 @@ export function readAssembly(app: SynthesizedApp): TwinModel {
       exports.set(String(stateful.resolve(output.Export.Name)), stateful.resolve(output.Value));
   }
   const stateless = new Resolver(app.statelessName, app.stateless.Resources, exports);
+  // Nested stacks read like the others; they take no parameters (Resolver.ref says so if one does).
+  const nested = (app.nested ?? []).map(
+    ({ name, template }) =>
+      [new Resolver(name, template.Resources, exports, template.Parameters ?? {}), template] as const,
+  );
 
   const model: TwinModel = {
     functions: [],
@@ -278,9 +293,10 @@ export function readAssembly(app: SynthesizedApp): TwinModel {
   };
 
   for (const [resolver, template] of [
-    [stateful, app.stateful],
-    [stateless, app.stateless],
-  ] as const) {
+    [stateful, app.stateful] as const,
+    [stateless, app.stateless] as const,
+    ...nested,
+  ]) {
     for (const [id, resource] of Object.entries(template.Resources)) {
       const props = (resolver.resolve(resource.Properties ?? {}) ?? {}) as Record<string, unknown>;
       switch (resource.Type) {
@@ -302,14 +318,21 @@ export function readAssembly(app: SynthesizedApp): TwinModel {
           const arn = resolver.arnOf(id);
           const role = roleFor(model, arn, resolver.physicalName(id));
           for (const policy of asArray(props.Policies as { PolicyDocument: PolicyDocument }[])) {
-            role.documents.push(policy.PolicyDocument);
+            addDocument(role, 'inline', policy.PolicyDocument);
           }
           break;
         }
+        // A customer managed policy attached through its Roles (CDK's ManagedPolicy `roles`) reads
+        // like an inline policy: the twin evaluates every document of the role.
+        case 'AWS::IAM::ManagedPolicy':
         case 'AWS::IAM::Policy':
           for (const roleName of asArray(props.Roles as string[])) {
             const arn = `arn:${TWIN_PARTITION}:iam::${TWIN_ACCOUNT}:role/${roleName}`;
-            roleFor(model, arn, roleName).documents.push(props.PolicyDocument as PolicyDocument);
+            addDocument(
+              roleFor(model, arn, roleName),
+              resource.Type === 'AWS::IAM::Policy' ? 'inline' : 'managed',
+              props.PolicyDocument as PolicyDocument,
+            );
           }
           break;
         case 'AWS::Lambda::Function': {
@@ -436,16 +459,7 @@ export function readAssembly(app: SynthesizedApp): TwinModel {
             parameters?: Record<string, unknown>;
             ignoreErrorCodesMatching?: string;
           };
-          if (call.service && call.action) {
-            model.seedCalls.push({
-              service: call.service,
-              action: call.action,
-              parameters: call.parameters ?? {},
-              ...(call.ignoreErrorCodesMatching
-                ? { ignoreErrorCodesMatching: call.ignoreErrorCodesMatching }
-                : {}),
-            });
-          }
+          if (call.service && call.action) model.seedCalls.push(...seedCallsOf(call));
           break;
         }
       }
@@ -456,13 +470,55 @@ export function readAssembly(app: SynthesizedApp): TwinModel {
   return model;
 }
 
+type SeedCall = TwinModel['seedCalls'][number];
+
+/**
+ * The deploy-time calls of one AwsCustomResource. A DynamoDB batchWriteItem becomes the putItem of
+ * each of its put requests, in order: the local stack (local/stack.ts) runs putItem calls only, and
+ * the effect on the table is the same (BatchWriteItem overwrites like PutItem and takes no
+ * condition). On AWS throttled items come back as UnprocessedItems; the construct runs its batches
+ * one at a time so that they do not (docs/decisions/0006-construct-scale.md).
+ */
+function seedCallsOf(call: {
+  service?: string;
+  action?: string;
+  parameters?: Record<string, unknown>;
+  ignoreErrorCodesMatching?: string;
+}): SeedCall[] {
+  const service = String(call.service);
+  const action = String(call.action);
+  const parameters = call.parameters ?? {};
+  const ignore = call.ignoreErrorCodesMatching
+    ? { ignoreErrorCodesMatching: call.ignoreErrorCodesMatching }
+    : {};
+  if (service !== 'DynamoDB' || action !== 'batchWriteItem')
+    return [{ service, action, parameters, ...ignore }];
+  const requests = (parameters.RequestItems ?? {}) as Record<string, Record<string, unknown>[]>;
+  return Object.entries(requests).flatMap(([tableName, writes]) =>
+    writes.map((write) => {
+      const put = write.PutRequest as { Item?: Record<string, unknown> } | undefined;
+      if (!put?.Item) {
+        throw new TemplateError(
+          `a seeding batchWriteItem holds a request other than PutRequest: ${JSON.stringify(write)}`,
+        );
+      }
+      return { service, action: 'putItem', parameters: { TableName: tableName, Item: put.Item }, ...ignore };
+    }),
+  );
+}
+
 function roleFor(model: TwinModel, arn: string, name: string): TwinRole {
   let role = model.roles.get(arn);
   if (!role) {
-    role = { arn, name, documents: [] };
+    role = { arn, name, documents: [], sources: [] };
     model.roles.set(arn, role);
   }
   return role;
+}
+
+function addDocument(role: TwinRole, kind: 'inline' | 'managed', document: PolicyDocument): void {
+  role.documents.push(document);
+  role.sources.push({ kind, document });
 }
 
 /** A permission names its function by name or ARN; policies compare ARNs. */

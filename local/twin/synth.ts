@@ -24,7 +24,19 @@ export interface SynthesizedApp {
   /** Names of the stacks, as CloudFormation would see them. */
   statefulName: string;
   statelessName: string;
+  /**
+   * The stateless stack's nested stacks (the components' applications, groups and alarms, and
+   * the catalog seeding), in construct order. `name` stands for the name CloudFormation gives a
+   * nested stack (`<parent>-<logical id>-<suffix>`): `<parent>-<logical id>`.
+   */
+  nested: { name: string; template: CfnTemplate }[];
 }
+
+/**
+ * The cache file format. Raise it whenever SynthesizedApp changes shape, so files written by an
+ * older twin are rebuilt instead of read.
+ */
+const CACHE_FORMAT = 2;
 
 export interface CfnTemplate {
   Resources: Record<string, { Type: string; Properties?: Record<string, unknown>; DependsOn?: unknown }>;
@@ -88,11 +100,11 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
   const started = performance.now();
   const cacheDir = options.cacheDir ?? join(projectRoot, '.upshift', 'cache');
   const key = options.customize ? undefined : synthKey(options.catalog);
-  const cacheFile = key ? join(cacheDir, `twin-${key}.json`) : undefined;
+  const cacheFile = key ? join(cacheDir, `twin-v${CACHE_FORMAT}-${key}.json`) : undefined;
   if (cacheFile && existsSync(cacheFile)) {
     try {
       const app = JSON.parse(readFileSync(cacheFile, 'utf8')) as SynthesizedApp;
-      return { app, cached: true, ms: performance.now() - started };
+      if (Array.isArray(app.nested)) return { app, cached: true, ms: performance.now() - started };
     } catch {
       // A torn cache file is rebuilt below.
     }
@@ -101,7 +113,10 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
   try {
     const catalogFile = join(work, 'catalog.json');
     writeFileSync(catalogFile, JSON.stringify(options.catalog));
-    const [{ App }, { buildApp }] = await Promise.all([import('aws-cdk-lib'), import('../../infra/app')]);
+    const [{ App, NestedStack, Stack }, { buildApp }] = await Promise.all([
+      import('aws-cdk-lib'),
+      import('../../infra/app'),
+    ]);
     const built = buildApp(
       new App({
         outdir: join(work, 'cdk.out'),
@@ -115,11 +130,26 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
     options.customize?.(built);
     const assembly = built.app.synth();
     const template = (name: string) => assembly.getStackByName(name).template as CfnTemplate;
+    // A nested stack's template is a file of the assembly, named by the nested stack.
+    const nested = built.stateless.node
+      .findAll()
+      .filter((c) => NestedStack.isNestedStack(c))
+      .map((stack) => {
+        const resource = stack.nestedStackResource;
+        if (!resource) throw new Error(`nested stack ${stack.node.path} has no resource in its parent`);
+        const parent = Stack.of(resource);
+        const file = join(assembly.directory, stack.templateFile);
+        return {
+          name: `${parent.stackName}-${parent.getLogicalId(resource)}`,
+          template: JSON.parse(readFileSync(file, 'utf8')) as CfnTemplate,
+        };
+      });
     const app: SynthesizedApp = {
       stateful: template(built.stateful.stackName),
       stateless: template(built.stateless.stackName),
       statefulName: built.stateful.stackName,
       statelessName: built.stateless.stackName,
+      nested,
     };
     if (cacheFile) {
       mkdirSync(cacheDir, { recursive: true });
