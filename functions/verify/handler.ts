@@ -15,6 +15,8 @@ export function wire(aws: AwsPorts) {
     catalog: aws.stores().catalog,
     policies: aws.stores().policies,
     prober: aws.prober(),
+    httpProber: aws.httpProber(),
+    evidence: aws.evidence(),
     workflows: aws.stores().workflows,
     clock: aws.clock,
   });

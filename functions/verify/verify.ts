@@ -1,93 +1,70 @@
-import { targetFor } from '../../shared/domain/catalog';
+import { type Component, targetFor } from '../../shared/domain/catalog';
 import { NotFound, UnsupportedArtifact } from '../../shared/domain/errors';
+import type { Artifact } from '../../shared/domain/events/artifact';
+import { probeTransport } from '../../shared/domain/probes';
 import {
-  judgeVerification,
+  judgeProbes,
   type ProbeSample,
   type VerificationResult,
+  type VersionMeasurement,
 } from '../../shared/domain/verification';
 import type { UpgradeRequest } from '../../shared/domain/workflow';
-import type { CatalogStore, Clock, PolicyStore, Prober, WorkflowStore } from '../../shared/ports';
+import type {
+  CatalogStore,
+  Clock,
+  EvidenceStore,
+  PairedProber,
+  PolicyStore,
+  ProbeRun,
+  Prober,
+  WorkflowStore,
+} from '../../shared/ports';
 
 export interface VerifyPorts {
   catalog: CatalogStore;
   policies: PolicyStore;
-  prober: Prober;
+  /** The Lambda Invoke prober. */
+  prober: Prober | (Prober & PairedProber);
+  /** The HTTP prober (ECS, EC2, Lambda function URLs); without it such targets are INCONCLUSIVE. */
+  httpProber?: PairedProber;
+  /** Where raw samples go; without it only the table is kept. */
+  evidence?: EvidenceStore;
   workflows: WorkflowStore;
   clock: Clock;
 }
 
+/** What is verified: a candidate of a component in an environment, against the version serving. */
+export interface VerificationSubject {
+  workflowId: string;
+  component: string;
+  environment: string;
+  version: string;
+  artifact: Artifact;
+  currentVersion?: string;
+  currentArtifact?: Artifact;
+}
+
 /**
- * Verify: runs the component's probe suite against the candidate and the current version and
- * compares them (error rates, latency, response shapes). The raw measurements are kept as
- * evidence on the workflow record.
- * 1. load the component and the environment's verification thresholds;
- * 2. probe both versions;
- * 3. judge; 4. record the evidence.
+ * Verify as a step: verifies the candidate, then records the evidence table on the workflow.
+ * 1. verify (verifyCandidate); 2. append the verdict and the table to the workflow's history.
  */
 export async function verify(
   input: { workflowId: string; request: UpgradeRequest },
   ports: VerifyPorts,
 ): Promise<VerificationResult> {
   const { request } = input;
-  const component = await ports.catalog.getComponent(request.component);
-  if (!component) throw new NotFound(`component ${request.component} is no longer in the catalog`);
-  const stored = await ports.policies.get(request.environment);
-  const policy = stored?.policy;
-  if (!policy) throw new NotFound(`no policy for environment ${request.environment}`);
-  const target = targetFor(component, request.environment);
-  const requests = component.probes.requests;
-  const samples = component.probes.samples;
-
-  let result: VerificationResult;
-  let noProber: string | undefined;
-  if (requests.length === 0) {
-    result = {
-      verdict: 'INCONCLUSIVE',
-      findings: [{ code: 'NO_PROBES', message: `${request.component} declares no probes` }],
-      candidate: { version: request.version, samples: 0, errors: 0, errorRate: 0, p50Ms: 0, p95Ms: 0 },
-    };
-  } else {
-    const base = { component: request.component, environment: request.environment, target };
-    let candidate: ProbeSample[];
-    let current: ProbeSample[];
-    try {
-      candidate = await ports.prober.run(
-        { ...base, version: request.version, artifact: request.artifact },
-        requests,
-        samples,
-      );
-      current =
-        request.currentVersion && request.currentArtifact
-          ? await ports.prober.run(
-              { ...base, version: request.currentVersion, artifact: request.currentArtifact },
-              requests,
-              samples,
-            )
-          : [];
-    } catch (error) {
-      // No prober for this kind of target here: say so, and let policy send it to a human.
-      if (!(error instanceof UnsupportedArtifact)) throw error;
-      candidate = [];
-      current = [];
-      noProber = error.message;
-    }
-    result = noProber
-      ? {
-          verdict: 'INCONCLUSIVE',
-          findings: [
-            { code: 'NO_PROBER', message: `${request.component} cannot be probed here: ${noProber}` },
-          ],
-          candidate: { version: request.version, samples: 0, errors: 0, errorRate: 0, p50Ms: 0, p95Ms: 0 },
-        }
-      : judgeVerification({
-          candidateVersion: request.version,
-          ...(request.currentVersion ? { currentVersion: request.currentVersion } : {}),
-          candidate,
-          current,
-          expectFields: Object.fromEntries(requests.map((r) => [r.name, r.expectFields])),
-          thresholds: policy.verification,
-        });
-  }
+  const result = await verifyCandidate(
+    {
+      workflowId: input.workflowId,
+      component: request.component,
+      environment: request.environment,
+      version: request.version,
+      artifact: request.artifact,
+      ...(request.currentVersion ? { currentVersion: request.currentVersion } : {}),
+      ...(request.currentArtifact ? { currentArtifact: request.currentArtifact } : {}),
+    },
+    ports,
+  );
   await ports.workflows.append(
     input.workflowId,
     {
@@ -99,4 +76,108 @@ export async function verify(
     { verification: result },
   );
   return result;
+}
+
+/**
+ * Runs the component's probe suite against the candidate and the current version and judges
+ * them; `upshift verify` calls this alone, the Verify step through `verify`.
+ * 1. load the component and the environment's verification policy;
+ * 2. pick the prober the target needs (Invoke, HTTP); none: INCONCLUSIVE (NO_PROBER);
+ * 3. probe both versions, interleaved;
+ * 4. judge check by check; 5. keep the raw samples in the evidence store, their reference in the result.
+ */
+export async function verifyCandidate(
+  subject: VerificationSubject,
+  ports: Omit<VerifyPorts, 'workflows'>,
+): Promise<VerificationResult> {
+  const component = await ports.catalog.getComponent(subject.component);
+  if (!component) throw new NotFound(`component ${subject.component} is no longer in the catalog`);
+  const stored = await ports.policies.get(subject.environment);
+  const policy = stored?.policy;
+  if (!policy) throw new NotFound(`no policy for environment ${subject.environment}`);
+  const probes = component.probes.requests;
+  if (probes.length === 0) {
+    return inconclusive(subject, 'NO_PROBES', `${subject.component} declares no probes`);
+  }
+  let samples: { candidate: ProbeSample[]; baseline: ProbeSample[] };
+  try {
+    samples = await probe(subject, component, ports);
+  } catch (error) {
+    // No prober for this kind of target here: say so, and let policy send it to a human.
+    if (!(error instanceof UnsupportedArtifact)) throw error;
+    return inconclusive(subject, 'NO_PROBER', `${subject.component} cannot be probed here: ${error.message}`);
+  }
+  const result = judgeProbes({
+    candidateVersion: subject.version,
+    ...(subject.currentVersion && subject.currentArtifact ? { currentVersion: subject.currentVersion } : {}),
+    candidate: samples.candidate,
+    current: samples.baseline,
+    probes,
+    thresholds: policy.verification,
+  });
+  if (ports.evidence) {
+    try {
+      const ref = await ports.evidence.put({
+        workflowId: subject.workflowId,
+        component: subject.component,
+        environment: subject.environment,
+        candidateVersion: subject.version,
+        ...(subject.currentVersion ? { currentVersion: subject.currentVersion } : {}),
+        at: ports.clock.now().toISOString(),
+        candidate: samples.candidate,
+        baseline: samples.baseline,
+      });
+      result.evidence = { ref, samples: samples.candidate.length + samples.baseline.length };
+    } catch (error) {
+      // The verdict stands on the table; losing the raw samples is worth a note, not a failure.
+      result.findings.push({
+        code: 'EVIDENCE_NOT_STORED',
+        message: `the raw samples could not be stored: ${(error as Error).message}`,
+      });
+    }
+  }
+  return result;
+}
+
+async function probe(
+  subject: VerificationSubject,
+  component: Component,
+  ports: Omit<VerifyPorts, 'workflows'>,
+): Promise<{ candidate: ProbeSample[]; baseline: ProbeSample[] }> {
+  const target = targetFor(component, subject.environment);
+  const base = { component: subject.component, environment: subject.environment, target };
+  const run: ProbeRun = {
+    candidate: { ...base, version: subject.version, artifact: subject.artifact },
+    ...(subject.currentVersion && subject.currentArtifact
+      ? { baseline: { ...base, version: subject.currentVersion, artifact: subject.currentArtifact } }
+      : {}),
+    probes: component.probes.requests,
+    samples: component.probes.samples,
+    concurrency: component.probes.concurrency,
+    timeoutMs: component.probes.timeoutMs,
+    ...(component.probes.http ? { endpoints: component.probes.http } : {}),
+  };
+  if (probeTransport(target, component.probes) === 'http') {
+    if (!ports.httpProber) throw new UnsupportedArtifact('no HTTP prober is wired');
+    return ports.httpProber.compare(run);
+  }
+  const prober = ports.prober;
+  if ('compare' in prober && typeof prober.compare === 'function') return prober.compare(run);
+  // A prober without interleaving: one version after the other.
+  const requests = run.probes.filter((p) => p.kind !== 'load');
+  const candidate = await prober.run(run.candidate, requests, run.samples);
+  const baseline = run.baseline ? await prober.run(run.baseline, requests, run.samples) : [];
+  return { candidate, baseline };
+}
+
+function inconclusive(subject: VerificationSubject, code: string, message: string): VerificationResult {
+  const empty: VersionMeasurement = {
+    version: subject.version,
+    samples: 0,
+    errors: 0,
+    errorRate: 0,
+    p50Ms: 0,
+    p95Ms: 0,
+  };
+  return { verdict: 'INCONCLUSIVE', findings: [{ code, message }], candidate: empty, checks: [] };
 }

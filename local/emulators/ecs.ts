@@ -52,6 +52,7 @@ import {
   runPeriod,
   type Split,
   statistic,
+  unitHash,
 } from './synthetic-traffic';
 
 export { type FunctionCode, functionCodeFromCatalog, liveTrafficFromCatalog } from './synthetic-traffic';
@@ -126,6 +127,9 @@ export class EcsEmulator implements ServiceEmulator, MetricSource, EcsTraffic {
   private readonly listeners: ChangeListener[] = [];
   private readonly samples = new BoundedCache<PeriodSample>();
   private keptRouting: Record<string, RoutingChange[]> = {};
+  /** Host names handed out by `listenerUrl`, to the listener ARN. */
+  private readonly listenerHosts = new Map<string, string>();
+  private httpRequests = 0;
 
   constructor(options: { clock: TwinClock }) {
     this.clock = options.clock;
@@ -252,6 +256,103 @@ export class EcsEmulator implements ServiceEmulator, MetricSource, EcsTraffic {
     }
     state.timeline.set(this.nowMs(), split);
     this.notify(state.definition.loadBalancer);
+  }
+
+  // ---------------------------------------------------------------- HTTP through the load balancer
+
+  /**
+   * The twin's address of an ALB listener: `http://<listener id>.<load balancer>.elb.twin.invalid`
+   * (the `.invalid` name never resolves outside the twin). HTTP probes reach it through `handleHttp`.
+   */
+  listenerUrl(listenerArn: string): string | undefined {
+    const m = /:listener\/app\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(listenerArn);
+    if (!m) return undefined;
+    const host = `${m[3]}.${m[1]}-${m[2]}.elb.twin.invalid`.toLowerCase();
+    this.listenerHosts.set(host, listenerArn);
+    return `http://${host}`;
+  }
+
+  /**
+   * Answers an HTTP request sent to a listener as the service behind it would: the request is the
+   * code's payload (`{ method, path, headers, body }`), a function error is a 500, and the answer
+   * comes after the code's duration. Without the candidate header the production routing serves
+   * (the split in force, request by request); with it, as behind a test listener, the version it
+   * names (a task definition ARN or an image URI) serves. Unknown hosts fail as DNS would.
+   */
+  async handleHttp(url: string | URL, init: RequestInit = {}): Promise<Response> {
+    const parsed = new URL(url);
+    const listener = this.listenerHosts.get(parsed.hostname.toLowerCase());
+    if (!listener)
+      throw Object.assign(new TypeError('fetch failed'), {
+        cause: new Error(`getaddrinfo ENOTFOUND ${parsed.hostname}`),
+      });
+    const loadBalancer = /:listener\/(app\/[^/]+\/[^/]+)\//.exec(listener)?.[1];
+    const state = [...this.services.values()].find((s) => s.definition.loadBalancer === loadBalancer);
+    if (!state)
+      return new Response('<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>', {
+        status: 503,
+      });
+    const headers = new Headers(init.headers);
+    const n = this.httpRequests++;
+    const candidate = headers.get('x-upshift-candidate');
+    let label: string | undefined;
+    if (candidate) {
+      label = candidate.startsWith('arn:')
+        ? this.codeLabelOf(candidate, state.definition.containerName)
+        : this.imageLabelOf(candidate);
+    } else {
+      const split = state.timeline.current() ?? [];
+      const u = unitHash(`http#${state.cluster}/${state.service}#${n}`);
+      let acc = 0;
+      let arn = split[0]?.[0];
+      for (const [id, w] of split.slice(1)) {
+        acc += w;
+        if (u < acc) {
+          arn = id;
+          break;
+        }
+      }
+      label = arn ? this.labelFor(state, arn) : undefined;
+    }
+    // No healthy target for an unknown version: what an ALB answers.
+    if (label === undefined)
+      return new Response('<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>', {
+        status: 503,
+      });
+    let body: unknown;
+    const text = typeof init.body === 'string' ? init.body : undefined;
+    if (text) {
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = text;
+      }
+    }
+    const payload = {
+      method: init.method ?? 'GET',
+      path: parsed.pathname + parsed.search,
+      headers: Object.fromEntries(headers),
+      body,
+    };
+    let code = state.codes.get(label);
+    if (!code) {
+      code = state.definition.code(label);
+      state.codes.set(label, code);
+    }
+    const result = await code.invoke(payload, `http#${state.cluster}/${state.service}:${label}#${n}`);
+    await new Promise((r) => setTimeout(r, Math.min(2_000, result.durationMs)));
+    return new Response(JSON.stringify(result.payload ?? null), {
+      status: result.functionError ? 500 : 200,
+      headers: { 'content-type': 'application/json', ...(result.headers ?? {}) },
+    });
+  }
+
+  /** The code label of an image URI (or `repository@digest`) that local CI labelled. */
+  private imageLabelOf(ref: string): string | undefined {
+    const direct = this.imageLabels.get(ref);
+    if (direct !== undefined) return direct;
+    for (const [uri, label] of this.imageLabels) if (uri.endsWith(`/${ref}`)) return label;
+    return undefined;
   }
 
   // ---------------------------------------------------------------- ServiceEmulator

@@ -406,6 +406,11 @@ export class LambdaEmulator implements ServiceEmulator, MetricSource, LambdaTraf
         `1 validation error detected: Value '${type}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]`,
       );
     }
+    if (input.LogType !== undefined && input.LogType !== 'None' && input.LogType !== 'Tail') {
+      throw validationError(
+        `1 validation error detected: Value '${String(input.LogType)}' at 'logType' failed to satisfy constraint: Member must satisfy enum value set: [Tail, None]`,
+      );
+    }
     const bytes = payloadBytes(input.Payload);
     const limit = type === 'Event' ? ASYNC_PAYLOAD_LIMIT : SYNC_PAYLOAD_LIMIT;
     if (bytes.byteLength > limit) {
@@ -454,6 +459,7 @@ export class LambdaEmulator implements ServiceEmulator, MetricSource, LambdaTraf
       StatusCode: 200,
       Payload: blob(JSON.stringify(result.payload ?? null)),
       ...(result.functionError ? { FunctionError: result.functionError } : {}),
+      ...(input.LogType === 'Tail' ? { LogResult: logTail(key, version, result.durationMs) } : {}),
       ExecutedVersion: version,
     };
   }
@@ -774,6 +780,18 @@ async function runCode(code: FunctionCode, event: unknown, key: string) {
       durationMs: 1,
     };
   }
+}
+
+/**
+ * The last lines of the invocation's log, base64-encoded, as Invoke returns them for
+ * `LogType: Tail`: the runtime's START, END and REPORT lines, the REPORT carrying the duration the
+ * version's code took (what a prober can compare without the network in between).
+ */
+function logTail(key: string, version: string, durationMs: number): string {
+  const id = revisionId(key, 0);
+  const billed = Math.max(1, Math.ceil(durationMs));
+  const text = `START RequestId: ${id} Version: ${version}\nEND RequestId: ${id}\nREPORT RequestId: ${id}\tDuration: ${durationMs.toFixed(2)} ms\tBilled Duration: ${billed} ms\tMemory Size: 128 MB\tMax Memory Used: 64 MB\t\n`;
+  return Buffer.from(text, 'utf8').toString('base64');
 }
 
 /** A stable, UUID-shaped revision id for a resource at a revision number. */

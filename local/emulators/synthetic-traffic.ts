@@ -37,6 +37,8 @@ export interface InvokeResult {
   /** As Lambda reports it: `Unhandled` for an uncaught error (the payload then describes it). */
   functionError?: 'Unhandled' | 'Handled';
   durationMs: number;
+  /** Response headers, when the code answers over HTTP (an ECS service behind its listener). */
+  headers?: Record<string, string>;
 }
 
 /** The code one version runs. `requestKey` makes its outcome reproducible. */
@@ -287,7 +289,11 @@ export function functionCodeFromCatalog(
             durationMs,
           };
         }
-        return { payload: { status: 'ok', component: componentName, version: label }, durationMs };
+        return {
+          payload: { status: 'ok', component: componentName, version: label },
+          durationMs,
+          ...(profile.responseHeaders ? { headers: { ...profile.responseHeaders } } : {}),
+        };
       },
     };
   };

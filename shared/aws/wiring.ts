@@ -4,9 +4,10 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Clock } from '../ports';
+import type { Clock, EvidenceStore } from '../ports';
 import { awsEnvSchema, parseEnv } from '../runtime/config';
 import { systemClock, timeOrderedIds } from '../runtime/system';
 import { CloudWatchAlarmReader } from './cloudwatch-alarms';
@@ -14,7 +15,9 @@ import { CodeDeployDeployer } from './codedeploy-deployer';
 import { dynamoStores } from './dynamo-store';
 import { EcsTaskDefinitions } from './ecs-task-definitions';
 import { EventBridgePublisher } from './eventbridge-publisher';
+import { HttpProber, type HttpProberOptions } from './http-prober';
 import { LambdaProber } from './lambda-prober';
+import { S3EvidenceStore } from './s3-evidence';
 import { StepFunctionsCallbacks } from './sfn-callbacks';
 
 /**
@@ -28,6 +31,10 @@ export interface AwsPortOptions {
   /** Called with each client once it is made (the twin adds its transport middleware here). */
   decorate?: <C extends { middlewareStack: unknown }>(client: C) => C;
   clock?: Clock;
+  /** The HTTP prober's transport and listener addresses (the twin routes them to its services). */
+  http?: Pick<HttpProberOptions, 'fetch' | 'listenerUrl'>;
+  /** Where raw verification evidence goes when no bucket is configured (the twin's state folder). */
+  evidence?: EvidenceStore;
 }
 
 /**
@@ -60,6 +67,17 @@ export function awsPorts(env: NodeJS.ProcessEnv = process.env, options: AwsPortO
     ),
     alarms: once(() => new CloudWatchAlarmReader(client(CloudWatchClient))),
     prober: once(() => new LambdaProber(client(LambdaClient))),
+    httpProber: once(() => new HttpProber(options.http ?? {})),
+    /** S3 when UPSHIFT_EVIDENCE_BUCKET names a bucket; else what the options give, if anything. */
+    evidence: once(() =>
+      env.UPSHIFT_EVIDENCE_BUCKET
+        ? new S3EvidenceStore(
+            client(S3Client),
+            env.UPSHIFT_EVIDENCE_BUCKET,
+            env.UPSHIFT_EVIDENCE_KMS_KEY_ID || undefined,
+          )
+        : options.evidence,
+    ),
     events: once(() => new EventBridgePublisher(client(EventBridgeClient), config.UPSHIFT_EVENT_BUS_NAME)),
     callbacks: once(() => new StepFunctionsCallbacks(client(SFNClient))),
   };

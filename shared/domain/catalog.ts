@@ -61,11 +61,94 @@ export const alarmSchema = strictObject({
 });
 export type AlarmDefinition = z.infer<typeof alarmSchema>;
 
+export const probeKinds = ['functional', 'performance', 'load', 'security'] as const;
+export type ProbeKind = (typeof probeKinds)[number];
+export const severities = ['info', 'warning', 'error', 'critical'] as const;
+export type Severity = (typeof severities)[number];
+const jsonTypes = ['string', 'number', 'boolean', 'object', 'array', 'null'] as const;
+const header = z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'expected an HTTP header name');
+
+/** An HTTP request of a probe, relative to the endpoint of the version probed. */
+export const httpRequestSchema = strictObject({
+  method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']).default('GET'),
+  path: z.string().startsWith('/', 'expected a path starting with /').default('/'),
+  headers: z.record(header, z.string()).default({}),
+  /** A JSON body (sent as application/json), or text. */
+  body: z.unknown().optional(),
+  /** The status a good answer has. */
+  expectStatus: z.number().int().min(100).max(599).default(200),
+});
+
+/**
+ * One probe: a request sent to the candidate and to the current version alike, its kind, and the
+ * severity of a failed check (the policy maps severities to decisions: docs/verification.md).
+ * Everything but `name` has a default, so a probe written before kinds existed still validates
+ * and is judged as before (a functional probe of severity error).
+ */
 export const probeSchema = strictObject({
   name: z.string().min(1),
+  kind: z
+    .enum(probeKinds, { error: 'expected functional, performance, load or security' })
+    .default('functional'),
+  severity: z.enum(severities, { error: 'expected info, warning, error or critical' }).default('error'),
+  /** The Invoke payload of a Lambda probe. */
   payload: z.unknown(),
+  /** The HTTP request of an HTTP probe (ECS, EC2, a Lambda function URL). */
+  http: httpRequestSchema.optional(),
   /** Fields that a successful response must carry. */
   expectFields: z.array(z.string()).default([]),
+  /** JSON types that top-level fields must have; the current version's types are expected too. */
+  expectTypes: z.record(z.string(), z.enum(jsonTypes)).default({}),
+  /** Compare each response with the current version's answer to the same request, but these paths. */
+  sameAsBaseline: strictObject({ ignore: z.array(z.string().min(1)).default([]) }).optional(),
+  /** `load`: a burst of this many requests at this rate to each version. */
+  load: strictObject({
+    ratePerSecond: z.number().min(1).max(1000),
+    requests: z.number().int().min(1).max(5000),
+  }).optional(),
+  /** `security`: what every answer of the candidate must and must not hold. */
+  security: strictObject({
+    requiredHeaders: z.array(header).default([]),
+    /** Stack traces (Node, Java, Python, .NET) in a body. */
+    noStackTraces: z.boolean().default(true),
+    /** Secrets in a body: AWS access keys, private keys, secret assignments. */
+    noSecrets: z.boolean().default(true),
+    /** More patterns (regular expressions) no body may match. */
+    forbiddenPatterns: z.array(z.string().min(1)).default([]),
+    /** The endpoint must be https. */
+    tlsOnly: z.boolean().default(false),
+  }).optional(),
+}).superRefine((probe, ctx) => {
+  if (probe.kind === 'load' && !probe.load) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['load'],
+      message: 'a load probe states its burst: { ratePerSecond, requests }',
+    });
+  }
+  if (probe.kind === 'security' && !probe.security) {
+    ctx.addIssue({ code: 'custom', path: ['security'], message: 'a security probe states its checks' });
+  }
+  for (const [i, pattern] of (probe.security?.forbiddenPatterns ?? []).entries()) {
+    try {
+      new RegExp(pattern);
+    } catch (error) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['security', 'forbiddenPatterns', i],
+        message: `not a regular expression: ${(error as Error).message}`,
+      });
+    }
+  }
+});
+export type Probe = z.infer<typeof probeSchema>;
+
+/** Where HTTP probes reach each version, when the target's own address does not say. */
+export const probeEndpointsSchema = strictObject({
+  /** The candidate's base URL (EC2: the replacement's address; Lambda: a function URL). */
+  candidateUrl: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
+  /** The current version's base URL. */
+  baselineUrl: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
 });
 
 export const profileSchema = strictObject({
@@ -76,6 +159,8 @@ export const profileSchema = strictObject({
   latencyMs: z.number().min(0).default(40),
   /** The local CodeDeploy fails a deployment of this version with this error code (e.g. a failing hook). */
   deployFailure: z.string().optional(),
+  /** Headers of this version's HTTP answers (an ECS service behind its listener). */
+  responseHeaders: z.record(z.string(), z.string()).optional(),
 });
 export type Profile = z.infer<typeof profileSchema>;
 
@@ -99,7 +184,17 @@ export const componentSchema = strictObject({
   probes: strictObject({
     samples: z.number().int().min(1).max(1000).default(20),
     requests: z.array(probeSchema).default([]),
-  }).default({ samples: 20, requests: [] }),
+    /**
+     * HTTP endpoints. ECS blue/green targets are probed through the test listener (candidate) and
+     * the production listener (current version) without them; EC2 targets and Lambda functions
+     * behind a function URL name them here (a Lambda target without them is invoked).
+     */
+    http: probeEndpointsSchema.optional(),
+    /** Requests in flight at once per verification (both versions together). */
+    concurrency: z.number().int().min(1).max(64).default(4),
+    /** Per request. */
+    timeoutMs: z.number().int().min(10).max(60_000).default(5_000),
+  }).default({ samples: 20, requests: [], concurrency: 4, timeoutMs: 5_000 }),
   local: strictObject({
     /** `profiles` uses the per-version profiles below; `demo-service` runs local/demo-service code. */
     kind: z.enum(['profiles', 'demo-service']).default('profiles'),

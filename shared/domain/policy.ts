@@ -7,6 +7,10 @@ import { strictObject } from './strict-object';
 import { isValidTimeZone, weekdays } from './windows';
 import { describeIssues } from './zod-issues';
 
+/** What a failed verification check of some severity does to the decision. */
+export const severityActions = ['REJECT', 'MANUAL_REVIEW', 'NOTE', 'IGNORE'] as const;
+export type SeverityAction = (typeof severityActions)[number];
+
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM');
 
 export const windowSchema = strictObject({
@@ -172,6 +176,16 @@ export const policySchema = strictObject({
     maxLatencyRatio: z.number().min(1).default(1.5),
     /** Fewer samples per version than this gives INCONCLUSIVE. */
     minSamples: z.number().int().min(1).default(10),
+    /**
+     * What a failed check of each severity does (docs/verification.md). Unset severities keep
+     * their defaults: critical and error REJECT, warning is a NOTE, info is IGNOREd.
+     */
+    severities: strictObject({
+      info: z.enum(severityActions).optional(),
+      warning: z.enum(severityActions).optional(),
+      error: z.enum(severityActions).optional(),
+      critical: z.enum(severityActions).optional(),
+    }).optional(),
   }).default({ maxErrorRate: 0.05, maxErrorRateIncrease: 0.02, maxLatencyRatio: 1.5, minSamples: 10 }),
   rules: z
     .array(ruleSchema)

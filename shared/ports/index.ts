@@ -2,7 +2,7 @@
  * Ports: what the use cases need from the outside world. AWS adapters live in shared/aws, local
  * stand-ins in local/. Use cases take these as arguments; only handler.ts files wire them.
  */
-import type { Catalog, Component, Target } from '../domain/catalog';
+import type { Catalog, Component, Probe, Target } from '../domain/catalog';
 import type { Platform } from '../domain/deploy-configs';
 import type { Artifact } from '../domain/events/artifact';
 import type { Reason } from '../domain/events/upshift-events';
@@ -278,6 +278,51 @@ export interface Prober {
     requests: readonly { name: string; payload: unknown }[],
     samples: number,
   ): Promise<ProbeSample[]>;
+}
+
+/** One verification's requests: both versions, interleaved, as the component's probes say. */
+export interface ProbeRun {
+  candidate: ProbeTarget;
+  /** The version serving now; absent for a first deployment. */
+  baseline?: ProbeTarget;
+  probes: readonly Probe[];
+  /** Rounds of the steady probes (a load probe sends its own burst). */
+  samples: number;
+  /** Requests in flight at once, both versions together. */
+  concurrency: number;
+  /** Per request. */
+  timeoutMs: number;
+  /** HTTP endpoints the catalog names (EC2, Lambda function URLs), else the target's own. */
+  endpoints?: { candidateUrl?: string; baselineUrl?: string };
+}
+
+/**
+ * Probes both versions with their requests interleaved (candidate, baseline, candidate, ...), so
+ * drift hits both alike. Throttling and the prober's own network errors come back as samples
+ * marked `inconclusive`, never as failures of a version. Throws UnsupportedArtifact when it
+ * cannot reach this kind of target.
+ */
+export interface PairedProber {
+  compare(run: ProbeRun): Promise<{ candidate: ProbeSample[]; baseline: ProbeSample[] }>;
+}
+
+/** The raw samples of one verification, kept apart from the record (which keeps the table). */
+export interface RawEvidence {
+  workflowId: string;
+  component: string;
+  environment: string;
+  candidateVersion: string;
+  currentVersion?: string;
+  at: string;
+  candidate: readonly ProbeSample[];
+  baseline: readonly ProbeSample[];
+}
+
+/** Durable storage of raw evidence: S3 on AWS, the state folder (or memory) locally. */
+export interface EvidenceStore {
+  /** Stores the evidence and returns its reference (`s3://bucket/key`, a file path, `memory:...`). */
+  put(evidence: RawEvidence): Promise<string>;
+  get(ref: string): Promise<RawEvidence | undefined>;
 }
 
 export interface OutboundEvent {
