@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import demoCatalog from '../../catalog/demo.catalog.json';
 import { LocalStack } from '../../local/stack';
+import type { SynthesizedApp } from '../../local/twin/synth';
 import { parseCatalog } from '../../shared/domain/catalog';
 import { versionPublished } from '../support/events';
 
@@ -10,13 +11,24 @@ let stack: LocalStack | undefined;
 async function open(
   catalog: unknown = demoCatalog,
   autoAnswer?: { approve: boolean; by: string },
+  mutateTemplates?: (app: SynthesizedApp) => void,
 ): Promise<LocalStack> {
   stack = await LocalStack.start({
     catalog: parseCatalog(catalog),
     startAt: START,
     ...(autoAnswer ? { autoAnswer } : {}),
+    ...(mutateTemplates ? { mutateTemplates } : {}),
   });
   return stack;
+}
+
+/** The reconciler's schedule rule, disabled: the reconciler never runs. */
+function withoutReconciler(app: SynthesizedApp) {
+  for (const resource of Object.values(app.stateless.Resources)) {
+    if (resource.Type === 'AWS::Events::Rule' && resource.Properties?.ScheduleExpression) {
+      resource.Properties.State = 'DISABLED';
+    }
+  }
 }
 
 afterEach(async () => {
@@ -32,17 +44,19 @@ function withPolicy(environment: string, changes: Record<string, unknown>) {
   return catalog;
 }
 
-/** The first SendTaskSuccess fails (a network error after the wait was closed). */
-function failFirstAnswer(s: LocalStack) {
-  const send = s.tokens.sendSuccess.bind(s.tokens);
-  let failed = false;
-  s.tokens.sendSuccess = async (token, output) => {
-    if (!failed) {
-      failed = true;
-      throw new Error('socket hang up');
-    }
-    return send(token, output);
-  };
+/**
+ * The first SendTaskSuccess made by `caller` fails without reaching Step Functions (a network
+ * error after the wait was decided).
+ */
+function failFirstAnswer(s: LocalStack, caller: string) {
+  s.transport.injectFault({
+    service: 'states',
+    command: 'SendTaskSuccess',
+    caller,
+    when: 'before',
+    times: 1,
+    error: () => Object.assign(new Error('socket hang up'), { name: 'Error' }),
+  });
 }
 
 const minutes = (from: string | undefined, to: string | undefined) =>
@@ -58,13 +72,16 @@ describe('issue 9 finding 4: a wait is answered before it is closed', () => {
   it('a deployment wait whose answer fails is answered again by the reconciler, not left to its 4-hour timeout', async () => {
     // Prepare
     const s = await open();
-    failFirstAnswer(s);
+    s.transport.record(true);
+    failFirstAnswer(s, 'DeploymentEvents');
 
     // Act
     const { record } = await s.run(versionPublished({ version: '1.1.0', environment: 'staging' }));
 
     // Assess: the canary ends at 10:05; the reconciler answers within its next minutes
     expect(record?.outcome).toBe('COMPLETED');
+    const answers = s.transport.calls.filter((c) => c.command === 'SendTaskSuccess').map((c) => c.caller);
+    expect(answers.slice(0, 2)).toEqual(['DeploymentEvents', 'Reconcile']);
     const bakeStart = record?.history.find((h) => h.stage === 'Bake' && h.status === 'WATCHING')?.at;
     expect(minutes(START.toISOString(), bakeStart)).toBeLessThan(15);
     await expectNothingLeft(s, 'checkout', 'staging');
@@ -73,7 +90,9 @@ describe('issue 9 finding 4: a wait is answered before it is closed', () => {
   it('an approval whose answer fails is answered by the reconciler, not EXPIRED', async () => {
     // Prepare
     const s = await open(demoCatalog, { approve: true, by: 'ana@example.com' });
-    failFirstAnswer(s);
+    s.transport.record(true);
+    // The approver's answer goes out with the CLI's credentials
+    failFirstAnswer(s, 'local-cli');
 
     // Act
     const { record } = await s.run(versionPublished({ version: '1.1.0', environment: 'production' }));
@@ -82,14 +101,16 @@ describe('issue 9 finding 4: a wait is answered before it is closed', () => {
     expect(record?.outcome).toBe('COMPLETED');
     expect(record?.history.filter((h) => h.stage === 'Approval').map((h) => h.status)).toContain('APPROVED');
     expect(await s.stores.approvals.listPending(10)).toEqual([]);
+    const answers = s.transport.calls.filter((c) => c.command === 'SendTaskSuccess').map((c) => c.caller);
+    expect(answers.slice(0, 2)).toEqual(['local-cli', 'Reconcile']);
   });
 });
 
 describe('issue 9 finding 5: the bake task follows the bake', () => {
   it('a healthy bake ends when its time is up even if the reconciler never comes', async () => {
-    // Prepare: the reconciler sees no bake at all
-    const s = await open(withPolicy('development', { bakeMinutes: 10 }));
-    s.stores.bakeWatches.listPending = async () => [];
+    // Prepare: the reconciler's schedule is disabled
+    const s = await open(withPolicy('development', { bakeMinutes: 10 }), undefined, withoutReconciler);
+    s.transport.record(true);
 
     // Act
     const { record } = await s.run(versionPublished({ version: '1.1.0', environment: 'development' }));
@@ -100,6 +121,7 @@ describe('issue 9 finding 5: the bake task follows the bake', () => {
     const took = minutes(bake[0]?.at, bake.at(-1)?.at);
     expect(took).toBeGreaterThanOrEqual(10);
     expect(took).toBeLessThanOrEqual(11);
+    expect(s.transport.calls.filter((c) => c.caller === 'Reconcile')).toEqual([]);
   });
 
   it('a bake longer than 25 hours (policy plus a rule) is not cut short', async () => {
