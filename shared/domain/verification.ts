@@ -109,7 +109,7 @@ export const DEFAULT_SEVERITY_ACTIONS: Readonly<Record<Severity, SeverityAction>
   critical: 'REJECT',
 };
 
-/** One-sided significance of each test, shared by the probes doing that test (Bonferroni). */
+/** The verdict's false FAIL rate from noise, shared by its one-sided tests (Bonferroni). */
 export const SIGNIFICANCE = 0.05;
 /** Rows and reasons kept in the record: bounded at any probe count (docs/verification.md). */
 export const MAX_CHECK_ROWS = 40;
@@ -153,10 +153,10 @@ export function judgeProbes(input: JudgeInput): VerificationResult {
   };
   const cand = byProbe(input.candidate);
   const base = byProbe(input.current);
-  // Bonferroni: each probe's test runs at α/k, k the probes doing that test, so the family of
-  // probes keeps its false FAIL rate at α.
-  const errorTests = Math.max(1, probes.filter((p) => p.kind !== 'security').length);
-  const latencyTests = Math.max(1, probes.filter((p) => p.kind !== 'security').length);
+  // Bonferroni: the verdict's false FAIL rate from noise stays at SIGNIFICANCE, split evenly
+  // over the statistical tests that can fail it (an error-rate and a latency test per probe).
+  const tests = 2 * Math.max(1, probes.filter((p) => p.kind !== 'security').length);
+  const alpha = SIGNIFICANCE / tests;
   const rows: CheckResult[] = [];
   for (const probe of probes) {
     const phase = probe.kind === 'load' ? 'burst' : 'steady';
@@ -167,8 +167,8 @@ export function judgeProbes(input: JudgeInput): VerificationResult {
       ...judgeProbe(probe, c, b, {
         hasBaseline,
         thresholds,
-        alphaErrors: SIGNIFICANCE / errorTests,
-        alphaLatency: SIGNIFICANCE / latencyTests,
+        alphaErrors: alpha,
+        alphaLatency: alpha,
         candidateVersion: input.candidateVersion,
         ...(input.currentVersion ? { currentVersion: input.currentVersion } : {}),
       }),
