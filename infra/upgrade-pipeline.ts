@@ -107,6 +107,7 @@ export class UpgradePipeline extends Construct {
   readonly seed: CatalogSeed;
   private readonly groupGrant: { arns: string[]; pattern?: string };
   private readonly applicationGrant: { arns: string[]; pattern?: string };
+  private readonly groupGrantees = new Set<iam.IRole & Construct>();
 
   constructor(scope: Construct, id: string, props: UpgradePipelineProps) {
     super(scope, id);
@@ -174,16 +175,17 @@ export class UpgradePipeline extends Construct {
       `application:${codeDeployApplication('*')}`,
     );
     const groupArns = this.groupGrant.arns;
+    // Every role granted on the groups, so that a pattern is acknowledged on exactly those roles.
+    const grantGroups = (fn: nodejs.NodejsFunction, actions: string[]) => {
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources: groupArns }));
+      if (fn.role) this.groupGrantees.add(fn.role as iam.IRole & Construct);
+    };
     const applicationArns = this.applicationGrant.arns;
     const configArns = [awsArn('codedeploy', 'deploymentconfig:CodeDeployDefault.*')];
-    fns.Deploy.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['codedeploy:CreateDeployment'], resources: groupArns }),
-    );
+    grantGroups(fns.Deploy, ['codedeploy:CreateDeployment']);
     // A revert overrides the group's alarm configuration, which CodeDeploy authorizes only with
     // UpdateDeploymentGroup on the group (CreateDeployment API reference, overrideAlarmConfiguration).
-    fns.Deploy.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['codedeploy:UpdateDeploymentGroup'], resources: groupArns }),
-    );
+    grantGroups(fns.Deploy, ['codedeploy:UpdateDeploymentGroup']);
     fns.Deploy.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['codedeploy:GetDeploymentConfig'], resources: configArns }),
     );
@@ -201,12 +203,7 @@ export class UpgradePipeline extends Construct {
       fns.Intake,
     ]) {
       // GetDeployment and StopDeployment are authorized on the deployment group.
-      fn.addToRolePolicy(
-        new iam.PolicyStatement({
-          actions: ['codedeploy:GetDeployment', 'codedeploy:StopDeployment'],
-          resources: groupArns,
-        }),
-      );
+      grantGroups(fn, ['codedeploy:GetDeployment', 'codedeploy:StopDeployment']);
     }
     for (const fn of [
       fns.Decide,
@@ -494,9 +491,9 @@ export class UpgradePipeline extends Construct {
       'Reads the predefined CodeDeployDefault configs, whose names the policy chooses per upgrade.',
     );
     if (this.groupGrant.pattern) {
-      for (const fn of DEPLOYMENT_READERS) {
+      for (const role of this.groupGrantees) {
         ack(
-          this.functions[fn].role as iam.IRole & Construct,
+          role,
           codedeployArn(this.groupGrant.pattern),
           'The catalog has too many deployment groups to list within IAM policy size quotas; every group this construct creates is named upshift-<component>/<component>-<environment>, so the pattern covers exactly the Upshift applications of this account and region (docs/decisions/0006-construct-scale.md).',
         );
@@ -528,16 +525,6 @@ export class UpgradePipeline extends Construct {
     }
   }
 }
-
-/** The functions that read or stop deployments, and the one that creates them. */
-const DEPLOYMENT_READERS = [
-  'Deploy',
-  'CheckDeployment',
-  'AwaitDeployment',
-  'DeploymentEvents',
-  'Reconcile',
-  'Intake',
-] as const;
 
 function numberContext(scope: Construct, key: string): number | undefined {
   const value = scope.node.tryGetContext(key);
