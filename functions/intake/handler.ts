@@ -22,6 +22,7 @@ export function wire(aws: AwsPorts) {
     dedupe: aws.stores().dedupe,
     workflows: aws.stores().workflows,
     events: aws.events(),
+    policies: aws.stores().policies,
     clock: aws.clock,
   });
 }

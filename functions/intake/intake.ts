@@ -5,6 +5,7 @@ import {
   source as upshiftSource,
 } from '../../shared/domain/events/upshift-events';
 import { classifyBump, compareVersions } from '../../shared/domain/semver';
+import { isTrustedSource, untrustedSourceReason } from '../../shared/domain/trusted-sources';
 import type { UpgradeRequest } from '../../shared/domain/workflow';
 import type {
   AlarmReader,
@@ -15,6 +16,7 @@ import type {
   Deployer,
   DeploymentWaitStore,
   EventPublisher,
+  PolicyStore,
   RegistryStore,
   TaskCallbacks,
   WorkflowStore,
@@ -47,6 +49,8 @@ export interface IntakePorts {
   dedupe: DedupeStore;
   workflows: WorkflowStore;
   events: EventPublisher;
+  /** The environment's policy names the sources that may start upgrades and rollbacks there. */
+  policies: PolicyStore;
   clock: Clock;
 }
 
@@ -59,6 +63,8 @@ export function dedupeKey(component: string, environment: string, version: strin
  * Intake: turns an event into an UpgradeRequest, or ends it with a recorded reason.
  * 1. validate the event against its detail-type's schema (INVALID names each field);
  * 2. find the component and environment in the catalog (IGNORED when nobody claims it);
+ *    an event from a source the environment's policy does not trust is IGNORED, before it
+ *    seeds, claims or stops anything;
  * 3. claim the dedupe key, so a second delivery is SKIPPED as a duplicate;
  * 4. compare with the registry's current version (SKIPPED when not newer);
  * 5. record the workflow and announce `Upgrade Started`.
@@ -94,6 +100,10 @@ export async function intake(input: IntakeInput, ports: IntakePorts): Promise<In
 
   if (!resolved.ok) return finishEarly(resolved.outcome, resolved.reasons, resolved.meta);
   const { candidate: c, environment, envConfig, target } = resolved;
+  const stored = await ports.policies.get(environment);
+  if (stored && !isTrustedSource(stored.policy, c.source)) {
+    return finishEarly('IGNORED', [untrustedSourceReason(environment, c.source)], { ...c, environment });
+  }
 
   await ports.registry.seed({
     component: c.component,

@@ -1,4 +1,4 @@
-import { type Component, defaultEnvironment, type Target, targetFor } from '../domain/catalog';
+import { type Component, defaultEnvironment, environmentOf, type Target, targetFor } from '../domain/catalog';
 import type { Artifact } from '../domain/events/artifact';
 import * as ecr from '../domain/events/ecr-image-action';
 import { routingFields } from '../domain/events/envelope';
@@ -187,7 +187,8 @@ export async function resolveEvent(event: unknown, catalog: CatalogStore): Promi
     };
   }
   const environment = c.environment ?? defaultEnvironment(component);
-  const envConfig = component.environments[environment];
+  // Own entries only: an environment called `constructor` must not find Object's.
+  const envConfig = environmentOf(component, environment);
   if (!envConfig) {
     return {
       ok: false,
