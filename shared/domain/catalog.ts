@@ -91,8 +91,8 @@ export const probeSchema = strictObject({
     .enum(probeKinds, { error: 'expected functional, performance, load or security' })
     .default('functional'),
   severity: z.enum(severities, { error: 'expected info, warning, error or critical' }).default('error'),
-  /** The Invoke payload of a Lambda probe. */
-  payload: z.unknown(),
+  /** The Invoke payload of a Lambda probe (`{}` when absent). */
+  payload: z.unknown().default({}),
   /** The HTTP request of an HTTP probe (ECS, EC2, a Lambda function URL). */
   http: httpRequestSchema.optional(),
   /** Fields that a successful response must carry. */
