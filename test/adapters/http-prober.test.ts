@@ -19,7 +19,7 @@ function recordingFetch(answer: (req: Sent, i: number) => Response | Promise<Res
   const sent: Sent[] = [];
   let inFlight = 0;
   let maxInFlight = 0;
-  const fetch = (async (input: string | URL | Request, init: RequestInit = {}) => {
+  const fetch: typeof globalThis.fetch = (async (input: string | URL | Request, init: RequestInit = {}) => {
     const req: Sent = {
       url: String(input),
       method: init.method ?? 'GET',

@@ -72,7 +72,7 @@ describe('statistics against reference values', () => {
 
   it('the two-proportion z-test matches R prop.test without correction', () => {
     // prop.test(c(60, 50), c(100, 100), correct = FALSE): X-squared = 2.0202, p = 0.1552 (two-sided).
-    expect(proportionIncreaseZ(60, 100, 50, 100) ** 2).toBeCloseTo(2.0202, 4);
+    expect((proportionIncreaseZ(60, 100, 50, 100) ?? 0) ** 2).toBeCloseTo(2.0202, 4);
     expect(2 * proportionIncreasePValue(60, 100, 50, 100)).toBeCloseTo(0.1552, 4);
     expect(proportionIncreasePValue(0, 100, 0, 100)).toBe(1);
   });
