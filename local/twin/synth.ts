@@ -38,6 +38,11 @@ export interface SynthesizedApp {
  */
 const CACHE_FORMAT = 2;
 
+/** The cache file of a synthKey, named with the format it holds. */
+export function cacheFileName(key: string): string {
+  return `twin-v${CACHE_FORMAT}-${key}.json`;
+}
+
 export interface CfnTemplate {
   Resources: Record<string, { Type: string; Properties?: Record<string, unknown>; DependsOn?: unknown }>;
   Outputs?: Record<string, { Value: unknown; Export?: { Name: string } }>;
@@ -100,7 +105,7 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
   const started = performance.now();
   const cacheDir = options.cacheDir ?? join(projectRoot, '.upshift', 'cache');
   const key = options.customize ? undefined : synthKey(options.catalog);
-  const cacheFile = key ? join(cacheDir, `twin-v${CACHE_FORMAT}-${key}.json`) : undefined;
+  const cacheFile = key ? join(cacheDir, cacheFileName(key)) : undefined;
   if (cacheFile && existsSync(cacheFile)) {
     try {
       const app = JSON.parse(readFileSync(cacheFile, 'utf8')) as SynthesizedApp;
