@@ -1,8 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import demoCatalog from '../../catalog/demo.catalog.json';
+import { exactOrPattern } from '../../infra/arns';
+import { COMPONENT_STACKS, componentBucket } from '../../infra/component-stacks';
+import { ProbeInvokePolicies } from '../../infra/probe-policies';
 import { readAssembly, type TwinModel } from '../../local/twin/assembly';
 import { type SynthesizedApp, synthesize } from '../../local/twin/synth';
 import { type Catalog, parseCatalog } from '../../shared/domain/catalog';
@@ -114,5 +119,57 @@ describe(`a catalog of ${COMPONENTS} components synthesizes within AWS's limits`
     const batches = calls.filter((c) => c.includes('batchWriteItem'));
     expect(batches.length).toBeGreaterThanOrEqual(Math.ceil(COMPONENTS / 25));
     for (const batch of batches) expect(batch.split('PutRequest').length - 1).toBeLessThanOrEqual(25);
+  });
+});
+
+describe('the limits the construct keeps by design', () => {
+  const role = () => {
+    const stack = new Stack(new App(), 'S');
+    return {
+      stack,
+      role: new iam.Role(stack, 'R', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') }),
+    };
+  };
+  const functions = (n: number) =>
+    Array.from({ length: n }, (_, i) => `function:svc-${String(i).padStart(4, '0')}:*`);
+
+  it('keeps a component in its bucket whatever else the catalog holds', () => {
+    // Prepare
+    const names = Array.from({ length: 1000 }, (_, i) => `svc-${i}`);
+    // Act
+    const buckets = names.map(componentBucket);
+    // Assess
+    expect(componentBucket('checkout')).toBe(componentBucket('checkout'));
+    expect(Math.max(...buckets)).toBeLessThan(COMPONENT_STACKS);
+    expect(new Set(buckets).size).toBe(COMPONENT_STACKS);
+  });
+
+  it('lists exact ARNs while short and the naming pattern past 2 KB', () => {
+    // Prepare
+    const { stack } = role();
+    const groups = (n: number) =>
+      Array.from({ length: n }, (_, i) => `deploymentgroup:upshift-c${i}/c${i}-dev`);
+    // Act
+    const few = exactOrPattern(stack, 'codedeploy', groups(3), 'deploymentgroup:upshift-*/*');
+    const many = exactOrPattern(stack, 'codedeploy', groups(100), 'deploymentgroup:upshift-*/*');
+    // Assess
+    expect(few.arns).toHaveLength(3);
+    expect(few.pattern).toBeUndefined();
+    expect(many.arns).toHaveLength(1);
+    expect(many.pattern).toBe('deploymentgroup:upshift-*/*');
+  });
+
+  it("spreads Verify's grants over managed policies and fails past the role's quota with what to do", () => {
+    // Prepare
+    const small = role();
+    const large = role();
+    // Act
+    const one = new ProbeInvokePolicies(small.stack, small.role, functions(1));
+    const tooMany = () =>
+      new ProbeInvokePolicies(large.stack, large.role, functions(1000), { managedPoliciesPerRole: 5 });
+    // Assess
+    expect(one.holders).toHaveLength(1);
+    expect(one.holders[0]?.scope).toBeInstanceOf(iam.Policy);
+    expect(tooMany).toThrow(/need \d+ managed policies .* a role may hold 5.*upshift:managedPoliciesPerRole/);
   });
 });
