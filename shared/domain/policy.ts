@@ -102,6 +102,20 @@ export const ruleSchema = strictObject({
 });
 export type PolicyRule = z.infer<typeof ruleSchema>;
 
+/**
+ * The longest bake Upshift runs: two days. The Bake task's timeout follows the bake (decision
+ * 0012), and the execution (14 days) must still hold an approval wait, deferrals and the shift.
+ */
+export const MAX_BAKE_MINUTES = 2 * 24 * 60;
+
+/** The bake when every rule that adds minutes matches: the policy's worst case. */
+export function longestBakeMinutes(policy: {
+  bakeMinutes: number;
+  rules: readonly { actions: { addBakeMinutes?: number | undefined } }[];
+}): number {
+  return policy.rules.reduce((sum, rule) => sum + (rule.actions.addBakeMinutes ?? 0), policy.bakeMinutes);
+}
+
 /** One environment's policy. Every field has a safe default, so `{}` is a valid, cautious policy. */
 export const policySchema = strictObject({
   description: z.string().default(''),
@@ -191,6 +205,16 @@ export const policySchema = strictObject({
     .array(ruleSchema)
     .default([])
     .refine((rules) => new Set(rules.map((r) => r.name)).size === rules.length, 'expected unique rule names'),
+}).superRefine((policy, ctx) => {
+  // Rules that match add their minutes to the policy's: all of them may match one upgrade.
+  const longest = longestBakeMinutes(policy);
+  if (longest > MAX_BAKE_MINUTES) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['bakeMinutes'],
+      message: `bakeMinutes plus every rule's addBakeMinutes can reach ${longest} minutes; a bake lasts at most ${MAX_BAKE_MINUTES} minutes (two days)`,
+    });
+  }
 });
 
 export type Policy = z.infer<typeof policySchema>;

@@ -1,10 +1,8 @@
 import { UpshiftError } from '../domain/errors';
+import { MAX_BAKE_MINUTES } from '../domain/policy';
 
-/**
- * The longest bake Upshift runs: two days. The Bake task's timeout follows the bake (decision
- * 0012), and the execution (14 days) must still hold an approval wait, deferrals and the shift.
- */
-export const MAX_BAKE_MINUTES = 2 * 24 * 60;
+/** The cap is the policy schema's (a policy that could pass it is refused when written). */
+export { MAX_BAKE_MINUTES };
 
 /**
  * How long past the bake's end the Bake task waits before its own timeout ends the bake with a
@@ -25,7 +23,10 @@ export class BakeTooLong extends UpshiftError {
   }
 }
 
-/** Throws BakeTooLong when a decided bake is past the cap. */
+/**
+ * Throws BakeTooLong when a decided bake is past the cap: a policy stored before the schema
+ * checked it, or written around the schema, still cannot start a bake its task cannot hold.
+ */
 export function assertBakeWithinCap(environment: string, bakeMinutes: number): void {
   if (bakeMinutes > MAX_BAKE_MINUTES) throw new BakeTooLong(environment, bakeMinutes);
 }

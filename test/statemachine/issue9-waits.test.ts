@@ -4,6 +4,7 @@ import { LocalStack } from '../../local/stack';
 import type { SynthesizedApp } from '../../local/twin/synth';
 import { parseCatalog } from '../../shared/domain/catalog';
 import { versionPublished } from '../support/events';
+import { deployments } from '../support/twin';
 
 const START = new Date('2026-12-02T10:00:00Z');
 let stack: LocalStack | undefined;
@@ -144,16 +145,40 @@ describe('issue 9 finding 5: the bake task follows the bake', () => {
     expect(minutes(bake[0]?.at, bake.at(-1)?.at)).toBeGreaterThanOrEqual(1560);
   });
 
-  it('a bake beyond the cap fails at Decide with a clear validation error, before anything is deployed', async () => {
+  it('a policy whose bake can pass the cap is refused when the catalog is read, with its path', () => {
     // Prepare
-    const s = await open(
-      withPolicy('development', {
-        bakeMinutes: 1440,
-        rules: [
-          { name: 'longer-a', when: { environment: ['development'] }, actions: { addBakeMinutes: 1440 } },
-          { name: 'longer-b', when: { environment: ['development'] }, actions: { addBakeMinutes: 1440 } },
-        ],
-      }),
+    const catalog = withPolicy('development', {
+      bakeMinutes: 1440,
+      rules: [
+        { name: 'longer-a', when: { environment: ['development'] }, actions: { addBakeMinutes: 1440 } },
+        { name: 'longer-b', when: { environment: ['development'] }, actions: { addBakeMinutes: 1440 } },
+      ],
+    });
+
+    // Act
+    const parse = () => parseCatalog(catalog);
+
+    // Assess
+    expect(parse).toThrow(/policies\.development\.bakeMinutes: .*4320 minutes.*2880/);
+  });
+
+  it('a bake beyond the cap fails at Decide with a clear validation error, before anything is deployed', async () => {
+    // Prepare: a policy stored before the cap was checked (written around the schema)
+    const s = await open();
+    const stored = await s.stores.policies.get('development');
+    if (!stored) throw new Error('the demo catalog has a development policy');
+    const longer = (name: string) => ({
+      name,
+      description: '',
+      priority: 100,
+      when: { environment: ['development'] },
+      actions: { addBakeMinutes: 1440, deferMinutes: 60 },
+    });
+    await s.stores.policies.put(
+      'development',
+      { ...stored.policy, bakeMinutes: 1440, rules: [longer('longer-a'), longer('longer-b')] },
+      'an-older-upshift',
+      START.toISOString(),
     );
 
     // Act
@@ -163,7 +188,7 @@ describe('issue 9 finding 5: the bake task follows the bake', () => {
     expect(record?.outcome).toBe('FAILED');
     expect(record?.reasons[0]?.code).toBe('BakeTooLong');
     expect(record?.reasons[0]?.message).toMatch(/4320 minutes.*2880/);
-    expect(s.codedeploy.list()).toEqual([]);
+    expect(deployments(s)).toEqual([]);
     await expectNothingLeft(s, 'checkout', 'development');
   });
 });
