@@ -22,6 +22,9 @@ Usage:
                                                  write new policy versions, with who, when and the diff
   upshift policies explain --event F [--at ISO] [--verdict PASS|FAIL|INCONCLUSIVE] [--approved] [--json]
                                                  dry run: the decision and its trace; starts nothing
+  upshift verify --component C --candidate V [--baseline V] [--env E] [--catalog FILE] [--state DIR] [--json]
+                                                 probe the candidate against the baseline and print
+                                                 the evidence table; deploys nothing
 
 Each command takes --help. Exit status: 0 for every handled outcome (COMPLETED, ROLLED_BACK,
 REJECTED, ...), 2 for a usage error, 1 for a crash (one line; the details go to a file it names).`;
@@ -67,6 +70,17 @@ ${stateRead}`,
 
 Puts Rollback Requested on the local bus: a shift in flight is stopped with rollback; otherwise
 the component goes back to VERSION, or to the version before the current one.
+${stateWrite}`,
+  verify: `Usage: upshift verify --component C --candidate V [--baseline V] [--env E] [--catalog FILE]
+                      [--state DIR] [--at ISO] [--json]
+
+Runs the component's probes (functional, performance, load, security) against the candidate and
+the baseline (the version serving in E unless --baseline says), judges them as the Verify step
+does, and prints the evidence table: each check's kind, severity, status, numbers and reasons.
+--json prints { verdict, checks: [{ kind, severity, status, candidate, baseline, p, reasons }] }.
+Nothing is deployed and no workflow starts. Locally the candidate is published to the twin first,
+as CI would (a Lambda version, a task definition); the raw samples go to DIR/evidence with --state.
+Exit status 0 whatever the verdict, 2 for a usage error. See docs/verification.md.
 ${stateWrite}`,
   policies: `Usage: upshift policies list | get ENV | history ENV [--state DIR] [--json]
        upshift policies validate --file F [--json]

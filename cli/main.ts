@@ -11,6 +11,7 @@ import { rollback } from './commands/rollback';
 import { run } from './commands/run';
 import { type Flags, isoTime, UsageError } from './commands/shared';
 import { status, workflows } from './commands/state';
+import { verifyCommand } from './commands/verify';
 import { commandHelp, usage } from './help';
 
 const options = {
@@ -35,6 +36,8 @@ const options = {
   comment: { type: 'string' },
   verdict: { type: 'string' },
   approved: { type: 'boolean' },
+  candidate: { type: 'string' },
+  baseline: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -50,6 +53,7 @@ const commands: Record<string, (rest: string[], flags: Flags, out: (s: string) =
     workflows,
     policies,
     rollback: (_rest, flags, out) => rollback(flags, out),
+    verify: (_rest, flags, out) => verifyCommand(flags, out),
   };
 
 /**

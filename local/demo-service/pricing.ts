@@ -2,6 +2,7 @@
  * The demo `pricing` service: real code for each version, run in-process by the local runtime.
  * 2.2.0 carries a real bug that only live traffic finds: it indexes the discount table by item
  * count, and the table stops at three items. The probe suite only sends small carts.
+ * 2.3.0 formats the total for display (`"9.00"`): a changed field type that verification rejects.
  */
 export interface Cart {
   currency: string;
@@ -12,7 +13,7 @@ export interface Quote {
   currency: string;
   subtotal: number;
   discount: number;
-  total: number;
+  total: number | string;
 }
 
 type PriceFn = (cart: Cart) => Quote;
@@ -53,10 +54,17 @@ const v2_2_0: PriceFn = (cart) => {
   return { currency: cart.currency, subtotal, discount, total: round(subtotal - discount) };
 };
 
+const v2_3_0: PriceFn = (cart) => {
+  const quote = v2_1_0(cart);
+  // The breaking change: the total as display text.
+  return { ...quote, total: Number(quote.total).toFixed(2) };
+};
+
 export const pricingVersions: Record<string, PriceFn> = {
   '2.0.0': v2_0_0,
   '2.1.0': v2_1_0,
   '2.2.0': v2_2_0,
+  '2.3.0': v2_3_0,
 };
 
 /** Versions without code of their own run the newest healthy code. */

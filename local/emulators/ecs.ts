@@ -576,3 +576,18 @@ export class EcsEmulator implements ServiceEmulator, MetricSource, EcsTraffic {
     }
   }
 }
+
+/**
+ * The HTTP prober's transport inside the twin: requests to a listener's address reach the service
+ * behind it (`handleHttp`), and listeners have addresses (`listenerUrl`). Pass it as the prober's
+ * options (`new HttpProber(twinHttp(ecs))`, or `awsPorts(env, { http: twinHttp(ecs) })`).
+ */
+export function twinHttp(ecs: EcsEmulator): {
+  fetch: typeof fetch;
+  listenerUrl: (listenerArn: string) => string | undefined;
+} {
+  return {
+    fetch: (input, init) => ecs.handleHttp(input instanceof Request ? input.url : input, init),
+    listenerUrl: (arn) => ecs.listenerUrl(arn),
+  };
+}
