@@ -95,7 +95,7 @@ export class LambdaProber implements Prober, PairedProber {
       if (e.$metadata?.httpStatusCode === undefined) {
         return { ok: false, latencyMs, inconclusive: 'NETWORK', error: `${e.name}: ${e.message}` };
       }
-      return { ok: false, latencyMs, error: `${e.name}: ${e.message}` };
+      return { ok: false, latencyMs, error: e.message };
     }
   }
 }
