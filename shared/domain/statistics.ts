@@ -79,35 +79,46 @@ export interface MannWhitneyResult {
  * a continuity correction, as SciPy's `mannwhitneyu(method='asymptotic')` computes it. `scaleA`
  * divides the first sample first: with the policy's allowed latency ratio r, the test asks whether
  * the candidate is slower than r times the baseline (a non-inferiority margin), not merely slower.
- *
- * O((n1 + n2) log(n1 + n2)): one sort of both samples together in a Float64Array.
  */
 export function mannWhitney(a: ArrayLike<number>, b: ArrayLike<number>, scaleA = 1): MannWhitneyResult {
-  const n1 = a.length;
-  const n2 = b.length;
+  return mannWhitneySorted(Float64Array.from(a).sort(), Float64Array.from(b).sort(), scaleA);
+}
+
+/**
+ * Mann-Whitney on samples already sorted ascending: one merge of the two, so the cost is the two
+ * native numeric sorts (no comparator), about 1 ms for 10^4 values a side.
+ */
+export function mannWhitneySorted(sa: Float64Array, sb: Float64Array, scaleA = 1): MannWhitneyResult {
+  const n1 = sa.length;
+  const n2 = sb.length;
   if (n1 === 0 || n2 === 0) {
     return { u: 0, n1, n2, z: 0, pGreater: 1, pTwoSided: 1, probabilityOfSuperiority: 0.5, rankBiserial: 0 };
   }
-  // Sort values and remember the group in the lowest bit of an index array: a pair sort on one
-  // Float64Array of values and one Uint32Array of indexes is the fastest in V8 at 10^4 per side.
   const n = n1 + n2;
-  const values = new Float64Array(n);
-  for (let i = 0; i < n1; i++) values[i] = (a[i] as number) / scaleA;
-  for (let i = 0; i < n2; i++) values[n1 + i] = b[i] as number;
-  const order = new Uint32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  order.sort((x, y) => (values[x] as number) - (values[y] as number));
+  let i = 0;
+  let j = 0;
+  let position = 0;
   let rankSumA = 0;
   let tieTerm = 0;
-  for (let i = 0; i < n; ) {
-    const v = values[order[i] as number] as number;
-    let j = i;
-    while (j + 1 < n && values[order[j + 1] as number] === v) j++;
-    const rank = (i + j + 2) / 2;
-    for (let k = i; k <= j; k++) if ((order[k] as number) < n1) rankSumA += rank;
-    const t = j - i + 1;
+  while (i < n1 || j < n2) {
+    const va = i < n1 ? (sa[i] as number) / scaleA : Number.POSITIVE_INFINITY;
+    const vb = j < n2 ? (sb[j] as number) : Number.POSITIVE_INFINITY;
+    const v = Math.min(va, vb);
+    let ca = 0;
+    while (i < n1 && (sa[i] as number) / scaleA === v) {
+      i++;
+      ca++;
+    }
+    let cb = 0;
+    while (j < n2 && sb[j] === v) {
+      j++;
+      cb++;
+    }
+    const t = ca + cb;
+    // The tied values share the mean of the ranks position+1 .. position+t.
+    rankSumA += ca * (position + (t + 1) / 2);
     tieTerm += t * t * t - t;
-    i = j + 1;
+    position += t;
   }
   const u = rankSumA - (n1 * (n1 + 1)) / 2;
   const mean = (n1 * n2) / 2;
@@ -127,6 +138,17 @@ export function mannWhitney(a: ArrayLike<number>, b: ArrayLike<number>, scaleA =
     pTwoSided: Math.min(1, 2 * normalUpperTail(zTwo)),
     ...effect,
   };
+}
+
+/** p50, p95 and p99 (nearest rank) of values sorted ascending, with the count. */
+export function latencySummaryOfSorted(sorted: Float64Array): {
+  n: number;
+  p50: number;
+  p95: number;
+  p99: number;
+} {
+  const pick = (p: number) => (sorted.length ? round1(percentileOfSorted(sorted, p)) : 0);
+  return { n: sorted.length, p50: pick(50), p95: pick(95), p99: pick(99) };
 }
 
 /** p50, p95 and p99 (nearest rank) of values, with the count. */

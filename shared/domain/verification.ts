@@ -1,7 +1,7 @@
 import type { Probe, ProbeKind, Severity } from './catalog';
 import type { Policy, SeverityAction } from './policy';
 import { bodyText, firstDifference, type JsonType, jsonTypeOf, securityFindings } from './probes';
-import { latencySummary, mannWhitney, proportionIncreasePValue } from './statistics';
+import { latencySummaryOfSorted, mannWhitneySorted, proportionIncreasePValue } from './statistics';
 
 /** One answer to one probe request. */
 export interface ProbeSample {
@@ -264,8 +264,8 @@ function judgeProbe(
 ): CheckResult[] {
   const c = candidateAll.filter((s) => !s.inconclusive);
   const b = baselineAll.filter((s) => !s.inconclusive);
-  const cNums = sideNumbers(candidateAll);
-  const bNums = ctx.hasBaseline ? sideNumbers(baselineAll) : undefined;
+  const cNums = sideNumbers(c, candidateAll.length);
+  const bNums = ctx.hasBaseline ? sideNumbers(b, baselineAll.length) : undefined;
   const row = (check: CheckResult['check'], kind: ProbeKind = probe.kind): CheckResult => ({
     probe: probe.name,
     kind,
@@ -319,8 +319,8 @@ function errorsRow(
   row: CheckResult,
 ): CheckResult {
   const t = ctx.thresholds;
-  const cErr = c.filter((s) => !s.ok).length;
-  const bErr = b.filter((s) => !s.ok).length;
+  const cErr = countFailed(c);
+  const bErr = countFailed(b);
   const cRate = cErr / c.length;
   const reasons: string[] = [];
   let code: string | undefined;
@@ -365,17 +365,17 @@ function latencyRow(
   ctx: ProbeContext,
   row: CheckResult,
 ): CheckResult {
-  const cLat = okLatencies(c);
-  const bLat = okLatencies(b);
+  const cLat = okSorted(c);
+  const bLat = okSorted(b);
   const ratio = ctx.thresholds.maxLatencyRatio;
-  const cs = latencySummary(cLat);
-  const bs = latencySummary(bLat);
+  const cs = latencySummaryOfSorted(cLat);
+  const bs = latencySummaryOfSorted(bLat);
   const underLoad = row.kind === 'load' ? ' under load' : '';
   if (cLat.length < 2 || bLat.length < 2) {
     return { ...row, reasons: [`too few good answers to compare latency${underLoad}`] };
   }
-  const mw = mannWhitney(cLat, bLat, ratio);
-  const effect = Math.round(mannWhitney(cLat, bLat).probabilityOfSuperiority * 1000) / 1000;
+  const mw = mannWhitneySorted(cLat, bLat, ratio);
+  const effect = Math.round(mannWhitneySorted(cLat, bLat).probabilityOfSuperiority * 1000) / 1000;
   const regressed = mw.pGreater < ctx.alphaLatency;
   const x = bs.p95 > 0 ? `×${(cs.p95 / bs.p95).toFixed(2)}` : '';
   const numbers = `p50 ${bs.p50} → ${cs.p50} ms, p99 ${bs.p99} → ${cs.p99} ms; Mann-Whitney p=${fmtP(mw.pGreater)} against ×${ratio}, P(candidate slower)=${effect.toFixed(2)}`;
@@ -404,21 +404,21 @@ function shapeRow(
   const cOk = c.filter((s) => s.ok && s.fields);
   if (!cOk.length) return { ...row, reasons: ['no good answer to check the shape of'] };
   const bOk = b.filter((s) => s.ok && s.fields);
-  const required = new Set([...probe.expectFields, ...fieldsInEvery(bOk)]);
-  const present = fieldsInEvery(cOk);
+  const cShape = shapeOf(cOk);
+  const bShape = shapeOf(bOk);
+  const required = new Set([...probe.expectFields, ...bShape.inEvery]);
+  const present = cShape.inEvery;
   const missing = [...required].filter((f) => !present.has(f));
   const expected = new Map<string, { type: JsonType; from: string }>();
-  for (const [f, type] of consistentTypes(bOk))
-    expected.set(f, { type, from: `the current version ${ctx.currentVersion}` });
+  for (const [f, types] of bShape.types) {
+    const [only] = types;
+    if (types.size === 1 && only)
+      expected.set(f, { type: only, from: `the current version ${ctx.currentVersion}` });
+  }
   for (const [f, type] of Object.entries(probe.expectTypes)) expected.set(f, { type, from: 'the probe' });
   const changed: string[] = [];
   for (const [field, want] of expected) {
-    const seen = new Set<JsonType>();
-    for (const s of cOk) {
-      const t = s.types?.[field];
-      if (t) seen.add(t);
-    }
-    const wrong = [...seen].filter((t) => t !== want.type);
+    const wrong = [...(cShape.types.get(field) ?? [])].filter((t) => t !== want.type);
     if (wrong.length) {
       changed.push(
         `field "${field}" is ${wrong.join(' or ')} in the candidate's answers, ${want.type} as ${want.from} says`,
@@ -518,15 +518,25 @@ function securityRow(probe: Probe, c: readonly ProbeSample[], row: CheckResult):
 }
 
 function measure(version: string, all: readonly ProbeSample[]): VersionMeasurement {
-  const samples = all.filter((s) => !s.inconclusive && (s.phase ?? 'steady') === 'steady');
-  const errors = samples.filter((s) => !s.ok).length;
-  const lat = latencySummary(samples.map((s) => s.latencyMs));
-  const inconclusive = all.length - all.filter((s) => !s.inconclusive).length;
+  let n = 0;
+  let errors = 0;
+  let inconclusive = 0;
+  const latencies = new Float64Array(all.length);
+  for (const s of all) {
+    if (s.inconclusive) {
+      inconclusive++;
+      continue;
+    }
+    if ((s.phase ?? 'steady') !== 'steady') continue;
+    if (!s.ok) errors++;
+    latencies[n++] = s.latencyMs;
+  }
+  const lat = latencySummaryOfSorted(latencies.subarray(0, n).sort());
   return {
     version,
-    samples: samples.length,
+    samples: n,
     errors,
-    errorRate: samples.length ? errors / samples.length : 0,
+    errorRate: n ? errors / n : 0,
     p50Ms: lat.p50,
     p95Ms: lat.p95,
     p99Ms: lat.p99,
@@ -534,10 +544,10 @@ function measure(version: string, all: readonly ProbeSample[]): VersionMeasureme
   };
 }
 
-function sideNumbers(all: readonly ProbeSample[]): SideNumbers {
-  const valid = all.filter((s) => !s.inconclusive);
-  const errors = valid.filter((s) => !s.ok).length;
-  const lat = latencySummary(okLatencies(valid));
+function sideNumbers(valid: readonly ProbeSample[], total: number): SideNumbers {
+  let errors = 0;
+  for (const s of valid) if (!s.ok) errors++;
+  const lat = latencySummaryOfSorted(okSorted(valid));
   return {
     n: valid.length,
     errors,
@@ -545,8 +555,25 @@ function sideNumbers(all: readonly ProbeSample[]): SideNumbers {
     p50: lat.p50,
     p95: lat.p95,
     p99: lat.p99,
-    inconclusive: all.length - valid.length,
+    inconclusive: total - valid.length,
   };
+}
+
+/** The sorted latencies of the good answers, computed once per list of samples. */
+const sortedOkLatencies = new WeakMap<readonly ProbeSample[], Float64Array>();
+function okSorted(samples: readonly ProbeSample[]): Float64Array {
+  let sorted = sortedOkLatencies.get(samples);
+  if (!sorted) {
+    sorted = okLatencies(samples).sort();
+    sortedOkLatencies.set(samples, sorted);
+  }
+  return sorted;
+}
+
+function countFailed(samples: readonly ProbeSample[]): number {
+  let n = 0;
+  for (const s of samples) if (!s.ok) n++;
+  return n;
 }
 
 function okLatencies(samples: readonly ProbeSample[]): Float64Array {
@@ -558,31 +585,27 @@ function okLatencies(samples: readonly ProbeSample[]): Float64Array {
   return out;
 }
 
-function fieldsInEvery(samples: readonly ProbeSample[]): Set<string> {
-  let out: Set<string> | undefined;
+/** In one pass: the fields every answer carries, and the types seen per field. */
+function shapeOf(samples: readonly ProbeSample[]): {
+  inEvery: Set<string>;
+  types: Map<string, Set<JsonType>>;
+} {
+  const count = new Map<string, number>();
+  const types = new Map<string, Set<JsonType>>();
   for (const s of samples) {
-    const fields = s.fields ?? [];
-    if (!out) out = new Set(fields);
-    else for (const f of [...out]) if (!fields.includes(f)) out.delete(f);
-  }
-  return out ?? new Set();
-}
-
-/** Fields whose type is the same in every answer. */
-function consistentTypes(samples: readonly ProbeSample[]): Map<string, JsonType> {
-  const out = new Map<string, JsonType>();
-  const mixed = new Set<string>();
-  for (const s of samples) {
-    for (const [f, t] of Object.entries(s.types ?? {})) {
-      const seen = out.get(f);
-      if (seen === undefined && !mixed.has(f)) out.set(f, t);
-      else if (seen !== t) {
-        out.delete(f);
-        mixed.add(f);
-      }
+    for (const f of s.fields ?? []) count.set(f, (count.get(f) ?? 0) + 1);
+    const t = s.types;
+    if (!t) continue;
+    for (const f in t) {
+      const type = t[f] as JsonType;
+      const seen = types.get(f);
+      if (seen) seen.add(type);
+      else types.set(f, new Set([type]));
     }
   }
-  return out;
+  const inEvery = new Set<string>();
+  for (const [f, n] of count) if (n === samples.length) inEvery.add(f);
+  return { inEvery, types };
 }
 
 /** Keeps the non-PASS rows first and at most MAX_CHECK_ROWS rows. */
