@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type Probe, probeSchema } from '../../shared/domain/catalog';
+import { policySchema } from '../../shared/domain/policy';
 import { firstDifference, securityFindings } from '../../shared/domain/probes';
 import { judgeProbes, MAX_CHECK_ROWS, type ProbeSample } from '../../shared/domain/verification';
 
@@ -192,5 +193,26 @@ describe('the judge, check by check', () => {
     expect(r.omittedChecks?.rows).toBe(3000 - MAX_CHECK_ROWS);
     // Well within Step Functions' 256 KiB and DynamoDB's 400 KB.
     expect(JSON.stringify(r).length).toBeLessThan(96 * 1024);
+  });
+
+  it('the policy’s severities are optional and strict; the catalog’s old probes still validate', () => {
+    expect(policySchema.parse({}).verification.severities).toBeUndefined();
+    expect(
+      policySchema.parse({ verification: { severities: { error: 'MANUAL_REVIEW' } } }).verification
+        .severities,
+    ).toEqual({
+      error: 'MANUAL_REVIEW',
+    });
+    expect(policySchema.safeParse({ verification: { severities: { eror: 'NOTE' } } }).success).toBe(false);
+    expect(policySchema.safeParse({ verification: { severities: { error: 'DEFER' } } }).success).toBe(false);
+    expect(probeSchema.parse({ name: 'old', payload: { a: 1 }, expectFields: ['status'] })).toMatchObject({
+      kind: 'functional',
+      severity: 'error',
+      expectTypes: {},
+    });
+    expect(probeSchema.safeParse({ name: 'x', kind: 'load' }).success).toBe(false);
+    expect(
+      probeSchema.safeParse({ name: 'x', security: { forbiddenPatterns: ['('] }, kind: 'security' }).success,
+    ).toBe(false);
   });
 });
