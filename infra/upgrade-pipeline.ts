@@ -75,6 +75,11 @@ const helpers = {
   DeploymentEvents: { entry: 'functions/deployment-events/handler.ts', table: ['GetItem', 'UpdateItem'] },
   AlarmEvents: { entry: 'functions/alarm-events/handler.ts', table: ['GetItem', 'UpdateItem'] },
   Reconcile: { entry: 'functions/reconcile/handler.ts', table: ['GetItem', 'UpdateItem'] },
+  // Closes what an execution that ended outside Record left open (record, claim, lock, waits).
+  ExecutionEnded: {
+    entry: 'functions/execution-ended/handler.ts',
+    table: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'],
+  },
 } as const;
 type HelperName = keyof typeof helpers;
 type FunctionName = StepName | HelperName;
@@ -140,10 +145,12 @@ export class UpgradePipeline extends Construct {
       fns[name] = fn;
     }
     // Listing pending waits, bakes and approvals reads the index.
-    for (const fn of [fns.Intake, fns.Reconcile]) {
+    for (const fn of [fns.Intake, fns.Reconcile, fns.ExecutionEnded]) {
       fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: tableArns }));
     }
-    for (const fn of [fns.Intake, fns.Decide, fns.RequestApproval, fns.Record]) bus.grantPutEventsTo(fn);
+    for (const fn of [fns.Intake, fns.Decide, fns.RequestApproval, fns.Record, fns.ExecutionEnded]) {
+      bus.grantPutEventsTo(fn);
+    }
 
     // Applications, deployment groups and alarms per component, in nested stacks by bucket.
     this.componentStacks = this.addComponentStacks(catalog);
@@ -186,6 +193,9 @@ export class UpgradePipeline extends Construct {
     // A revert overrides the group's alarm configuration, which CodeDeploy authorizes only with
     // UpdateDeploymentGroup on the group (CreateDeployment API reference, overrideAlarmConfiguration).
     grantGroups(fns.Deploy, ['codedeploy:UpdateDeploymentGroup']);
+    // A retried Deploy finds the deployment its first attempt created (decision 0014): both are
+    // authorized on the deployment group (CodeDeploy permissions reference).
+    grantGroups(fns.Deploy, ['codedeploy:ListDeployments', 'codedeploy:BatchGetDeployments']);
     fns.Deploy.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['codedeploy:GetDeploymentConfig'], resources: configArns }),
     );
@@ -201,6 +211,7 @@ export class UpgradePipeline extends Construct {
       fns.DeploymentEvents,
       fns.Reconcile,
       fns.Intake,
+      fns.ExecutionEnded,
     ]) {
       // GetDeployment and StopDeployment are authorized on the deployment group.
       grantGroups(fn, ['codedeploy:GetDeployment', 'codedeploy:StopDeployment']);
@@ -322,6 +333,19 @@ export class UpgradePipeline extends Construct {
       description: 'An alarm entered ALARM: end the bake watching it, so the revert starts now.',
       eventPattern: toCdkPattern(rulePatterns.alarmEnteredAlarm),
       targets: [new targets.LambdaFunction(fns.AlarmEvents, { deadLetterQueue: dlq, retryAttempts: 8 })],
+    });
+    new events.Rule(this, 'ExecutionEndedRule', {
+      eventBus: defaultBus,
+      description:
+        'An upgrade execution failed outside its Catch, timed out or was aborted: close what it left open.',
+      eventPattern: toCdkPattern({
+        ...rulePatterns.executionEndedAbnormally,
+        detail: {
+          ...rulePatterns.executionEndedAbnormally.detail,
+          stateMachineArn: [this.stateMachine.stateMachineArn],
+        },
+      }),
+      targets: [new targets.LambdaFunction(fns.ExecutionEnded, { deadLetterQueue: dlq, retryAttempts: 8 })],
     });
     new events.Rule(this, 'ReconcileSchedule', {
       description: 'Reconcile: lost CodeDeploy events, bakes whose time is up, expired approvals.',

@@ -1,5 +1,6 @@
 import './polyfills';
 import { StateMachine } from 'aws-local-stepfunctions';
+import { UNPARSABLE } from '../shared/usecases/resolve-event';
 import type { TaskTokenRegistry } from './emulators/stepfunctions';
 import type { VirtualScheduler } from './scheduler';
 
@@ -45,8 +46,12 @@ export type InvokeFunction = (functionArn: string, payload: unknown) => Promise<
 /** Real-time timeouts of the library are set out of reach; the engine keeps them on the virtual clock. */
 const OUT_OF_REACH_SECONDS = 2_000_000;
 
-/** Deeper inputs are refused before the library sees them: it overflows its stack on them. */
-export const MAX_INPUT_DEPTH = 200;
+/**
+ * Deeper inputs overflow the local engine's stack (about 3,000 levels, where AWS would run them).
+ * Such an input is handed to the workflow as an unparsable event instead, which Intake records
+ * INVALID with the reason, as AWS's Intake would reject the event for its shape.
+ */
+export const MAX_INPUT_DEPTH = 1000;
 
 /** The placeholder the library passes as `$$.Task.Token`; each callback task gets a real one. */
 const TOKEN_PLACEHOLDER = 'twin-task-token-placeholder';
@@ -109,12 +114,9 @@ export class LocalEngine {
 
   async execute(input: unknown, name: string, executionArn: string): Promise<ExecutionResult> {
     if (depthOf(input) > MAX_INPUT_DEPTH) {
-      return {
-        name,
-        status: 'FAILED',
-        error: 'States.Runtime',
-        cause: `the execution input is nested more than ${MAX_INPUT_DEPTH} levels deep`,
-        transitions: 0,
+      input = {
+        [UNPARSABLE]: '(an event nested too deep to show)',
+        parseError: `the event is nested more than ${MAX_INPUT_DEPTH} levels deep`,
       };
     }
     const release = this.scheduler.hold();

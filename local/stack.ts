@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { dynamoStores, type Stores } from '../shared/aws/dynamo-store';
+import type { Stores } from '../shared/aws/dynamo-store';
 import { type AwsPorts, awsPorts } from '../shared/aws/wiring';
 import type { Catalog } from '../shared/domain/catalog';
 import type { WorkflowRecord } from '../shared/domain/workflow';
@@ -28,7 +28,7 @@ import { LambdaEmulator, type LambdaSnapshot } from './emulators/lambda';
 import { StepFunctionsEmulator, TaskTokenRegistry } from './emulators/stepfunctions';
 import { type ExecutionResult, LocalEngine } from './engine';
 import { VirtualScheduler } from './scheduler';
-import { lockStateDir } from './state-lock';
+import { ensureStateDir, lockStateDir } from './state-lock';
 import { readAssembly, type TwinFunction, type TwinModel } from './twin/assembly';
 import type { AuthorizationRequest, Caller, ServicePrefix } from './twin/contracts';
 import { accessDeniedMessage, evaluateResourcePolicy, RolePolicies } from './twin/iam';
@@ -65,6 +65,8 @@ export interface RunResult {
 interface SavedState {
   clock: string;
   executions: number;
+  /** Executions running when the state was saved. */
+  running?: { arn: string; name: string; startDate: number }[];
   lambda: LambdaSnapshot;
   ecs: EcsSnapshot;
   codedeploy: CodeDeployEmulatorSnapshot;
@@ -91,6 +93,8 @@ export class LocalStack {
   private unlock: () => void = () => undefined;
   private reconcileTicking = false;
   private closed = false;
+  private saving = false;
+  private readonly runningExecutions = new Map<string, { name: string; startDate: number }>();
   /**
    * Virtual time passes only while an execution runs: between a driver's calls (a test, the CLI)
    * the clock holds still, so `run` starts at the time the driver set.
@@ -156,6 +160,8 @@ export class LocalStack {
       hookFailure: (subject) => this.hookFailure(subject),
     });
     if (saved) this.codedeploy.restore(saved.codedeploy);
+    // Every deployment step changes what serves: keep it with the state.
+    this.codedeploy.onProgress(() => this.saveSoon());
     for (const alarm of model.alarms) this.alarms.defineAlarm(alarm as never);
     for (const bus of model.buses) if (bus !== 'default') events.defineBus(bus);
     for (const rule of model.rules) {
@@ -218,7 +224,8 @@ export class LocalStack {
     const saved = options.stateDir ? readSaved(options.stateDir) : undefined;
     const startAt = options.startAt ?? (saved ? new Date(saved.clock) : new Date());
     const scheduler = new VirtualScheduler(saved && !options.startAt ? new Date(saved.clock) : startAt);
-    if (options.stateDir) mkdirSync(join(options.stateDir, 'dynamodb'), { recursive: true });
+    // One level at a time: Node's recursive mkdir spins for ever under /proc (state-lock.ts).
+    if (options.stateDir) ensureStateDir(options.stateDir);
     const unlock = options.stateDir ? lockStateDir(options.stateDir) : () => undefined;
     let dynamo: LocalDynamo | undefined;
     try {
@@ -241,6 +248,7 @@ export class LocalStack {
       stack.unlock = unlock;
       stack.executions = saved?.executions ?? 0;
       await stack.deploy();
+      stack.abortLost(saved?.running);
       return stack;
     } catch (error) {
       await dynamo?.close();
@@ -323,10 +331,20 @@ export class LocalStack {
 
   /** Invokes a function as `caller` through the Lambda API; a function error is thrown by its type. */
   private async invokeAs(caller: Caller, functionArn: string, payload: unknown): Promise<unknown> {
-    const out = await this.transport.call(caller, 'lambda', 'Invoke', {
-      FunctionName: functionArn,
-      Payload: new TextEncoder().encode(JSON.stringify(payload ?? null)),
-    });
+    let out: Record<string, unknown>;
+    try {
+      out = await this.transport.call(caller, 'lambda', 'Invoke', {
+        FunctionName: functionArn,
+        Payload: new TextEncoder().encode(JSON.stringify(payload ?? null)),
+      });
+    } catch (error) {
+      // Step Functions names Lambda's own errors (not the function's) `Lambda.<Exception>`, which
+      // is what the ASL's Retry matches (Lambda.ServiceException, Lambda.TooManyRequestsException...).
+      const e = error as Error;
+      const named = new Error(e.message);
+      named.name = `Lambda.${e.name}`;
+      throw named;
+    }
     const text = out.Payload ? new TextDecoder().decode(out.Payload as Uint8Array) : 'null';
     const body = JSON.parse(text) as unknown;
     if (out.FunctionError) {
@@ -390,15 +408,104 @@ export class LocalStack {
 
   /** Starts the execution the Step Functions API accepted. */
   private launch(input: unknown, name: string, executionArn: string): Promise<ExecutionResult> {
+    const startDate = this.scheduler.now().getTime();
+    this.runningExecutions.set(executionArn, { name, startDate });
+    this.statusChanged(executionArn, name, 'RUNNING', startDate);
+    this.saveSoon();
     const run = this.engine.execute(input, name, executionArn);
     this.running.add(run);
     this.releaseIdle?.();
     this.releaseIdle = undefined;
+    void run.then((result) => {
+      this.runningExecutions.delete(executionArn);
+      const status =
+        result.status === 'SUCCEEDED'
+          ? 'SUCCEEDED'
+          : result.error === 'States.Timeout' && result.cause?.startsWith('the execution did not finish')
+            ? 'TIMED_OUT'
+            : 'FAILED';
+      this.statusChanged(executionArn, name, status, startDate, result);
+      this.saveSoon();
+    });
     void run.finally(() => {
       this.running.delete(run);
       if (this.running.size === 0 && !this.closed) this.releaseIdle ??= this.scheduler.freeze();
     });
     return run;
+  }
+
+  /**
+   * Step Functions puts `Step Functions Execution Status Change` on the default bus for every
+   * status of a Standard execution; the app's rules act on the abnormal ends.
+   */
+  private statusChanged(
+    executionArn: string,
+    name: string,
+    status: string,
+    startDate: number,
+    result?: { error?: string; cause?: string },
+  ): void {
+    this.events.putFromService('default', {
+      source: 'aws.states',
+      detailType: 'Step Functions Execution Status Change',
+      resources: [executionArn],
+      detail: {
+        executionArn,
+        stateMachineArn: this.model.stateMachine.arn,
+        name,
+        status,
+        startDate,
+        stopDate: status === 'RUNNING' ? null : this.scheduler.now().getTime(),
+        error: result?.error ?? null,
+        cause: result?.cause?.slice(0, 32_768) ?? null,
+      },
+    });
+  }
+
+  /**
+   * Keeps the emulators' state in the state folder as it changes, so a process that dies keeps
+   * what AWS would have kept (DynamoDB is on disk already). Coalesced to one write per turn.
+   */
+  private saveSoon(): void {
+    if (!this.options.stateDir || this.saving || this.closed) return;
+    this.saving = true;
+    setImmediate(() => {
+      this.saving = false;
+      if (!this.closed) this.save();
+    });
+  }
+
+  private save(): void {
+    const dir = this.options.stateDir;
+    if (!dir) return;
+    const state: SavedState = {
+      clock: this.scheduler.now().toISOString(),
+      executions: this.executions,
+      running: [...this.runningExecutions].map(([arn, e]) => ({ arn, ...e })),
+      lambda: this.lambda.snapshot(),
+      ecs: this.ecs.snapshot(),
+      codedeploy: this.codedeploy.snapshot(),
+      cloudwatch: this.alarms.snapshot(),
+      events: this.events.snapshot(),
+    };
+    // Write then rename: a process killed mid-write leaves the previous state whole.
+    const file = join(dir, 'simulators.json');
+    writeFileSync(`${file}.tmp`, `${JSON.stringify(state)}\n`);
+    renameSync(`${file}.tmp`, file);
+  }
+
+  /**
+   * Executions a dead process left running cannot resume (the engine's state was in memory). As
+   * if an operator had stopped them, each ends ABORTED, and its status change reaches the app's
+   * rule, which closes what it left open.
+   */
+  private abortLost(lost: SavedState['running']): void {
+    for (const e of lost ?? []) {
+      this.statusChanged(e.arn, e.name, 'ABORTED', e.startDate, {
+        error: 'States.Aborted',
+        cause: 'the local process that ran this execution stopped before it ended',
+      });
+    }
   }
 
   private nextExecutionName(): string {
@@ -500,7 +607,7 @@ export class LocalStack {
     const component = Object.hasOwn(this.options.catalog.components, componentName)
       ? this.options.catalog.components[componentName]
       : undefined;
-    if (!component || component.local.kind !== 'profiles') return undefined;
+    if (component?.local.kind !== 'profiles') return undefined;
     const target = component.target;
     const label =
       target.type === 'lambda'
@@ -592,18 +699,7 @@ export class LocalStack {
     this.releaseIdle?.();
     this.releaseIdle = undefined;
     await this.scheduler.settled();
-    if (this.options.stateDir) {
-      const state: SavedState = {
-        clock: this.scheduler.now().toISOString(),
-        executions: this.executions,
-        lambda: this.lambda.snapshot(),
-        ecs: this.ecs.snapshot(),
-        codedeploy: this.codedeploy.snapshot(),
-        cloudwatch: this.alarms.snapshot(),
-        events: this.events.snapshot(),
-      };
-      writeFileSync(join(this.options.stateDir, 'simulators.json'), `${JSON.stringify(state)}\n`);
-    }
+    this.save();
     await this.dynamo.close();
     this.unlock();
   }

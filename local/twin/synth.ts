@@ -5,6 +5,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -50,13 +51,7 @@ export interface CfnTemplate {
 }
 
 /** What the synthesized app depends on: a change to any of these invalidates the cache. */
-const SOURCES = [
-  'infra',
-  'statemachines',
-  'shared/domain',
-  'shared/aws/table-definition.ts',
-  'package-lock.json',
-];
+const SOURCES = ['infra', 'statemachines', 'shared/domain', 'shared/aws', 'package-lock.json'];
 
 function listFiles(path: string): string[] {
   if (!existsSync(path)) return [];
@@ -156,10 +151,13 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
       statelessName: built.stateless.stackName,
       nested,
     };
-    if (cacheFile) {
+    // Cached only if the sources did not change while they were read (an editor saving midway
+    // would otherwise file one version's templates under another's hash).
+    if (cacheFile && key === synthKey(options.catalog)) {
       mkdirSync(cacheDir, { recursive: true });
-      // Write then rename is not needed: a torn file fails JSON.parse and is rebuilt.
-      writeFileSync(cacheFile, JSON.stringify(app));
+      // Write then rename: a reader never sees half a file.
+      writeFileSync(`${cacheFile}.${process.pid}.tmp`, JSON.stringify(app));
+      renameSync(`${cacheFile}.${process.pid}.tmp`, cacheFile);
     }
     return { app, cached: false, ms: performance.now() - started };
   } finally {

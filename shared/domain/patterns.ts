@@ -3,6 +3,7 @@ import * as alarm from './events/alarm-state-change';
 import * as codedeploy from './events/codedeploy-state-change';
 import * as ecr from './events/ecr-image-action';
 import * as rollback from './events/rollback-requested';
+import * as execution from './events/sfn-execution-status';
 import * as published from './events/version-published';
 
 /**
@@ -31,6 +32,15 @@ export const rulePatterns = {
     source: [alarm.source],
     'detail-type': [alarm.detailType],
     detail: { state: { value: ['ALARM'] } },
+  },
+  /**
+   * An upgrade execution that ended without reaching its Record step (failed outside every Catch,
+   * timed out, aborted). The stack adds its own state machine's ARN to the detail.
+   */
+  executionEndedAbnormally: {
+    source: [execution.source],
+    'detail-type': [execution.detailType],
+    detail: { status: [...execution.endedStatuses] },
   },
 } as const satisfies Record<string, EventPattern>;
 

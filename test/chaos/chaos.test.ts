@@ -3,6 +3,7 @@ import {
   type Figures,
   faultAtEveryStep,
   hostileEvents,
+  killedMidUpgrade,
   lostAndRepeatedEvents,
   manyVersionsAtOnce,
   sameEventManyTimes,
@@ -54,10 +55,18 @@ describe('reliability suite (small)', () => {
 
   it('a fault before or after each call of an upgrade: retried or FAILED with a reason; the next upgrade proceeds', async () => {
     // Act
-    const f = await faultAtEveryStep();
+    const f = await faultAtEveryStep(6);
     // Assess
     expectInvariants(f);
-    expect(f.upgrades).toBeGreaterThan(20);
+    expect(f.upgrades).toBe(24);
+  });
+
+  it('a process killed while it waits for a deployment or bakes: the dead workflow is ended, the next upgrade proceeds', async () => {
+    // Act
+    const f = await killedMidUpgrade(['WaitForDeployment', 'Bake']);
+    // Assess
+    expectInvariants(f);
+    expect(f.outcomes).toEqual({ 'killed:FAILED': 2, 'next:COMPLETED': 2 });
   });
 
   it('dropped, duplicated or reordered CodeDeploy and alarm events do not change the outcome', async () => {

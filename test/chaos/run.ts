@@ -6,6 +6,7 @@ import {
   type Figures,
   faultAtEveryStep,
   hostileEvents,
+  killedMidUpgrade,
   lostAndRepeatedEvents,
   manyVersionsAtOnce,
   sameEventManyTimes,
@@ -34,6 +35,22 @@ print(await sameEventManyTimes(100));
 print(await manyVersionsAtOnce(50));
 print(await hostileEvents(Number(process.env.CHAOS_HOSTILE ?? 10_000)));
 print(await faultAtEveryStep());
+print(
+  await killedMidUpgrade([
+    'Intake',
+    'Lock',
+    'Verify',
+    'Decide',
+    'Deploy',
+    'WaitForDeployment',
+    'Bake',
+    'Record',
+    'random',
+    'random',
+    'random',
+    'random',
+  ]),
+);
 print(await lostAndRepeatedEvents());
 
 const broken = all.filter(

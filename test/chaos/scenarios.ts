@@ -322,9 +322,10 @@ export async function faultAtEveryStep(limit = Number.POSITIVE_INFINITY): Promis
           caller: call.caller,
           when,
           times: 1,
+          // Each service's own 5xx: what a retry is for.
           error: () =>
             Object.assign(new Error(`injected ${when} ${call.caller} ${call.command}`), {
-              name: 'ServiceUnavailableException',
+              name: serverFault[call.service] ?? 'InternalServerError',
               $fault: 'server',
             }),
         });
@@ -343,6 +344,11 @@ export async function faultAtEveryStep(limit = Number.POSITIVE_INFINITY): Promis
         for (const [k, v] of Object.entries(local.outcomes))
           figures.outcomes[k] = (figures.outcomes[k] ?? 0) + v;
         const firstRecord = await s.stores.workflows.get(first.name);
+        if (!firstRecord) {
+          figures.violations.push(
+            `${call.caller} ${call.command} ${when}: no workflow record (execution ${first.status}: ${first.error}: ${first.cause?.slice(0, 200)})`,
+          );
+        }
         if (firstRecord?.outcome === 'FAILED' && !firstRecord.reasons[0]?.message) {
           figures.violations.push(`${call.caller} ${call.command} ${when}: FAILED without a reason`);
         }
@@ -401,6 +407,86 @@ export async function lostAndRepeatedEvents(): Promise<Figures> {
   }
   return figures;
 }
+
+/**
+ * A process killed at a point of an upgrade with a kept state, then restarted: the dead workflow
+ * is ended with its reason, nothing it held stays held, and the next upgrade proceeds at once.
+ * `killAt` names the states to kill in (one run each); `random` picks a random real delay instead.
+ */
+export async function killedMidUpgrade(killAt: string[]): Promise<Figures> {
+  const figures = emptyFigures(`a process killed mid-upgrade (${killAt.join(', ')}), then restarted`);
+  const { spawn } = await import('node:child_process');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  for (const point of killAt) {
+    const dir = mkdtempSync(join(tmpdir(), 'upshift-chaos-kill-'));
+    try {
+      const worker = spawn(process.execPath, ['--import', 'tsx', 'test/chaos/worker.ts', dir, '1.1.0'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      });
+      const killedIn = await new Promise<string>((resolve) => {
+        let buffer = '';
+        worker.stdout.on('data', (chunk: Buffer) => {
+          buffer += chunk.toString();
+          for (const line of buffer.split('\n')) {
+            const state = line.startsWith('STATE ') ? line.slice(6) : undefined;
+            if (state === point || (point === 'random' && state && Math.random() < 0.08)) {
+              worker.kill('SIGKILL');
+              resolve(state);
+            }
+          }
+          buffer = buffer.slice(buffer.lastIndexOf('\n') + 1);
+        });
+        worker.on('exit', () => resolve('(ended before the kill)'));
+      });
+      await new Promise((r) => worker.once('exit', r).once('close', r));
+      figures.eventsDelivered++;
+      await withStack({ catalog: demo(), stateDir: dir }, async (s) => {
+        await s.drain();
+        const [dead] = await s.stores.workflows.list(10);
+        const next = await s.startExecution(versionPublished({ version: '1.1.1', environment: 'staging' }));
+        await s.drain();
+        figures.eventsDelivered++;
+        const local = emptyFigures('');
+        await checkSettled(s, local, [next]);
+        figures.upgrades += 2;
+        figures.leakedLocks += local.leakedLocks;
+        figures.stuckExecutions += local.stuckExecutions;
+        figures.wrongRegistryEntries += local.wrongRegistryEntries;
+        const deadOutcome = dead?.outcome ?? 'RUNNING';
+        figures.outcomes[`killed:${deadOutcome}`] = (figures.outcomes[`killed:${deadOutcome}`] ?? 0) + 1;
+        if (!dead?.outcome || !dead.endedAt)
+          figures.violations.push(`killed in ${killedIn}: the dead workflow was not ended`);
+        if (dead?.outcome === 'FAILED' && !dead.reasons[0]?.message)
+          figures.violations.push(`killed in ${killedIn}: no reason`);
+        const nextRecord = await s.stores.workflows.get(next.name);
+        const nextOutcome = nextRecord?.outcome ?? 'NONE';
+        figures.outcomes[`next:${nextOutcome}`] = (figures.outcomes[`next:${nextOutcome}`] ?? 0) + 1;
+        if (nextOutcome !== 'COMPLETED') {
+          figures.violations.push(
+            `killed in ${killedIn}: the next upgrade ended ${nextOutcome} (${nextRecord?.reasons[0]?.code})`,
+          );
+        }
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return figures;
+}
+
+/** The exception each service answers a server-side failure with. */
+const serverFault: Record<string, string> = {
+  lambda: 'ServiceException',
+  dynamodb: 'InternalServerError',
+  codedeploy: 'ServiceUnavailableException',
+  cloudwatch: 'InternalServiceFault',
+  events: 'InternalException',
+  states: 'ServiceUnavailable',
+  ecs: 'ServerException',
+};
 
 function seeded(seed: number): () => number {
   let x = seed * 2654435761;
