@@ -12,6 +12,7 @@ import { rulePatterns } from '../shared/domain/patterns';
 import { policySchema } from '../shared/domain/policy';
 import { percentile } from '../shared/domain/statistics';
 import { benchEvent, scaleBenchmarks, twinBenchmarks } from './twin';
+import { verifyBenchmarks } from './verify';
 
 function timeEach(n: number, fn: (i: number) => void): { perSecond: number; p50us: number; p99us: number } {
   const samples: number[] = [];
@@ -161,6 +162,7 @@ async function main() {
   );
   await costBenchmarks(catalog);
   await twinBenchmarks((line) => console.log(line));
+  await verifyBenchmarks((line) => console.log(line));
   if (!process.argv.includes('--quick')) await scaleBenchmarks((line) => console.log(line));
   console.log(
     `resident memory at the end: ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB (at start ${Math.round(rss / 2 ** 20)} MiB)`,

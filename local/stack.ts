@@ -2,10 +2,12 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { FileEvidenceStore, MemoryEvidenceStore } from '../functions/verify/evidence';
 import type { Stores } from '../shared/aws/dynamo-store';
 import { type AwsPorts, awsPorts } from '../shared/aws/wiring';
 import type { Catalog } from '../shared/domain/catalog';
 import type { WorkflowRecord } from '../shared/domain/workflow';
+import type { EvidenceStore } from '../shared/ports';
 import { timeOrderedIds } from '../shared/runtime/system';
 import { decideApproval } from '../shared/usecases/decide-approval';
 import { UNPARSABLE } from '../shared/usecases/resolve-event';
@@ -16,7 +18,7 @@ import {
   type CodeDeployEmulatorSnapshot,
   type DeploymentGroupSpec,
 } from './emulators/codedeploy';
-import { EcsEmulator, type EcsSnapshot } from './emulators/ecs';
+import { EcsEmulator, type EcsSnapshot, twinHttp } from './emulators/ecs';
 import {
   type BusEvent,
   EventBridgeEmulator,
@@ -115,6 +117,8 @@ export class LocalStack {
   readonly admin: AwsPorts;
   readonly functions = new Map<string, TwinFunction>();
   private readonly ids: ReturnType<typeof timeOrderedIds>;
+  /** Raw verification samples: the state folder's `evidence/`, or memory without one. */
+  private readonly evidence: EvidenceStore;
 
   private constructor(
     readonly options: LocalStackOptions,
@@ -124,6 +128,9 @@ export class LocalStack {
     saved: SavedState | undefined,
   ) {
     this.ids = timeOrderedIds(scheduler);
+    this.evidence = options.stateDir
+      ? new FileEvidenceStore(join(options.stateDir, 'evidence'))
+      : new MemoryEvidenceStore();
     this.releaseIdle = scheduler.freeze();
     const clock = scheduler;
     const events = new EventBridgeEmulator({
@@ -306,6 +313,9 @@ export class LocalStack {
       awsPorts(fn.environment, {
         ...this.transport.clientOptions(caller, this.dynamo.endpoint),
         clock: this.scheduler,
+        // HTTP probes reach the twin's load balancers; raw evidence stays with the state.
+        http: twinHttp(this.ecs),
+        evidence: this.evidence,
       }),
     );
     const name = fn.functionName;
@@ -340,7 +350,10 @@ export class LocalStack {
     } catch (error) {
       // Step Functions names Lambda's own errors (not the function's) `Lambda.<Exception>`, which
       // is what the ASL's Retry matches (Lambda.ServiceException, Lambda.TooManyRequestsException...).
+      // A fault named Sandbox.Timedout stands for the function running out of time: that is the
+      // function's error, and reaches the ASL under its own name.
       const e = error as Error;
+      if (e.name === 'Sandbox.Timedout') throw e;
       const named = new Error(e.message);
       named.name = `Lambda.${e.name}`;
       throw named;

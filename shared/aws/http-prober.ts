@@ -75,9 +75,10 @@ const BODY_LIMIT = 4096;
 /**
  * Probes over HTTP: ECS blue/green through the test listener (candidate) and the production
  * listener (current version), EC2 and Lambda function URLs through the URLs the catalog names.
- * A status other than the expected one is a failed answer; 429, and 503 with Retry-After, are
- * throttling, and network errors and timeouts are the prober's own trouble: both are
- * inconclusive samples, never the version's failure.
+ * A status other than the expected one is a failed answer; 429 and 503 are throttling or no
+ * version answering at all (a load balancer answers 503 when no target is registered behind the
+ * listener: an ECS candidate that is not running yet), and network errors and timeouts are the
+ * prober's own trouble: all are inconclusive samples, never the version's failure.
  */
 export class HttpProber implements PairedProber {
   private readonly fetch: typeof fetch;
@@ -163,7 +164,7 @@ export class HttpProber implements PairedProber {
     res.headers.forEach((v, k) => {
       responseHeaders[k.toLowerCase()] = v;
     });
-    if (res.status === 429 || (res.status === 503 && res.headers.has('retry-after'))) {
+    if (res.status === 429 || res.status === 503) {
       return {
         ok: false,
         latencyMs,

@@ -241,8 +241,9 @@ describe('the upgrade state machine, run locally on the real ASL', () => {
   });
 
   it('ECR pushes: a semver tag upgrades the ECS component, another tag is IGNORED', async () => {
-    // No prober reaches an ECS service yet (as on AWS), so verification is INCONCLUSIVE and a
-    // person approves.
+    // Probes go through the load balancer's test listener, where no task runs the pushed image
+    // before CodeDeploy starts its replacement task set: the load balancer answers 503, the
+    // evidence is INCONCLUSIVE, and a person approves.
     const s = await open({ autoAnswer: { approve: true, by: 'ana@example.com' } });
     const upgrade = await s.run(ecrPush('storefront', '3.1.0'));
     expect(upgrade.record?.history.find((h) => h.stage === 'Verify')?.status).toBe('INCONCLUSIVE');
