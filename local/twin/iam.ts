@@ -161,6 +161,7 @@ export function accessDeniedMessage(
  */
 export class RolePolicies {
   readonly #byRole = new Map<string, PolicyDocument[]>();
+  readonly #decisions = new Map<string, AuthorizationResult>();
 
   constructor(roles: readonly RolePolicy[]) {
     for (const { roleArn, documents } of roles) {
@@ -177,7 +178,17 @@ export class RolePolicies {
   authorize(caller: Caller, request: AuthorizationRequest): AuthorizationResult {
     const documents = this.#byRole.get(caller.roleArn);
     if (documents === undefined) return { allowed: false, decision: 'implicit-deny' };
-    return evaluateIdentityPolicies(documents, request);
+    // Roles do not change once read, and a run asks the same questions over and over (every
+    // upgrade's GetItem on the table): remember each answer.
+    const key = `${caller.roleArn}\u0000${request.action}\u0000${request.resource}\u0000${
+      request.context ? JSON.stringify(request.context) : ''
+    }`;
+    const known = this.#decisions.get(key);
+    if (known) return known;
+    const result = evaluateIdentityPolicies(documents, request);
+    if (this.#decisions.size >= 50_000) this.#decisions.clear();
+    this.#decisions.set(key, result);
+    return result;
   }
 }
 
