@@ -1,3 +1,4 @@
+import { Agent } from 'node:http';
 import { CloudWatchServiceException } from '@aws-sdk/client-cloudwatch';
 import { CodeDeployServiceException } from '@aws-sdk/client-codedeploy';
 import { DynamoDBServiceException } from '@aws-sdk/client-dynamodb';
@@ -16,6 +17,8 @@ import {
   TWIN_PARTITION,
   TWIN_REGION,
 } from './contracts';
+
+const loopbackAgent = new Agent({ keepAlive: true, maxSockets: 256 });
 
 /** The SDK client class name → the IAM prefix of its service. */
 const prefixOfClient: Record<string, ServicePrefix> = {
@@ -139,6 +142,9 @@ export class TwinTransport {
         credentials: { accessKeyId: 'twin', secretAccessKey: 'twin' },
         endpoint: dynamoEndpoint,
         maxAttempts: 3,
+        // Only DynamoDB goes over HTTP (to dynalite on loopback): one kept-alive pool for all
+        // functions, wide enough for a burst of upgrades.
+        requestHandler: { httpAgent: loopbackAgent },
       },
       decorate: <C extends { middlewareStack: unknown }>(client: C): C => {
         (client.middlewareStack as MiddlewareStack).add(this.middleware(caller), {
