@@ -3,10 +3,12 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import type { Construct } from 'constructs';
 import type { Catalog } from '../shared/domain/catalog';
+import { Approvals } from './approvals';
 import { UpgradePipeline } from './upgrade-pipeline';
 
 export class UpshiftStatelessStack extends Stack {
   readonly pipeline: UpgradePipeline;
+  readonly approvals: Approvals;
 
   constructor(
     scope: Construct,
@@ -15,6 +17,12 @@ export class UpshiftStatelessStack extends Stack {
   ) {
     super(scope, id, props);
     this.pipeline = new UpgradePipeline(this, 'Pipeline', {
+      table: props.table,
+      bus: props.bus,
+      catalog: props.catalog,
+    });
+    this.approvals = new Approvals(this, 'Approvals', {
+      pipeline: this.pipeline,
       table: props.table,
       bus: props.bus,
       catalog: props.catalog,

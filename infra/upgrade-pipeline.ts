@@ -270,7 +270,9 @@ export class UpgradePipeline extends Construct {
         (Object.keys(steps) as StepName[]).map((name) => [`${name}FunctionArn`, fns[name].functionArn]),
       ),
       tracingEnabled: true,
-      logs: { destination: smLogs, level: sfn.LogLevel.ALL, includeExecutionData: true },
+      // Transitions without their data: three waits carry $$.Task.Token in their input, and a
+      // token in a log would let anyone who reads the log answer the wait.
+      logs: { destination: smLogs, level: sfn.LogLevel.ALL, includeExecutionData: false },
     });
     for (const name of Object.keys(steps) as StepName[]) fns[name].grantInvoke(this.stateMachine);
     const stateMachineArn = awsArn('states', `stateMachine:${stateMachineName}`);

@@ -4,6 +4,12 @@ import { decisionSchema, stepBase, verificationSchema } from '../../shared/domai
 import { stepHandler } from '../../shared/runtime/middleware';
 import { type RequestApprovalPorts, requestApproval } from './request-approval';
 
+/** The console's base URL for the notification's link (the stack's API; `upshift up` sets its own). */
+const consoleUrl = z
+  .url()
+  .optional()
+  .parse(process.env.UPSHIFT_CONSOLE_URL || undefined);
+
 export const inputSchema = stepBase.extend({
   taskToken: z.string().min(1).max(2048),
   decision: decisionSchema,
@@ -23,6 +29,7 @@ export function wire(aws: AwsPorts) {
     workflows: aws.stores().workflows,
     ids: aws.ids,
     clock: aws.clock,
+    consoleUrl,
   });
 }
 

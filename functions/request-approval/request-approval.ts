@@ -1,3 +1,4 @@
+import { approvalLink, approvalSummary, reminderAt } from '../../shared/domain/approvals';
 import type { Decision } from '../../shared/domain/decision';
 import { detailTypes, source, version } from '../../shared/domain/events/upshift-events';
 import type { VerificationResult } from '../../shared/domain/verification';
@@ -19,13 +20,16 @@ export interface RequestApprovalPorts {
   workflows: WorkflowStore;
   ids: IdGenerator;
   clock: Clock;
+  /** The console's base URL: the notification links to the approval's page. */
+  consoleUrl?: string | undefined;
 }
 
 /**
  * RequestApproval: called with a task token; the execution waits until someone answers.
  * 1. store the approval with its token (the token stays server-side; approvers use the id);
  * 2. extend the lease to cover the wait;
- * 3. announce `Approval Requested` with the evidence, never the token.
+ * 3. announce `Approval Requested` with the evidence, a one-line summary and the console link
+ *    (the approvals topic forwards the summary), never the token.
  */
 export async function requestApproval(
   input: {
@@ -48,7 +52,22 @@ export async function requestApproval(
     verification: { verdict: input.verification.verdict, findings: input.verification.findings },
     labels: request.labels,
     bump: request.bump,
+    // The diff of versions and where the change comes from, when the event said.
+    versions: { from: request.currentVersion ?? null, to: request.version },
+    ...(request.commit ? { commit: request.commit } : {}),
   };
+  const link = ports.consoleUrl ? approvalLink(ports.consoleUrl, approvalId) : undefined;
+  const summary = approvalSummary(
+    {
+      approvalId,
+      component: request.component,
+      version: request.version,
+      environment: request.environment,
+      expiresAt,
+      risk: decision.risk,
+    },
+    link,
+  );
   await ports.approvals.create(
     {
       approvalId,
@@ -93,6 +112,9 @@ export async function requestApproval(
         environment: request.environment,
         version: request.version,
         expiresAt,
+        remindAt: reminderAt(now.toISOString(), expiresAt),
+        summary,
+        ...(link ? { consoleUrl: link } : {}),
         reasons: decision.reasons,
         evidence,
       },

@@ -1,5 +1,6 @@
+import { alreadyAnsweredBy, type Refusal, refusalFor } from '../domain/approvals';
 import { NotFound, UpshiftError } from '../domain/errors';
-import type { ApprovalStore, Clock, TaskCallbacks, WorkflowStore } from '../ports';
+import type { ApprovalRecord, ApprovalStore, Clock, TaskCallbacks, WorkflowStore } from '../ports';
 
 export interface DecideApprovalPorts {
   approvals: ApprovalStore;
@@ -8,19 +9,48 @@ export interface DecideApprovalPorts {
   clock: Clock;
 }
 
-export class ApprovalAlreadyDecided extends UpshiftError {
+/** An answer refused before anything changed; `refusal` carries the HTTP status and a stable code. */
+export class ApprovalRefused extends UpshiftError {
+  constructor(readonly refusal: Refusal) {
+    super(refusal.message);
+    this.name = 'ApprovalRefused';
+  }
+}
+
+/** 409: the approval was decided (or expired) before this answer. */
+export class ApprovalAlreadyDecided extends ApprovalRefused {
   constructor(
     readonly approvalId: string,
     readonly status: string,
+    refusal?: Refusal,
   ) {
-    super(`approval ${approvalId} is already ${status}`);
+    super(
+      refusal ?? {
+        status: 409,
+        code: status === 'EXPIRED' ? 'EXPIRED' : 'ALREADY_DECIDED',
+        message: `approval ${approvalId} is already ${status}; nothing was changed`,
+      },
+    );
     this.name = 'ApprovalAlreadyDecided';
   }
 }
 
-export class ApproverNotAllowed extends UpshiftError {
-  constructor(message: string) {
-    super(message);
+/** 409: the approval's time ran out before this answer (the reconciler may not have closed it yet). */
+export class ApprovalExpiredError extends ApprovalRefused {
+  constructor(refusal: Refusal) {
+    super(refusal);
+    this.name = 'ApprovalExpiredError';
+  }
+}
+
+/** 403: this person may not answer (the publisher under separation of duties, outside the groups). */
+export class ApproverNotAllowed extends ApprovalRefused {
+  constructor(refusal: Refusal | string) {
+    super(
+      typeof refusal === 'string'
+        ? { status: 403, code: 'NOT_IN_APPROVER_GROUP', message: refusal }
+        : refusal,
+    );
     this.name = 'ApproverNotAllowed';
   }
 }
@@ -28,41 +58,44 @@ export class ApproverNotAllowed extends UpshiftError {
 export interface ApprovalAnswer {
   approvalId: string;
   approve: boolean;
+  /** Who answers, from authentication (a verified JWT or the SigV4 principal), never from a body. */
   by: string;
-  /** The groups the approver belongs to (from the identity provider on AWS, a flag locally). */
+  /** The groups that identity belongs to (the user pool's groups; the principal's role). */
   groups?: string[];
   comment?: string;
 }
 
+export interface ApprovalOutcome {
+  approvalId: string;
+  status: 'APPROVED' | 'REJECTED' | 'PENDING' | 'EXPIRED';
+  approvers: string[];
+  required: number;
+  /** True when this answer changed nothing (the same person answered before). */
+  unchanged: boolean;
+  /** What happened, for the person: a vote counted, the quorum reached, a repeat ignored. */
+  message: string;
+}
+
 /**
  * Approve or reject an approval by its id (never by task token).
- * 1. check the approver: not the publisher (unless the policy allows it), in an allowed group;
- * 2. a rejection ends the approval at once; an approval counts one vote per person, and the
+ * 1. a repeat by the same person changes nothing and says so;
+ * 2. check: pending, not expired, not the publisher (unless the policy allows it), in a group;
+ * 3. a rejection ends the approval at once; an approval counts one vote per person, and the
  *    quorum's last vote ends it;
- * 3. record who decided, when and why; 4. answer the waiting execution with the stored token,
+ * 4. record who decided, when and why; 5. answer the waiting execution with the stored token,
  *    then mark it answered (until then the reconciler sends the answer again).
  */
 export async function decideApproval(
   input: ApprovalAnswer,
   ports: DecideApprovalPorts,
-): Promise<{
-  approvalId: string;
-  status: 'APPROVED' | 'REJECTED' | 'PENDING';
-  approvers: string[];
-  required: number;
-}> {
+): Promise<ApprovalOutcome> {
   const record = await ports.approvals.get(input.approvalId);
   if (!record) throw new NotFound(`approval ${input.approvalId} does not exist`);
-  if (record.status !== 'PENDING') throw new ApprovalAlreadyDecided(input.approvalId, record.status);
-  if (!record.allowPublisher && record.publishedBy && record.publishedBy === input.by) {
-    throw new ApproverNotAllowed(
-      `${input.by} published ${record.component} ${record.version} and may not approve it`,
-    );
-  }
-  if (record.groups.length && !(input.groups ?? []).some((g) => record.groups.includes(g))) {
-    throw new ApproverNotAllowed(`${input.by} is not in an approver group (${record.groups.join(', ')})`);
-  }
-  const at = ports.clock.now().toISOString();
+  if (alreadyAnsweredBy(record, input.by)) return repeated(record, input.by);
+  const now = ports.clock.now();
+  const refusal = refusalFor(record, { name: input.by, groups: input.groups ?? [], via: 'jwt' }, now);
+  if (refusal) throw refusalError(record, refusal);
+  const at = now.toISOString();
 
   if (input.approve) {
     const vote = await ports.approvals.addApprover(input.approvalId, {
@@ -72,10 +105,10 @@ export async function decideApproval(
     });
     const approvers = vote.approvers.map((a) => a.by);
     if (!vote.added) {
-      const now = await ports.approvals.get(input.approvalId);
-      if (now?.status !== 'PENDING')
-        throw new ApprovalAlreadyDecided(input.approvalId, now?.status ?? 'decided');
-      return { approvalId: input.approvalId, status: 'PENDING', approvers, required: record.required };
+      // Someone else's answer (or this person's, from another tab) got there first.
+      const latest = await ports.approvals.get(input.approvalId);
+      if (latest && alreadyAnsweredBy(latest, input.by)) return repeated(latest, input.by);
+      throw new ApprovalAlreadyDecided(input.approvalId, latest?.status ?? 'decided');
     }
     await ports.workflows.append(record.workflowId, {
       stage: 'Approval',
@@ -84,7 +117,14 @@ export async function decideApproval(
       detail: `approved by ${input.by} (${approvers.length} of ${record.required})${input.comment ? `: ${input.comment}` : ''}`,
     });
     if (approvers.length < record.required) {
-      return { approvalId: input.approvalId, status: 'PENDING', approvers, required: record.required };
+      return {
+        approvalId: input.approvalId,
+        status: 'PENDING',
+        approvers,
+        required: record.required,
+        unchanged: false,
+        message: `${input.by}'s approval counted: ${approvers.length} of ${record.required} approvers`,
+      };
     }
   }
 
@@ -96,8 +136,8 @@ export async function decideApproval(
     ...(input.comment ? { comment: input.comment } : {}),
   });
   if (!decided) {
-    const now = await ports.approvals.get(input.approvalId);
-    throw new ApprovalAlreadyDecided(input.approvalId, now?.status ?? 'decided');
+    const latest = await ports.approvals.get(input.approvalId);
+    throw new ApprovalAlreadyDecided(input.approvalId, latest?.status ?? 'decided');
   }
   const latest = await ports.approvals.get(input.approvalId);
   const approvers = (latest?.approvers ?? []).map((a) => a.by);
@@ -119,7 +159,34 @@ export async function decideApproval(
     }),
   );
   await ports.approvals.markAnswered(input.approvalId, at);
-  return { approvalId: input.approvalId, status, approvers, required: record.required };
+  return {
+    approvalId: input.approvalId,
+    status,
+    approvers,
+    required: record.required,
+    unchanged: false,
+    message: `${record.component} ${record.version} to ${record.environment} ${status.toLowerCase()} by ${
+      input.approve ? approvers.join(', ') : input.by
+    }`,
+  };
+}
+
+function repeated(record: ApprovalRecord, by: string): ApprovalOutcome {
+  return {
+    approvalId: record.approvalId,
+    status: record.status,
+    approvers: record.approvers.map((a) => a.by),
+    required: record.required,
+    unchanged: true,
+    message: `${by} already answered approval ${record.approvalId} (now ${record.status}); nothing was changed`,
+  };
+}
+
+function refusalError(record: ApprovalRecord, refusal: Refusal): ApprovalRefused {
+  if (refusal.code === 'ALREADY_DECIDED' || (refusal.code === 'EXPIRED' && record.status !== 'PENDING'))
+    return new ApprovalAlreadyDecided(record.approvalId, record.status, refusal);
+  if (refusal.code === 'EXPIRED') return new ApprovalExpiredError(refusal);
+  return new ApproverNotAllowed(refusal);
 }
 
 /**

@@ -1,4 +1,6 @@
-import type { ApprovalStore, Clock, TaskCallbacks, WorkflowStore } from '../ports';
+import { approvalLink, approvalReminderDetailType, approvalSummary, reminderAt } from '../domain/approvals';
+import { source, version } from '../domain/events/upshift-events';
+import type { ApprovalStore, Clock, EventPublisher, TaskCallbacks, WorkflowStore } from '../ports';
 import { approvalAnswer } from './decide-approval';
 
 export interface ExpireApprovalsPorts {
@@ -77,4 +79,61 @@ async function answerDecidedApprovals(ports: ExpireApprovalsPorts): Promise<stri
     answered.push(record.approvalId);
   }
   return answered;
+}
+
+export interface RemindApprovalsPorts {
+  approvals: ApprovalStore;
+  workflows: WorkflowStore;
+  events: EventPublisher;
+  clock: Clock;
+  /** The console's base URL, for the link the reminder carries. */
+  consoleUrl?: string | undefined;
+}
+
+/**
+ * One reminder per pending approval, once its reminder time has come (an hour before expiry, or a
+ * quarter of a shorter wait): `Approval Reminder` on the bus, with the same one-line summary and
+ * link as the request, which the approvals topic forwards. The workflow's history records it, so
+ * a later run does not remind again. No spam: never a second reminder, none after expiry.
+ * 1. list pending; 2. skip those not due, expired or already reminded; 3. record; 4. publish.
+ */
+export async function remindApprovals(ports: RemindApprovalsPorts): Promise<{ reminded: string[] }> {
+  const now = ports.clock.now();
+  const reminded: string[] = [];
+  for (const approval of await ports.approvals.listPending(100)) {
+    if (approval.status !== 'PENDING') continue;
+    if (Date.parse(approval.expiresAt) <= now.getTime()) continue;
+    if (Date.parse(reminderAt(approval.requestedAt, approval.expiresAt)) > now.getTime()) continue;
+    const record = await ports.workflows.get(approval.workflowId);
+    const marker = `reminder for approval ${approval.approvalId}`;
+    if (record?.history.some((h) => h.status === 'REMINDED' && h.detail.startsWith(marker))) continue;
+    await ports.workflows.append(approval.workflowId, {
+      stage: 'Approval',
+      at: now.toISOString(),
+      status: 'REMINDED',
+      detail: `${marker} sent; expires ${approval.expiresAt}`,
+    });
+    const link = ports.consoleUrl ? approvalLink(ports.consoleUrl, approval.approvalId) : undefined;
+    const risk = (approval.evidence as { risk?: string }).risk;
+    await ports.events.publish([
+      {
+        source,
+        detailType: approvalReminderDetailType,
+        time: now.toISOString(),
+        detail: {
+          schemaVersion: version,
+          workflowId: approval.workflowId,
+          approvalId: approval.approvalId,
+          component: approval.component,
+          environment: approval.environment,
+          version: approval.version,
+          expiresAt: approval.expiresAt,
+          summary: approvalSummary({ ...approval, risk }, link, 'reminder'),
+          ...(link ? { consoleUrl: link } : {}),
+        },
+      },
+    ]);
+    reminded.push(approval.approvalId);
+  }
+  return { reminded };
 }
