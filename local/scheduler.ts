@@ -162,3 +162,158 @@ export class VirtualScheduler implements Clock {
     );
   }
 }
+
+/** Node's timers take at most 2^31-1 ms; longer waits are chained. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * The wall clock for the long-lived `upshift up`, optionally sped up: `speed` 60 makes a 15-minute
+ * canary take 15 seconds. Time starts at `start` (the real time, or a kept state's last instant
+ * when that is later, so time never runs backwards) and runs `speed` times as fast as real time.
+ * At speed 1 every stamp in a kept state is a real time. Work does not hold the clock: time passes
+ * while handlers run, as on AWS. The same interface as VirtualScheduler, so the stack, the engine
+ * and the emulators run unchanged on either.
+ */
+export class WallClock extends VirtualScheduler {
+  private readonly startMs: number;
+  private readonly realStart = Date.now();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private working = 0;
+  private stopped = false;
+
+  constructor(
+    start: Date,
+    readonly speed = 1,
+  ) {
+    super(start);
+    if (!(speed > 0) || !Number.isFinite(speed))
+      throw new Error(`speed must be a positive number, not ${speed}`);
+    this.startMs = start.getTime();
+  }
+
+  override now(): Date {
+    return new Date(this.startMs + (Date.now() - this.realStart) * this.speed);
+  }
+
+  override hold(): () => void {
+    this.working++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.working--;
+    };
+  }
+
+  /** The wall clock cannot be held still. */
+  override freeze(): () => void {
+    return () => undefined;
+  }
+
+  override quietNow(): boolean {
+    return this.working === 0;
+  }
+
+  override async track<T>(fn: () => Promise<T>): Promise<T> {
+    const release = this.hold();
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  }
+
+  override pause(atMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.working--;
+      this.sleepUntil(atMs, () => {
+        this.working++;
+        resolve();
+      });
+    });
+  }
+
+  override at(atMs: number, fn: () => void | Promise<void>): void {
+    this.sleepUntil(atMs, () => {
+      this.working++;
+      Promise.resolve()
+        .then(fn)
+        .catch((error) => {
+          process.stderr.write(`scheduled work failed: ${(error as Error).stack ?? String(error)}\n`);
+        })
+        .finally(() => {
+          this.working--;
+        });
+    });
+  }
+
+  override waitFor<T>(promise: Promise<T>, timeoutAtMs: number, onTimeout: () => Error): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      this.working--;
+      const cancel = this.sleepUntil(timeoutAtMs, () => {
+        if (settled) return;
+        settled = true;
+        this.working++;
+        reject(onTimeout());
+      });
+      promise.then(
+        (value) => {
+          if (settled) return;
+          settled = true;
+          cancel();
+          this.working++;
+          resolve(value);
+        },
+        (error) => {
+          if (settled) return;
+          settled = true;
+          cancel();
+          this.working++;
+          reject(error);
+        },
+      );
+    });
+  }
+
+  override async settled(): Promise<void> {
+    while (this.working > 0) await new Promise((r) => setImmediate(r));
+  }
+
+  /** Cancels every timer: the stack is closing and nothing due later may run. */
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  /** Calls `wake` once the clock reaches `atMs`; returns a cancel. A wait past any real timer never fires. */
+  private sleepUntil(atMs: number, wake: () => void): () => void {
+    let timer: NodeJS.Timeout | undefined;
+    let cancelled = false;
+    const arm = () => {
+      if (cancelled || this.stopped) return;
+      const realMs = Math.max(0, (atMs - this.now().getTime()) / this.speed);
+      if (!Number.isFinite(realMs) || atMs >= Number.MAX_SAFE_INTEGER / 2) return;
+      timer = setTimeout(
+        () => {
+          if (timer) this.timers.delete(timer);
+          if (realMs > MAX_TIMER_MS) arm();
+          else if (!cancelled && !this.stopped) wake();
+        },
+        Math.min(realMs, MAX_TIMER_MS),
+      );
+      // Timers do not keep the process alive: the server (or a test) does.
+      timer.unref();
+      this.timers.add(timer);
+    };
+    arm();
+    return () => {
+      cancelled = true;
+      if (timer) {
+        clearTimeout(timer);
+        this.timers.delete(timer);
+      }
+    };
+  }
+}

@@ -27,9 +27,10 @@ import {
   type RuleTarget,
 } from './emulators/eventbridge';
 import { LambdaEmulator, type LambdaSnapshot } from './emulators/lambda';
+import { SnsEmulator, type TopicSpec, topicsOf } from './emulators/sns';
 import { StepFunctionsEmulator, TaskTokenRegistry } from './emulators/stepfunctions';
 import { type ExecutionResult, LocalEngine } from './engine';
-import { VirtualScheduler } from './scheduler';
+import { VirtualScheduler, WallClock } from './scheduler';
 import { ensureStateDir, lockStateDir } from './state-lock';
 import { readAssembly, type TwinFunction, type TwinModel } from './twin/assembly';
 import type { AuthorizationRequest, Caller, ServicePrefix } from './twin/contracts';
@@ -57,6 +58,11 @@ export interface LocalStackOptions {
   cacheDir?: string;
   /** EventBridge test options: at-least-once duplicates and reordering. */
   delivery?: { duplicates?: number; reorderMs?: number; random?: () => number };
+  /**
+   * Run on the wall clock (`upshift up`) instead of the virtual one, `speed` times as fast (1 by
+   * default). Time starts at `startAt`, else now (or a kept state's last instant when later).
+   */
+  wallClock?: { speed?: number };
 }
 
 export interface RunResult {
@@ -111,6 +117,8 @@ export class LocalStack {
   readonly alarms: CloudWatchEmulator;
   readonly events: EventBridgeEmulator;
   readonly stepFunctions: StepFunctionsEmulator;
+  /** SNS: the app's topics (the approvals topic), published to by rule targets. */
+  readonly sns: SnsEmulator;
   readonly tokens = new TaskTokenRegistry();
   readonly transport: TwinTransport;
   /** The app's ports with the user's own credentials: what the CLI reads and writes with. */
@@ -126,6 +134,7 @@ export class LocalStack {
     readonly scheduler: VirtualScheduler,
     readonly dynamo: LocalDynamo,
     saved: SavedState | undefined,
+    topics: TopicSpec[] = [],
   ) {
     this.ids = timeOrderedIds(scheduler);
     this.evidence = options.stateDir
@@ -141,6 +150,7 @@ export class LocalStack {
       ...(options.delivery?.reorderMs !== undefined ? { reorderMs: options.delivery.reorderMs } : {}),
     });
     this.events = events;
+    this.sns = new SnsEmulator(clock, topics);
     this.lambda = new LambdaEmulator({ clock });
     this.ecs = new EcsEmulator({ clock });
     this.alarms = new CloudWatchEmulator({ clock, events, sources: [this.lambda, this.ecs] });
@@ -230,7 +240,12 @@ export class LocalStack {
     process.env.UPSHIFT_LOG_LEVEL ??= 'silent';
     const saved = options.stateDir ? readSaved(options.stateDir) : undefined;
     const startAt = options.startAt ?? (saved ? new Date(saved.clock) : new Date());
-    const scheduler = new VirtualScheduler(saved && !options.startAt ? new Date(saved.clock) : startAt);
+    const scheduler = options.wallClock
+      ? new WallClock(
+          options.startAt ?? new Date(Math.max(Date.now(), saved ? Date.parse(saved.clock) : 0)),
+          options.wallClock.speed ?? 1,
+        )
+      : new VirtualScheduler(saved && !options.startAt ? new Date(saved.clock) : startAt);
     // One level at a time: Node's recursive mkdir spins for ever under /proc (state-lock.ts).
     if (options.stateDir) ensureStateDir(options.stateDir);
     const unlock = options.stateDir ? lockStateDir(options.stateDir) : () => undefined;
@@ -251,7 +266,7 @@ export class LocalStack {
         tableName: model.table.name,
         ...(options.stateDir ? { path: join(options.stateDir, 'dynamodb') } : {}),
       });
-      const stack = new LocalStack(options, model, scheduler, dynamo, saved);
+      const stack = new LocalStack(options, model, scheduler, dynamo, saved, topicsOf(app));
       stack.unlock = unlock;
       stack.executions = saved?.executions ?? 0;
       await stack.deploy();
@@ -416,7 +431,69 @@ export class LocalStack {
       }
       return;
     }
+    if (target.arn.includes(':sns:')) {
+      // The rule's InputPath picks what the topic sends (the approval's one-line summary).
+      const ruleArn = this.model.rules.find((r) => r.name === rule.name)?.arn ?? '';
+      const message = target.inputPath ? readEventPath(event, target.inputPath) : payload;
+      this.sns.publishFromService(
+        'events.amazonaws.com',
+        ruleArn,
+        target.arn,
+        typeof message === 'string' ? message : JSON.stringify(message),
+      );
+      return;
+    }
     throw new Error(`the twin cannot deliver to ${target.arn}`);
+  }
+
+  /**
+   * PutEvents as a caller outside the app sends it (CI through `upshift up`'s endpoint): the
+   * entries go through the API's validation and the buses' rules unchanged, with what CI
+   * published before announcing it (a Lambda version) made to exist first.
+   */
+  async putEvents(input: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const entries = Array.isArray(input.Entries) ? (input.Entries as Record<string, unknown>[]) : [];
+    for (const entry of entries) {
+      try {
+        this.publishArtifacts({ detail: JSON.parse(String(entry.Detail ?? 'null')) });
+      } catch {
+        // A detail that is not JSON is the API's to refuse, entry by entry.
+      }
+    }
+    return this.events.handle('PutEvents', input, ADMIN);
+  }
+
+  /**
+   * Invokes one of the app's functions (by its construct name) as API Gateway does for a route's
+   * integration: the function's resource policy must allow apigateway.amazonaws.com. Returns
+   * what the function returned; a function error is thrown.
+   */
+  async invokeFromApi(name: string, event: unknown): Promise<unknown> {
+    const fn = this.model.functions.find((f) => f.name === name);
+    if (!fn) throw new Error(`the app has no function ${name}`);
+    const statements = this.model.functionPermissions.get(fn.arn) ?? [];
+    const allowed = statements.some((st) => {
+      const source = (st.Condition?.ArnLike as Record<string, string> | undefined)?.['aws:SourceArn'];
+      return evaluateResourcePolicy([st], {
+        action: 'lambda:InvokeFunction',
+        resource: fn.arn,
+        principalService: 'apigateway.amazonaws.com',
+        ...(source ? { context: { 'aws:SourceArn': source } } : {}),
+      }).allowed;
+    });
+    if (!allowed)
+      throw new Error(`API Gateway may not invoke ${fn.functionName}: no resource-based policy allows it`);
+    const out = await this.lambda.handle(
+      'Invoke',
+      { FunctionName: fn.arn, Payload: new TextEncoder().encode(JSON.stringify(event)) },
+      { roleArn: 'service:apigateway.amazonaws.com', name: 'apigateway' },
+    );
+    const body = JSON.parse(new TextDecoder().decode(out.Payload as Uint8Array)) as unknown;
+    if (out.FunctionError) {
+      const e = body as { errorType?: string; errorMessage?: string };
+      throw new Error(`${fn.functionName} failed: ${e.errorType}: ${e.errorMessage}`);
+    }
+    return body;
   }
 
   /** Starts the execution the Step Functions API accepted. */
@@ -669,6 +746,17 @@ export class LocalStack {
         });
       }
     }
+    // The one reminder before expiry: the reminder rule's schedule fires when it is due.
+    const remindAt = Date.parse(String(event.detail.remindAt));
+    const reminders = this.reminderRule();
+    if (reminders && Number.isFinite(remindAt)) {
+      const fireAt = this.events.nextScheduledFire(reminders.name, remindAt - 1);
+      if (fireAt && (!Number.isFinite(due) || fireAt.getTime() < due)) {
+        this.scheduler.at(fireAt.getTime(), () => {
+          if (!this.closed) this.events.fireSchedule(reminders.name);
+        });
+      }
+    }
     const answer = this.options.autoAnswer;
     if (!answer) return;
     this.scheduler.at(this.scheduler.now().getTime(), async () => {
@@ -697,6 +785,14 @@ export class LocalStack {
     });
   }
 
+  /** The scheduled rule that targets the ApprovalReminders function, if the app has one. */
+  private reminderRule() {
+    const fn = this.model.functions.find((f) => f.name === 'ApprovalReminders');
+    return fn
+      ? this.model.rules.find((r) => r.scheduleExpression && r.targets.some((t) => t.arn === fn.arn))
+      : undefined;
+  }
+
   /** Waits until every execution started so far has ended. */
   async drain(): Promise<void> {
     // Executions, and what is due at the instant they end (rule deliveries that may start more).
@@ -707,7 +803,9 @@ export class LocalStack {
   }
 
   async close(): Promise<void> {
-    await this.drain();
+    // On the wall clock (`upshift up`) an execution may wait for a person for a day: stop now.
+    if (this.scheduler instanceof WallClock) this.scheduler.stop();
+    else await this.drain();
     this.closed = true;
     this.releaseIdle?.();
     this.releaseIdle = undefined;
@@ -773,6 +871,18 @@ function deploymentGroupSpec(g: Record<string, unknown>): DeploymentGroupSpec {
       ? { ecsServices: services.map((x) => ({ clusterName: x.ClusterName, serviceName: x.ServiceName })) }
       : {}),
   };
+}
+
+/** `$.detail.summary` and the like: the value an InputPath selects from the event. */
+function readEventPath(event: unknown, path: string): unknown {
+  let value: unknown = event;
+  for (const key of path
+    .replace(/^\$\.?/, '')
+    .split('.')
+    .filter(Boolean)) {
+    value = value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
+  }
+  return value;
 }
 
 function readSaved(dir: string): SavedState | undefined {
