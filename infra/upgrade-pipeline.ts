@@ -1,13 +1,14 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CfnElement } from 'aws-cdk-lib';
-import { Duration, RemovalPolicy, Stack, Tags, Validations } from 'aws-cdk-lib';
+import { AssetHashType, DockerImage, Duration, RemovalPolicy, Stack, Tags, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -30,18 +31,7 @@ import { ProbeInvokePolicies } from './probe-policies';
 
 const root = (path: string) => fileURLToPath(new URL(`../${path}`, import.meta.url));
 
-/**
- * How every function is bundled (esbuild, ESM). A test bundles a handler with these same options
- * and runs it, so a bundling mistake fails the tests, not a deploy.
- */
-export const lambdaBundle = {
-  target: 'node24',
-  mainFields: ['module', 'main'],
-  // middy is ESM-only; some dependencies still call require().
-  banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-  // The Node.js Lambda runtime provides the AWS SDK v3.
-  external: ['@aws-sdk/*'],
-};
+export { lambdaBundle } from './lambda-bundle';
 
 /** The Lambda behind each `${NameFunctionArn}` substitution of the ASL, and the table access it needs. */
 const steps = {
@@ -105,7 +95,7 @@ export interface UpgradePipelineProps {
  */
 export class UpgradePipeline extends Construct {
   readonly stateMachine: sfn.StateMachine;
-  readonly functions: Record<FunctionName, nodejs.NodejsFunction>;
+  readonly functions: Record<FunctionName, lambda.Function>;
   /** The nested stacks of the components' applications, groups and alarms, by bucket. */
   readonly componentStacks: ComponentStack[];
   /** The catalog seeding: its shared role and nested stacks. */
@@ -122,7 +112,6 @@ export class UpgradePipeline extends Construct {
       UPSHIFT_EVENT_BUS_NAME: bus.eventBusName,
       UPSHIFT_POLL_SECONDS: String(props.pollSeconds ?? 30),
       UPSHIFT_LOG_LEVEL: 'info',
-      NODE_OPTIONS: '--enable-source-maps',
     };
 
     this.environment = environment;
@@ -130,7 +119,7 @@ export class UpgradePipeline extends Construct {
 
     // The one index by name, so no wildcard is needed.
     const tableArns = [table.tableArn, `${table.tableArn}/index/${tableKeys.gsi1.name}`];
-    const fns = {} as Record<FunctionName, nodejs.NodejsFunction>;
+    const fns = {} as Record<FunctionName, lambda.Function>;
     for (const [name, step] of Object.entries({ ...steps, ...helpers }) as [
       FunctionName,
       { entry: string; table: readonly string[] },
@@ -183,7 +172,7 @@ export class UpgradePipeline extends Construct {
     );
     const groupArns = this.groupGrant.arns;
     // Every role granted on the groups, so that a pattern is acknowledged on exactly those roles.
-    const grantGroups = (fn: nodejs.NodejsFunction, actions: string[]) => {
+    const grantGroups = (fn: lambda.Function, actions: string[]) => {
       fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources: groupArns }));
       if (fn.role) this.groupGrantees.add(fn.role as iam.IRole & Construct);
     };
@@ -367,7 +356,7 @@ export class UpgradePipeline extends Construct {
    * twin finds the handler in the synthesized template, which keeps no source path when bundling
    * is skipped. Use it to add a function of your own; give its role what it calls.
    */
-  addFunction(name: string, entry: string): nodejs.NodejsFunction {
+  addFunction(name: string, entry: string): lambda.Function {
     const logGroup = new logs.LogGroup(this, `${name}Logs`, {
       retention: logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -382,10 +371,20 @@ export class UpgradePipeline extends Construct {
         resources: [logGroup.logGroupArn],
       }),
     );
-    const fn = new nodejs.NodejsFunction(this, name, {
+    const fn = new lambda.Function(this, name, {
       role,
-      entry: root(entry),
-      handler: 'handler',
+      code: lambda.Code.fromAsset(root('.'), {
+        // The asset is the bundle, hashed as built; the project folder is never copied.
+        assetHashType: AssetHashType.OUTPUT,
+        bundling: {
+          // Never pulled: local bundling either succeeds or fails synth with esbuild's message.
+          // The command names the entry, which also keys CDK's bundling cache per function.
+          image: DockerImage.fromRegistry('public.ecr.aws/docker/library/node:24'),
+          command: ['node', '--import', 'tsx', 'infra/lambda-bundle.ts', entry, '/asset-output/index.mjs'],
+          local: { tryBundle: (outputDir) => bundleLocally(entry, join(outputDir, 'index.mjs')) },
+        },
+      }),
+      handler: 'index.handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 512,
@@ -393,14 +392,6 @@ export class UpgradePipeline extends Construct {
       environment: this.environment,
       logGroup,
       tracing: lambda.Tracing.ACTIVE,
-      bundling: {
-        format: nodejs.OutputFormat.ESM,
-        target: lambdaBundle.target,
-        sourceMap: true,
-        mainFields: lambdaBundle.mainFields,
-        banner: lambdaBundle.banner,
-        externalModules: lambdaBundle.external,
-      },
     });
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
@@ -550,6 +541,24 @@ export class UpgradePipeline extends Construct {
       );
     }
   }
+}
+
+/**
+ * Bundles one handler with `infra/lambda-bundle.ts` in a child process: its esbuild plugins need
+ * esbuild's asynchronous API, and CDK's local bundling is synchronous.
+ */
+function bundleLocally(entry: string, outfile: string): boolean {
+  const result = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', root('infra/lambda-bundle.ts'), root(entry), outfile],
+    { cwd: root('.'), stdio: ['ignore', 'inherit', 'inherit'] },
+  );
+  if (result.status !== 0) {
+    throw new Error(
+      `bundling ${entry} failed (exit ${result.status ?? result.signal}); esbuild's output is above`,
+    );
+  }
+  return true;
 }
 
 function numberContext(scope: Construct, key: string): number | undefined {

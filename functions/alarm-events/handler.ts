@@ -1,4 +1,9 @@
-import { type AwsPorts, awsPorts, finishBakePorts } from '../../shared/aws/wiring';
+import { alarmPorts } from '../../shared/aws/cloudwatch-clients';
+import { dynamoPorts } from '../../shared/aws/dynamodb-clients';
+import { finishBakePorts } from '../../shared/aws/port-sets';
+import { awsBase, withClients } from '../../shared/aws/ports';
+import { callbackPorts } from '../../shared/aws/sfn-clients';
+import type { AwsPorts } from '../../shared/aws/wiring';
 import * as alarm from '../../shared/domain/events/alarm-state-change';
 import { stepHandler } from '../../shared/runtime/middleware';
 import { type FinishBakePorts, finishBake } from '../../shared/usecases/finish-waits';
@@ -26,8 +31,8 @@ export function createHandler(ports: FinishBakePorts) {
 }
 
 /** The one wiring of this handler: its ports from the AWS adapters (the local twin passes its own). */
-export function wire(aws: AwsPorts) {
+export function wire(aws: Pick<AwsPorts, 'stores' | 'alarms' | 'callbacks' | 'clock' | 'config'>) {
   return createHandler(finishBakePorts(aws));
 }
 
-export const handler = wire(awsPorts());
+export const handler = wire(withClients(awsBase(), dynamoPorts, alarmPorts, callbackPorts));

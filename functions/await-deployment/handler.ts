@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { type AwsPorts, awsPorts, finishDeploymentPorts } from '../../shared/aws/wiring';
+import { alarmPorts } from '../../shared/aws/cloudwatch-clients';
+import { deployerPorts } from '../../shared/aws/codedeploy-clients';
+import { dynamoPorts } from '../../shared/aws/dynamodb-clients';
+import { finishDeploymentPorts } from '../../shared/aws/port-sets';
+import { awsBase, withClients } from '../../shared/aws/ports';
+import { callbackPorts } from '../../shared/aws/sfn-clients';
+import type { AwsPorts } from '../../shared/aws/wiring';
 import { deploymentSchema, stepBase } from '../../shared/domain/steps';
 import { stepHandler } from '../../shared/runtime/middleware';
 import type { FinishDeploymentPorts } from '../../shared/usecases/finish-waits';
@@ -15,8 +21,8 @@ export function createHandler(ports: FinishDeploymentPorts) {
 }
 
 /** The one wiring of this handler: its ports from the AWS adapters (the local twin passes its own). */
-export function wire(aws: AwsPorts) {
+export function wire(aws: Pick<AwsPorts, 'stores' | 'callbacks' | 'deployer' | 'alarms' | 'clock'>) {
   return createHandler(finishDeploymentPorts(aws));
 }
 
-export const handler = wire(awsPorts());
+export const handler = wire(withClients(awsBase(), dynamoPorts, deployerPorts, alarmPorts, callbackPorts));

@@ -1,4 +1,7 @@
-import { type AwsPorts, awsPorts } from '../../shared/aws/wiring';
+import { alarmPorts } from '../../shared/aws/cloudwatch-clients';
+import { dynamoPorts } from '../../shared/aws/dynamodb-clients';
+import { awsBase, withClients } from '../../shared/aws/ports';
+import type { AwsPorts } from '../../shared/aws/wiring';
 import { stepBase } from '../../shared/domain/steps';
 import { stepHandler } from '../../shared/runtime/middleware';
 import { type BakeCheckPorts, finalBakeCheck } from './bake';
@@ -10,7 +13,7 @@ export function createHandler(ports: BakeCheckPorts) {
 }
 
 /** The one wiring of this handler: its ports from the AWS adapters (the local twin passes its own). */
-export function wire(aws: AwsPorts) {
+export function wire(aws: Pick<AwsPorts, 'stores' | 'alarms' | 'clock' | 'config'>) {
   return createHandler({
     catalog: aws.stores().catalog,
     alarms: aws.alarms(),
@@ -21,4 +24,4 @@ export function wire(aws: AwsPorts) {
   });
 }
 
-export const handler = wire(awsPorts());
+export const handler = wire(withClients(awsBase(), dynamoPorts, alarmPorts));

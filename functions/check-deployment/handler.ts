@@ -1,4 +1,8 @@
-import { type AwsPorts, awsPorts } from '../../shared/aws/wiring';
+import { alarmPorts } from '../../shared/aws/cloudwatch-clients';
+import { deployerPorts } from '../../shared/aws/codedeploy-clients';
+import { dynamoPorts } from '../../shared/aws/dynamodb-clients';
+import { awsBase, withClients } from '../../shared/aws/ports';
+import type { AwsPorts } from '../../shared/aws/wiring';
 import { deploymentSchema, stepBase } from '../../shared/domain/steps';
 import { stepHandler } from '../../shared/runtime/middleware';
 import { type CheckDeploymentPorts, checkDeployment } from './check-deployment';
@@ -10,7 +14,7 @@ export function createHandler(ports: CheckDeploymentPorts) {
 }
 
 /** The one wiring of this handler: its ports from the AWS adapters (the local twin passes its own). */
-export function wire(aws: AwsPorts) {
+export function wire(aws: Pick<AwsPorts, 'stores' | 'deployer' | 'alarms' | 'clock'>) {
   return createHandler({
     catalog: aws.stores().catalog,
     deployer: aws.deployer(),
@@ -20,4 +24,4 @@ export function wire(aws: AwsPorts) {
   });
 }
 
-export const handler = wire(awsPorts());
+export const handler = wire(withClients(awsBase(), dynamoPorts, deployerPorts, alarmPorts));

@@ -1,5 +1,9 @@
 import { z } from 'zod';
-import { type AwsPorts, awsPorts } from '../../shared/aws/wiring';
+import { alarmPorts } from '../../shared/aws/cloudwatch-clients';
+import { dynamoPorts } from '../../shared/aws/dynamodb-clients';
+import { eventPorts } from '../../shared/aws/eventbridge-clients';
+import { awsBase, withClients } from '../../shared/aws/ports';
+import type { AwsPorts } from '../../shared/aws/wiring';
 import { stepBase, verificationSchema } from '../../shared/domain/steps';
 import { stepHandler } from '../../shared/runtime/middleware';
 import { type DecidePorts, decide } from './decide';
@@ -15,7 +19,7 @@ export function createHandler(ports: DecidePorts) {
 }
 
 /** The one wiring of this handler: its ports from the AWS adapters (the local twin passes its own). */
-export function wire(aws: AwsPorts) {
+export function wire(aws: Pick<AwsPorts, 'stores' | 'alarms' | 'events' | 'clock'>) {
   return createHandler({
     catalog: aws.stores().catalog,
     policies: aws.stores().policies,
@@ -27,4 +31,4 @@ export function wire(aws: AwsPorts) {
   });
 }
 
-export const handler = wire(awsPorts());
+export const handler = wire(withClients(awsBase(), dynamoPorts, alarmPorts, eventPorts));

@@ -1,5 +1,8 @@
 import { z } from 'zod';
-import { type AwsPorts, awsPorts } from '../../shared/aws/wiring';
+import { deployerPorts } from '../../shared/aws/codedeploy-clients';
+import { dynamoPorts } from '../../shared/aws/dynamodb-clients';
+import { awsBase, withClients } from '../../shared/aws/ports';
+import type { AwsPorts } from '../../shared/aws/wiring';
 import { stepBase } from '../../shared/domain/steps';
 import { stepHandler } from '../../shared/runtime/middleware';
 import { type DeployPorts, deploy } from './deploy';
@@ -14,7 +17,7 @@ export function createHandler(ports: DeployPorts) {
 }
 
 /** The one wiring of this handler: its ports from the AWS adapters (the local twin passes its own). */
-export function wire(aws: AwsPorts) {
+export function wire(aws: Pick<AwsPorts, 'stores' | 'deployer' | 'clock' | 'config'>) {
   return createHandler({
     catalog: aws.stores().catalog,
     registry: aws.stores().registry,
@@ -26,4 +29,4 @@ export function wire(aws: AwsPorts) {
   });
 }
 
-export const handler = wire(awsPorts());
+export const handler = wire(withClients(awsBase(), dynamoPorts, deployerPorts));

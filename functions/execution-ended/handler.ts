@@ -1,4 +1,8 @@
-import { type AwsPorts, awsPorts } from '../../shared/aws/wiring';
+import { deployerPorts } from '../../shared/aws/codedeploy-clients';
+import { dynamoPorts } from '../../shared/aws/dynamodb-clients';
+import { eventPorts } from '../../shared/aws/eventbridge-clients';
+import { awsBase, withClients } from '../../shared/aws/ports';
+import type { AwsPorts } from '../../shared/aws/wiring';
 import * as execution from '../../shared/domain/events/sfn-execution-status';
 import { stepHandler } from '../../shared/runtime/middleware';
 import { closeEndedExecution, type ExecutionEndedPorts } from './execution-ended';
@@ -22,7 +26,7 @@ export function createHandler(ports: ExecutionEndedPorts) {
 }
 
 /** The one wiring of this handler: its ports from the AWS adapters (the local twin passes its own). */
-export function wire(aws: AwsPorts) {
+export function wire(aws: Pick<AwsPorts, 'stores' | 'deployer' | 'events' | 'clock'>) {
   return createHandler({
     workflows: aws.stores().workflows,
     registry: aws.stores().registry,
@@ -36,4 +40,4 @@ export function wire(aws: AwsPorts) {
   });
 }
 
-export const handler = wire(awsPorts());
+export const handler = wire(withClients(awsBase(), dynamoPorts, deployerPorts, eventPorts));

@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { type AwsPorts, awsPorts } from '../../shared/aws/wiring';
+import { alarmPorts } from '../../shared/aws/cloudwatch-clients';
+import { deployerPorts } from '../../shared/aws/codedeploy-clients';
+import { dynamoPorts } from '../../shared/aws/dynamodb-clients';
+import { eventPorts } from '../../shared/aws/eventbridge-clients';
+import { awsBase, withClients } from '../../shared/aws/ports';
+import { callbackPorts } from '../../shared/aws/sfn-clients';
+import type { AwsPorts } from '../../shared/aws/wiring';
 import { stepHandler } from '../../shared/runtime/middleware';
 import { type IntakePorts, intake } from './intake';
 
@@ -10,7 +16,9 @@ export function createHandler(ports: IntakePorts) {
 }
 
 /** The one wiring of this handler: its ports from the AWS adapters (the local twin passes its own). */
-export function wire(aws: AwsPorts) {
+export function wire(
+  aws: Pick<AwsPorts, 'stores' | 'deployer' | 'alarms' | 'callbacks' | 'events' | 'clock'>,
+) {
   return createHandler({
     catalog: aws.stores().catalog,
     deployer: aws.deployer(),
@@ -27,4 +35,6 @@ export function wire(aws: AwsPorts) {
   });
 }
 
-export const handler = wire(awsPorts());
+export const handler = wire(
+  withClients(awsBase(), dynamoPorts, deployerPorts, alarmPorts, callbackPorts, eventPorts),
+);

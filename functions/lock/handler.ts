@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { type AwsPorts, awsPorts } from '../../shared/aws/wiring';
+import { dynamoPorts } from '../../shared/aws/dynamodb-clients';
+import { awsBase, withClients } from '../../shared/aws/ports';
+import type { AwsPorts } from '../../shared/aws/wiring';
 import { stepBase } from '../../shared/domain/steps';
 import { stepHandler } from '../../shared/runtime/middleware';
 import { type LockPorts, lock } from './lock';
@@ -11,7 +13,7 @@ export function createHandler(ports: LockPorts) {
 }
 
 /** The one wiring of this handler: its ports from the AWS adapters (the local twin passes its own). */
-export function wire(aws: AwsPorts) {
+export function wire(aws: Pick<AwsPorts, 'stores' | 'clock'>) {
   return createHandler({
     locks: aws.stores().locks,
     workflows: aws.stores().workflows,
@@ -19,4 +21,4 @@ export function wire(aws: AwsPorts) {
   });
 }
 
-export const handler = wire(awsPorts());
+export const handler = wire(withClients(awsBase(), dynamoPorts));

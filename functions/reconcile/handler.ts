@@ -1,5 +1,11 @@
 import middy from '@middy/core';
-import { type AwsPorts, awsPorts, finishDeploymentPorts } from '../../shared/aws/wiring';
+import { alarmPorts } from '../../shared/aws/cloudwatch-clients';
+import { deployerPorts } from '../../shared/aws/codedeploy-clients';
+import { dynamoPorts } from '../../shared/aws/dynamodb-clients';
+import { finishDeploymentPorts } from '../../shared/aws/port-sets';
+import { awsBase, withClients } from '../../shared/aws/ports';
+import { callbackPorts } from '../../shared/aws/sfn-clients';
+import type { AwsPorts } from '../../shared/aws/wiring';
 import { stepLogging } from '../../shared/runtime/middleware';
 import { type ReconcilePorts, reconcile } from './reconcile';
 
@@ -11,7 +17,9 @@ export function createHandler(ports: ReconcilePorts) {
 }
 
 /** The one wiring of this handler: its ports from the AWS adapters (the local twin passes its own). */
-export function wire(aws: AwsPorts) {
+export function wire(
+  aws: Pick<AwsPorts, 'stores' | 'callbacks' | 'deployer' | 'alarms' | 'clock' | 'config'>,
+) {
   return createHandler({
     ...finishDeploymentPorts(aws),
     watches: aws.stores().bakeWatches,
@@ -21,4 +29,4 @@ export function wire(aws: AwsPorts) {
   });
 }
 
-export const handler = wire(awsPorts());
+export const handler = wire(withClients(awsBase(), dynamoPorts, deployerPorts, alarmPorts, callbackPorts));

@@ -1,4 +1,7 @@
-import { type AwsPorts, awsPorts } from '../../shared/aws/wiring';
+import { dynamoPorts } from '../../shared/aws/dynamodb-clients';
+import { eventPorts } from '../../shared/aws/eventbridge-clients';
+import { awsBase, withClients } from '../../shared/aws/ports';
+import type { AwsPorts } from '../../shared/aws/wiring';
 import { stepHandler } from '../../shared/runtime/middleware';
 import { type RecordPorts, record } from './record';
 import { inputSchema } from './schema';
@@ -8,7 +11,7 @@ export function createHandler(ports: RecordPorts) {
 }
 
 /** The one wiring of this handler: its ports from the AWS adapters (the local twin passes its own). */
-export function wire(aws: AwsPorts) {
+export function wire(aws: Pick<AwsPorts, 'stores' | 'events' | 'clock'>) {
   return createHandler({
     registry: aws.stores().registry,
     locks: aws.stores().locks,
@@ -19,4 +22,4 @@ export function wire(aws: AwsPorts) {
   });
 }
 
-export const handler = wire(awsPorts());
+export const handler = wire(withClients(awsBase(), dynamoPorts, eventPorts));

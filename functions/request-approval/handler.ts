@@ -1,5 +1,8 @@
 import { z } from 'zod';
-import { type AwsPorts, awsPorts } from '../../shared/aws/wiring';
+import { dynamoPorts } from '../../shared/aws/dynamodb-clients';
+import { eventPorts } from '../../shared/aws/eventbridge-clients';
+import { awsBase, withClients } from '../../shared/aws/ports';
+import type { AwsPorts } from '../../shared/aws/wiring';
 import { decisionSchema, stepBase, verificationSchema } from '../../shared/domain/steps';
 import { stepHandler } from '../../shared/runtime/middleware';
 import { type RequestApprovalPorts, requestApproval } from './request-approval';
@@ -21,7 +24,7 @@ export function createHandler(ports: RequestApprovalPorts) {
 }
 
 /** The one wiring of this handler: its ports from the AWS adapters (the local twin passes its own). */
-export function wire(aws: AwsPorts) {
+export function wire(aws: Pick<AwsPorts, 'stores' | 'events' | 'ids' | 'clock'>) {
   return createHandler({
     approvals: aws.stores().approvals,
     locks: aws.stores().locks,
@@ -33,4 +36,4 @@ export function wire(aws: AwsPorts) {
   });
 }
 
-export const handler = wire(awsPorts());
+export const handler = wire(withClients(awsBase(), dynamoPorts, eventPorts));

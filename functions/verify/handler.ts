@@ -1,4 +1,8 @@
-import { type AwsPorts, awsPorts } from '../../shared/aws/wiring';
+import { dynamoPorts } from '../../shared/aws/dynamodb-clients';
+import { awsBase, withClients } from '../../shared/aws/ports';
+import { proberPorts } from '../../shared/aws/probe-clients';
+import { evidencePorts } from '../../shared/aws/s3-clients';
+import type { AwsPorts } from '../../shared/aws/wiring';
 import { stepBase } from '../../shared/domain/steps';
 import { stepHandler } from '../../shared/runtime/middleware';
 import { type VerifyPorts, verify } from './verify';
@@ -10,7 +14,7 @@ export function createHandler(ports: VerifyPorts) {
 }
 
 /** The one wiring of this handler: its ports from the AWS adapters (the local twin passes its own). */
-export function wire(aws: AwsPorts) {
+export function wire(aws: Pick<AwsPorts, 'stores' | 'prober' | 'httpProber' | 'evidence' | 'clock'>) {
   return createHandler({
     catalog: aws.stores().catalog,
     policies: aws.stores().policies,
@@ -22,4 +26,4 @@ export function wire(aws: AwsPorts) {
   });
 }
 
-export const handler = wire(awsPorts());
+export const handler = wire(withClients(awsBase(), dynamoPorts, proberPorts, evidencePorts));

@@ -1,9 +1,8 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lambdaBundle } from '../../infra/upgrade-pipeline';
+import { bundleFunction, lambdaBundle } from '../../infra/lambda-bundle';
 import { type LocalDynamo, startDynalite } from '../../local/dynalite';
 import { versionPublished } from '../support/events';
 
@@ -22,17 +21,8 @@ describe('the Lambda bundle', () => {
     // Prepare: bundle with the stack's options (the target is lowered to the Node running the test).
     mkdirSync(outdir, { recursive: true });
     const outfile = join(outdir, 'intake.mjs');
-    await build({
-      entryPoints: ['functions/intake/handler.ts'],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
+    await bundleFunction('functions/intake/handler.ts', outfile, {
       target: `node${process.versions.node.split('.')[0]}`,
-      mainFields: lambdaBundle.mainFields,
-      banner: { js: lambdaBundle.banner },
-      external: lambdaBundle.external,
-      outfile,
-      logLevel: 'silent',
     });
     const env = {
       UPSHIFT_TABLE_NAME: 'bundle-test',
@@ -67,5 +57,24 @@ describe('the Lambda bundle', () => {
     } finally {
       process.env = saved;
     }
+  });
+
+  it('is minified, ships no source map, and holds only the SDK clients and zod kinds the handler uses', async () => {
+    // Prepare
+    mkdirSync(outdir, { recursive: true });
+    // Act
+    const lock = await bundleFunction('functions/lock/handler.ts', join(outdir, 'lock.mjs'));
+    // Assess: the stack's options, and what the bundle is made of.
+    expect(lambdaBundle).toMatchObject({ minify: true, sourcemap: false, external: ['@aws-sdk/*'] });
+    const inputs = Object.keys(Object.values(lock.metafile.outputs)[0]?.inputs ?? {});
+    expect(inputs.some((i) => i.includes('zod/v4/locales/de.js'))).toBe(false);
+    expect(inputs.some((i) => i.includes('shared/aws/codedeploy-clients'))).toBe(false);
+    expect(inputs.some((i) => i.includes('shared/aws/dynamodb-clients'))).toBe(true);
+    expect(Object.keys(lock.metafile.outputs).some((o) => o.endsWith('.map'))).toBe(false);
+    expect(lock.bytes).toBeLessThanOrEqual(300 * 1024);
+    const code = readFileSync(lock.outfile, 'utf8');
+    expect(code).not.toContain('sourceMappingURL');
+    expect(code).toMatch(/from\s*"@aws-sdk\/client-dynamodb"/);
+    expect(code).not.toMatch(/@aws-sdk\/client-(codedeploy|lambda|s3|ecs|sfn|cloudwatch|eventbridge)/);
   });
 });
