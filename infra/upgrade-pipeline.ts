@@ -3,7 +3,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CfnElement } from 'aws-cdk-lib';
-import { AssetHashType, DockerImage, Duration, RemovalPolicy, Stack, Tags, Validations } from 'aws-cdk-lib';
+import {
+  AssetHashType,
+  Aws,
+  DockerImage,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  Tags,
+  Validations,
+} from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -14,7 +23,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { tableKeys } from '../shared/aws/table-definition';
-import { type Catalog, type Component, targetFor } from '../shared/domain/catalog';
+import { alarmName, type Catalog, type Component, targetFor } from '../shared/domain/catalog';
 import { codeDeployApplication, codeDeployGroup } from '../shared/domain/names';
 import { rulePatterns } from '../shared/domain/patterns';
 import { awsArn, exactOrPattern, iamRoleArn, stackScopedName } from './arns';
@@ -36,14 +45,19 @@ export { lambdaBundle } from './lambda-bundle';
 /** The Lambda behind each `${NameFunctionArn}` substitution of the ASL, and the table access it needs. */
 const steps = {
   // Intake's rollback path appends history and closes bake watches (UpdateItem).
-  Intake: { entry: 'functions/intake/handler.ts', table: ['GetItem', 'PutItem', 'DeleteItem', 'UpdateItem'] },
+  // Intake reads the policy and the registry in one BatchGetItem (decision 0018).
+  Intake: {
+    entry: 'functions/intake/handler.ts',
+    table: ['GetItem', 'BatchGetItem', 'PutItem', 'DeleteItem', 'UpdateItem'],
+  },
   // Lock reads the queue of waiters for a component and environment (a Query on the table).
   Lock: {
     entry: 'functions/lock/handler.ts',
     table: ['GetItem', 'PutItem', 'DeleteItem', 'UpdateItem', 'Query'],
   },
   Verify: { entry: 'functions/verify/handler.ts', table: ['GetItem', 'UpdateItem'] },
-  Decide: { entry: 'functions/decide/handler.ts', table: ['GetItem', 'UpdateItem'] },
+  // Decide reads the policy, the registry and the lock in one BatchGetItem (decision 0018).
+  Decide: { entry: 'functions/decide/handler.ts', table: ['GetItem', 'BatchGetItem', 'UpdateItem'] },
   RequestApproval: {
     entry: 'functions/request-approval/handler.ts',
     table: ['GetItem', 'PutItem', 'UpdateItem'],
@@ -54,7 +68,11 @@ const steps = {
     entry: 'functions/await-deployment/handler.ts',
     table: ['GetItem', 'PutItem', 'UpdateItem'],
   },
-  StartBake: { entry: 'functions/start-bake/handler.ts', table: ['GetItem', 'PutItem', 'UpdateItem'] },
+  // StartBake writes the watch and its alarm links in one BatchWriteItem (decision 0018).
+  StartBake: {
+    entry: 'functions/start-bake/handler.ts',
+    table: ['GetItem', 'PutItem', 'BatchWriteItem', 'UpdateItem'],
+  },
   FinalBakeCheck: { entry: 'functions/bake/handler.ts', table: ['GetItem', 'UpdateItem'] },
   Record: { entry: 'functions/record/handler.ts', table: ['GetItem', 'PutItem', 'DeleteItem', 'UpdateItem'] },
 } as const;
@@ -103,6 +121,8 @@ export class UpgradePipeline extends Construct {
   private readonly groupGrant: { arns: string[]; pattern?: string };
   private readonly applicationGrant: { arns: string[]; pattern?: string };
   private readonly groupGrantees = new Set<iam.IRole & Construct>();
+  private readonly alarmGrant: { arns: string[]; pattern?: string } | undefined;
+  private readonly alarmGrantees = new Set<iam.IRole & Construct>();
 
   constructor(scope: Construct, id: string, props: UpgradePipelineProps) {
     super(scope, id);
@@ -146,10 +166,12 @@ export class UpgradePipeline extends Construct {
     const groups: string[] = [];
     const applications: string[] = [];
     const probedFunctions: string[] = [];
+    const alarms: string[] = [];
     for (const [componentName, component] of Object.entries(catalog.components)) {
       applications.push(`application:${codeDeployApplication(componentName)}`);
       for (const envName of Object.keys(component.environments)) {
         const target = targetFor(component, envName);
+        for (const def of component.alarms) alarms.push(`alarm:${alarmName(componentName, envName, def.id)}`);
         // Also the groups a user creates for targets this construct cannot provision one for.
         groups.push(
           `deploymentgroup:${codeDeployApplication(componentName)}/${codeDeployGroup(componentName, envName)}`,
@@ -170,6 +192,10 @@ export class UpgradePipeline extends Construct {
       applications,
       `application:${codeDeployApplication('*')}`,
     );
+    // DescribeAlarms with AlarmNames is authorized on each named alarm (CloudWatch's Service
+    // Authorization Reference: resource type alarm). Catalog alarm names carry no common prefix,
+    // so past the budget the grant is every alarm of this account and region, never "*".
+    this.alarmGrant = alarms.length > 0 ? exactOrPattern(this, 'cloudwatch', alarms, 'alarm:*') : undefined;
     const groupArns = this.groupGrant.arns;
     // Every role granted on the groups, so that a pattern is acknowledged on exactly those roles.
     const grantGroups = (fn: lambda.Function, actions: string[]) => {
@@ -215,10 +241,11 @@ export class UpgradePipeline extends Construct {
       fns.AlarmEvents,
       fns.Reconcile,
     ]) {
-      // DescribeAlarms has no resource-level permissions; the alarms are listed for the reader.
+      if (!this.alarmGrant) continue;
       fn.addToRolePolicy(
-        new iam.PolicyStatement({ actions: ['cloudwatch:DescribeAlarms'], resources: ['*'] }),
+        new iam.PolicyStatement({ actions: ['cloudwatch:DescribeAlarms'], resources: this.alarmGrant.arns }),
       );
+      if (this.alarmGrant.pattern && fn.role) this.alarmGrantees.add(fn.role as iam.IRole & Construct);
     }
     if (Object.values(catalog.components).some((c) => c.target.type === 'ecs')) {
       // An ECR push becomes a task definition revision (shared/aws/ecs-task-definitions.ts). These
@@ -255,9 +282,14 @@ export class UpgradePipeline extends Construct {
       stateMachineName,
       stateMachineType: sfn.StateMachineType.STANDARD,
       definitionBody: sfn.DefinitionBody.fromString(definition),
-      definitionSubstitutions: Object.fromEntries(
-        (Object.keys(steps) as StepName[]).map((name) => [`${name}FunctionArn`, fns[name].functionArn]),
-      ),
+      definitionSubstitutions: {
+        ...Object.fromEntries(
+          (Object.keys(steps) as StepName[]).map((name) => [`${name}FunctionArn`, fns[name].functionArn]),
+        ),
+        // For the ASL's service integrations (`arn:${Partition}:states:::lambda:invoke...`), so the
+        // definition deploys to aws-cn and aws-us-gov unchanged.
+        ...(definition.includes('${Partition}') ? { Partition: Aws.PARTITION } : {}),
+      },
       tracingEnabled: true,
       // Transitions without their data: three waits carry $$.Task.Token in their input, and a
       // token in a log would let anyone who reads the log answer the wait.
@@ -396,7 +428,7 @@ export class UpgradePipeline extends Construct {
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
-        'X-Ray PutTraceSegments/PutTelemetryRecords, cloudwatch:DescribeAlarms and ecs:Describe/RegisterTaskDefinition have no resource-level permissions; iam:PassRole is conditioned on ecs-tasks.amazonaws.com.',
+        'X-Ray PutTraceSegments/PutTelemetryRecords and ecs:Describe/RegisterTaskDefinition have no resource-level permissions; iam:PassRole is conditioned on ecs-tasks.amazonaws.com.',
     });
     Tags.of(fn).add(functionTags.name, name);
     Tags.of(fn).add(functionTags.entry, entry);
@@ -513,6 +545,15 @@ export class UpgradePipeline extends Construct {
           role,
           codedeployArn(this.groupGrant.pattern),
           'The catalog has too many deployment groups to list within IAM policy size quotas; every group this construct creates is named upshift-<component>/<component>-<environment>, so the pattern covers exactly the Upshift applications of this account and region (docs/decisions/0006-construct-scale.md).',
+        );
+      }
+    }
+    if (this.alarmGrant?.pattern) {
+      for (const role of this.alarmGrantees) {
+        ack(
+          role,
+          `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:${this.alarmGrant.pattern}]`,
+          'The catalog has too many alarms to list within IAM policy size quotas; DescribeAlarms only reads alarm states, and the grant stays within this account and region (docs/decisions/0006-construct-scale.md).',
         );
       }
     }
