@@ -25,6 +25,13 @@ Usage:
   upshift verify --component C --candidate V [--baseline V] [--env E] [--catalog FILE] [--state DIR] [--json]
                                                  probe the candidate against the baseline and print
                                                  the evidence table; deploys nothing
+  upshift up [--port N] [--state DIR] [--speed X] [--users FILE] [--catalog FILE] [--at ISO]
+                                                 the long-lived local stack: console, approvals API
+                                                 and PutEvents endpoint on 127.0.0.1, wall clock
+  upshift approvals list (--state DIR | --endpoint URL) --as NAME [--component C] [--env E] [--json]
+  upshift approve ID --comment TEXT (--state DIR | --endpoint URL) --as NAME [--json]
+  upshift reject ID --comment TEXT (--state DIR | --endpoint URL) --as NAME [--json]
+                                                 answer a pending approval on a running upshift up
 
 Each command takes --help. Exit status: 0 for every handled outcome (COMPLETED, ROLLED_BACK,
 REJECTED, ...), 2 for a usage error, 1 for a crash (one line; the details go to a file it names).`;
@@ -35,8 +42,36 @@ const stateWrite = `--state DIR keeps DynamoDB and the simulators between runs; 
 const at = `--at ISO starts the virtual clock at that instant (2026-12-02T10:00:00Z; an invalid
 date such as February 30th is an error).`;
 
+const upTarget = `(--state DIR | --endpoint URL) finds a running upshift up (DIR/server.json names its URL);
+--as NAME signs in as a user of its users file (or UPSHIFT_USER). Identity comes from that
+signed token, never from a flag the API reads: the API refuses a body that names one.`;
+const answerHelp = (
+  verb: string,
+) => `Usage: upshift ${verb} ID --comment TEXT (--state DIR | --endpoint URL) --as NAME [--json]
+
+${verb === 'approve' ? 'Approves' : 'Rejects'} a pending approval with a comment, as the console does. Refused (exit 2, with the
+reason) when it is expired or already decided, when NAME is not in the policy's approver groups,
+or when NAME published the version and the policy forbids it. A repeat by the same person
+changes nothing and says so. See docs/approvals.md.
+${upTarget}`;
+
 /** `upshift <command> --help`. */
 export const commandHelp: Record<string, string> = {
+  up: `Usage: upshift up [--port N] [--state DIR] [--speed X] [--users FILE] [--catalog FILE] [--at ISO]
+
+The long-lived local stack on 127.0.0.1 (port 4600 by default, 0 for a free one): the approval
+console, the decision API and an EventBridge PutEvents endpoint, so that
+\`aws events put-events --endpoint-url URL\` and the SDK with \`endpoint\` deliver events unchanged.
+Time runs on the wall clock, --speed X times as fast (60: a 15-minute canary takes 15 seconds);
+--at starts the clock at that instant. State is kept in DIR (.upshift/up by default). Users and
+their groups come from --users (catalog/demo.users.json). Runs until stopped (Ctrl-C).`,
+  approvals: `Usage: upshift approvals list (--state DIR | --endpoint URL) --as NAME [--component C] [--env E] [--json]
+
+Pending approvals. --json prints {"approvals": [{"id", "component", "version", "environment",
+"requestedAt", "expiresAt", "risk", "approvers", "required", ...}]}.
+${upTarget}`,
+  approve: answerHelp('approve'),
+  reject: answerHelp('reject'),
   demo: `Usage: upshift demo
 
 Runs the scripted upgrades of the demo catalog on a fresh in-memory stack and a virtual clock,

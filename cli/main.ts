@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { StateDirUnusable, StateInUse } from '../local/state-lock';
 import { InvalidDocument } from '../shared/domain/errors';
+import { answer, approvals } from './commands/approvals';
 import { demo } from './commands/demo';
 import { PolicyProblems, policies } from './commands/policies';
 import { publish } from './commands/publish';
@@ -11,6 +12,7 @@ import { rollback } from './commands/rollback';
 import { run } from './commands/run';
 import { type Flags, isoTime, UsageError } from './commands/shared';
 import { status, workflows } from './commands/state';
+import { up } from './commands/up';
 import { verifyCommand } from './commands/verify';
 import { commandHelp, usage } from './help';
 
@@ -39,6 +41,11 @@ const options = {
   candidate: { type: 'string' },
   baseline: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  port: { type: 'string' },
+  speed: { type: 'string' },
+  users: { type: 'string' },
+  endpoint: { type: 'string' },
+  as: { type: 'string' },
 } as const;
 
 /** What the user can fix: a flag, a file, a folder. They print their message and exit 2. */
@@ -54,6 +61,10 @@ const commands: Record<string, (rest: string[], flags: Flags, out: (s: string) =
     policies,
     rollback: (_rest, flags, out) => rollback(flags, out),
     verify: (_rest, flags, out) => verifyCommand(flags, out),
+    up: (_rest, flags, out) => up(flags, out),
+    approvals,
+    approve: answer(true),
+    reject: answer(false),
   };
 
 /**
