@@ -1,5 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
+  BatchWriteCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
@@ -21,6 +23,7 @@ import type {
   DedupeStore,
   DeploymentWait,
   DeploymentWaitStore,
+  DuePage,
   Lease,
   LockStore,
   LockWaiter,
@@ -28,6 +31,7 @@ import type {
   PolicyVersion,
   RegistryStore,
   StoredPolicy,
+  TargetFacts,
   WorkflowStore,
 } from '../ports';
 import { awsDependencyError } from './errors';
@@ -105,6 +109,101 @@ async function queryIndex<T>(
     ),
   );
   return (out.Items ?? []).map((i) => strip<T & Record<string, unknown>>(i) as T);
+}
+
+/**
+ * One page of the gsi1 items under `partition` due by `now`: their sort key starts with the time
+ * they are due (`<ISO time>#<id>`), so the key condition reads only those (decision 0018).
+ */
+async function queryDue<T>(
+  db: DynamoDBDocumentClient,
+  table: string,
+  partition: string,
+  now: string,
+  limit: number,
+  start: Record<string, unknown> | undefined,
+): Promise<DuePage<T>> {
+  const out = await call('Query', () =>
+    db.send(
+      new QueryCommand({
+        TableName: table,
+        IndexName: GSI1,
+        // '~' sorts after '#': every item due at `now` itself is included.
+        KeyConditionExpression: 'gsi1pk = :pk AND gsi1sk < :due',
+        ExpressionAttributeValues: { ':pk': partition, ':due': `${now}~` },
+        ScanIndexForward: true,
+        Limit: limit,
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    ),
+  );
+  return {
+    items: (out.Items ?? []).map((i) => strip<T & Record<string, unknown>>(i) as T),
+    ...(out.LastEvaluatedKey ? { next: out.LastEvaluatedKey } : {}),
+  };
+}
+
+type Key = { pk: string; sk: string };
+const itemId = (key: Key) => `${key.pk}\u0000${key.sk}`;
+
+/**
+ * Reads up to 100 items in one consistent BatchGetItem (one round trip; each item is still read
+ * and billed). Keys DynamoDB leaves unprocessed (throttling) are asked for again.
+ */
+async function batchGet(
+  db: DynamoDBDocumentClient,
+  table: string,
+  wanted: Key[],
+): Promise<Map<string, Record<string, unknown>>> {
+  const found = new Map<string, Record<string, unknown>>();
+  let pending: Key[] = wanted;
+  for (let attempt = 0; pending.length > 0; attempt++) {
+    if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt)));
+    if (attempt >= 6) throw new TransientDependencyError('DynamoDB BatchGetItem left keys unprocessed');
+    const out = await call('BatchGetItem', () =>
+      db.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } })),
+    );
+    for (const item of out.Responses?.[table] ?? []) found.set(itemId(item as Key), item);
+    pending = (out.UnprocessedKeys?.[table]?.Keys ?? []) as Key[];
+  }
+  return found;
+}
+
+/**
+ * Writes up to 25 items in one BatchWriteItem (unconditional puts), asking again for what
+ * DynamoDB leaves unprocessed.
+ */
+async function batchPut(db: DynamoDBDocumentClient, table: string, items: Record<string, unknown>[]) {
+  let pending = items.map((Item) => ({ PutRequest: { Item } }));
+  for (let attempt = 0; pending.length > 0; attempt++) {
+    if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt)));
+    if (attempt >= 6) throw new TransientDependencyError('DynamoDB BatchWriteItem left items unprocessed');
+    const out = await call('BatchWriteItem', () =>
+      db.send(new BatchWriteCommand({ RequestItems: { [table]: pending } })),
+    );
+    pending = (out.UnprocessedItems?.[table] ?? []) as typeof pending;
+  }
+}
+
+const isoOfEpoch = (seconds: number) => new Date(seconds * 1000).toISOString();
+
+/** A lock item as a lease; undefined when nobody holds it (released, or only a queue mark). */
+function leaseOf(key: string, item: Record<string, unknown>): Lease | undefined {
+  if (typeof item.owner !== 'string') return undefined;
+  return {
+    key,
+    owner: item.owner,
+    expiresAt: isoOfEpoch(item.expiresAt as number),
+    ...(typeof item.acquiredAt === 'string' ? { acquiredAt: item.acquiredAt } : {}),
+    ...(typeof item.queuedUntil === 'number' ? { queuedUntil: isoOfEpoch(item.queuedUntil) } : {}),
+  };
+}
+
+/** A wait or watch decided but perhaps not answered is due to be answered again after this. */
+export const ANSWER_AGAIN_AFTER_SECONDS = 60;
+
+function plusSeconds(iso: string, seconds: number): string {
+  return new Date(Date.parse(iso) + seconds * 1000).toISOString();
 }
 
 export class DynamoCatalogStore implements CatalogStore {
@@ -273,7 +372,7 @@ export class DynamoRegistryStore implements RegistryStore {
     return strip<RegistryEntry & Record<string, unknown>>(out.Item);
   }
 
-  async seed(entry: RegistryEntry): Promise<void> {
+  async seed(entry: RegistryEntry): Promise<boolean> {
     try {
       await this.db.send(
         new PutCommand({
@@ -282,9 +381,44 @@ export class DynamoRegistryStore implements RegistryStore {
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
+      return true;
     } catch (error) {
       if (!isConditionFailure(error)) throw awsDependencyError('DynamoDB PutItem (registry seed)', error);
+      return false;
     }
+  }
+
+  /** The registry entry, the policy and the lock in one consistent BatchGetItem. */
+  async readTogether(
+    component: string,
+    environment: string,
+    include: { policy?: boolean; lockKey?: string; component?: boolean },
+  ): Promise<TargetFacts> {
+    const registryKey = keys.registry(component, environment);
+    const policyKey = keys.policy(environment);
+    const componentKey = keys.catalogComponent(component);
+    const lockKey = include.lockKey === undefined ? undefined : keys.lock(include.lockKey);
+    const items = await batchGet(this.db, this.table, [
+      registryKey,
+      ...(include.policy ? [policyKey] : []),
+      ...(lockKey ? [lockKey] : []),
+      ...(include.component ? [componentKey] : []),
+    ]);
+    const catalogItem = include.component ? items.get(itemId(componentKey)) : undefined;
+    const registry = items.get(itemId(registryKey));
+    const policy = items.get(itemId(policyKey));
+    const lock = lockKey && include.lockKey !== undefined ? items.get(itemId(lockKey)) : undefined;
+    const lease = lock && include.lockKey !== undefined ? leaseOf(include.lockKey, lock) : undefined;
+    return {
+      ...(catalogItem?.component ? { component: catalogItem.component as Component } : {}),
+      ...(registry
+        ? { registry: strip<RegistryEntry & Record<string, unknown>>(registry) as RegistryEntry }
+        : {}),
+      ...(include.policy && policy
+        ? { policy: strip<StoredPolicy & Record<string, unknown>>(policy) as StoredPolicy }
+        : {}),
+      ...(lease ? { lock: lease } : {}),
+    };
   }
 
   promote(input: Parameters<RegistryStore['promote']>[0]): Promise<RegistryEntry> {
@@ -296,11 +430,62 @@ export class DynamoRegistryStore implements RegistryStore {
   }
 
   /**
-   * Makes the version current. Idempotent: when it already is (same version and deployment), a
-   * retried Record changes nothing, so `previous` never becomes the version itself. The write is
-   * conditional on the entry read, so two writers cannot interleave.
+   * Makes the version current in one UpdateItem that moves `current` to `previous` on the server,
+   * so no read comes first. The condition makes it idempotent: when the version is already current
+   * with the same deployment, nothing is written, and a retried Record falls back to the
+   * read-and-compare path below, which changes nothing (so `previous` never becomes the version
+   * itself).
    */
   private async replaceCurrent(
+    input: Parameters<RegistryStore['promote']>[0],
+    knownGood: boolean,
+  ): Promise<RegistryEntry> {
+    const current = {
+      version: input.version,
+      artifact: input.artifact,
+      at: input.at,
+      ...(input.deploymentId ? { deploymentId: input.deploymentId } : {}),
+    };
+    try {
+      const out = await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.registry(input.component, input.environment),
+          UpdateExpression: `SET #previous = #current, #current = :current, lastUpgradeAt = :at${
+            knownGood ? ', lastKnownGood = :current' : ''
+          }`,
+          ConditionExpression: `attribute_exists(pk) AND NOT (#current.#version = :version AND ${
+            input.deploymentId
+              ? '#current.#deploymentId = :deploymentId'
+              : 'attribute_not_exists(#current.#deploymentId)'
+          })`,
+          ExpressionAttributeNames: {
+            '#previous': 'previous',
+            '#current': 'current',
+            '#version': 'version',
+            '#deploymentId': 'deploymentId',
+          },
+          ExpressionAttributeValues: {
+            ':current': current,
+            ':at': input.at,
+            ':version': input.version,
+            ...(input.deploymentId ? { ':deploymentId': input.deploymentId } : {}),
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return strip<RegistryEntry & Record<string, unknown>>(out.Attributes) as RegistryEntry;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw awsDependencyError('DynamoDB UpdateItem (registry)', error);
+    }
+    return this.replaceCurrentAfterRead(input, knownGood);
+  }
+
+  /**
+   * The careful path, after the one-write path found the version already current (a retry) or no
+   * entry: read, compare, and write conditionally on the entry read.
+   */
+  private async replaceCurrentAfterRead(
     input: Parameters<RegistryStore['promote']>[0],
     knownGood: boolean,
   ): Promise<RegistryEntry> {
@@ -352,36 +537,73 @@ export class DynamoLockStore implements LockStore {
     private readonly table: string,
   ) {}
 
+  /**
+   * One UpdateItem, not a PutItem: it keeps the item's `queuedUntil` (the queue mark waiters leave)
+   * and returns it, so the holder looks at the queue only when upgrades may be waiting.
+   */
   async acquire(key: string, owner: string, now: Date, leaseSeconds: number): Promise<Lease> {
     const nowS = Math.floor(now.getTime() / 1000);
     const expiresAt = nowS + leaseSeconds;
     try {
-      await this.db.send(
-        new PutCommand({
+      const out = await this.db.send(
+        new UpdateCommand({
           TableName: this.table,
-          Item: { ...keys.lock(key), owner, expiresAt, acquiredAt: now.toISOString() },
-          // Free, expired (TTL deletion lags, so expiry is checked here), or already ours (renewal).
-          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now OR #owner = :owner',
+          Key: keys.lock(key),
+          UpdateExpression: 'SET #owner = :owner, expiresAt = :exp, acquiredAt = :at',
+          // Free (never taken, released, or only queued for), expired (TTL deletion lags, so
+          // expiry is checked here), or already ours (renewal).
+          ConditionExpression: 'attribute_not_exists(#owner) OR expiresAt < :now OR #owner = :owner',
           ExpressionAttributeNames: { '#owner': 'owner' },
-          ExpressionAttributeValues: { ':now': nowS, ':owner': owner },
+          ExpressionAttributeValues: {
+            ':now': nowS,
+            ':owner': owner,
+            ':exp': expiresAt,
+            ':at': now.toISOString(),
+          },
+          ReturnValues: 'ALL_NEW',
         }),
       );
+      return leaseOf(key, out.Attributes ?? {}) ?? { key, owner, expiresAt: isoOfEpoch(expiresAt) };
     } catch (error) {
       if (isConditionFailure(error)) {
         const held = await this.get(key);
         throw new LockHeld(held?.owner ?? 'unknown', held?.expiresAt ?? 'unknown');
       }
-      throw awsDependencyError(`DynamoDB PutItem (lock ${key})`, error);
+      throw awsDependencyError(`DynamoDB UpdateItem (lock ${key})`, error);
     }
-    return { key, owner, expiresAt: new Date(expiresAt * 1000).toISOString() };
   }
 
+  async extend(key: string, owner: string, now: Date, leaseSeconds: number): Promise<boolean> {
+    const nowS = Math.floor(now.getTime() / 1000);
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.lock(key),
+          UpdateExpression: 'SET expiresAt = :exp',
+          ConditionExpression: '#owner = :owner AND expiresAt >= :now',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':now': nowS, ':owner': owner, ':exp': nowS + leaseSeconds },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw awsDependencyError(`DynamoDB UpdateItem (lock ${key})`, error);
+    }
+  }
+
+  /**
+   * Removes the owner, keeping the item when a queue mark is on it (an UpdateItem, so the mark
+   * survives for the next holder to see). A no-op for anyone but the owner.
+   */
   async release(key: string, owner: string): Promise<boolean> {
     try {
       await this.db.send(
-        new DeleteCommand({
+        new UpdateCommand({
           TableName: this.table,
           Key: keys.lock(key),
+          UpdateExpression: 'REMOVE #owner, expiresAt, acquiredAt',
           ConditionExpression: '#owner = :owner',
           ExpressionAttributeNames: { '#owner': 'owner' },
           ExpressionAttributeValues: { ':owner': owner },
@@ -390,7 +612,7 @@ export class DynamoLockStore implements LockStore {
       return true;
     } catch (error) {
       if (isConditionFailure(error)) return false;
-      throw awsDependencyError(`DynamoDB DeleteItem (lock ${key})`, error);
+      throw awsDependencyError(`DynamoDB UpdateItem (lock ${key})`, error);
     }
   }
 
@@ -398,12 +620,7 @@ export class DynamoLockStore implements LockStore {
     const out = await call('GetItem', () =>
       this.db.send(new GetCommand({ TableName: this.table, Key: keys.lock(key), ConsistentRead: true })),
     );
-    if (!out.Item) return undefined;
-    return {
-      key,
-      owner: out.Item.owner as string,
-      expiresAt: new Date((out.Item.expiresAt as number) * 1000).toISOString(),
-    };
+    return out.Item ? leaseOf(key, out.Item) : undefined;
   }
 
   async wait(key: string, waiter: LockWaiter, now: Date): Promise<LockWaiter[]> {
@@ -422,7 +639,28 @@ export class DynamoLockStore implements LockStore {
         }),
       ),
     );
+    await this.markQueued(key, Math.floor(Date.parse(waiter.expiresAt) / 1000));
     return this.waiting(key, now);
+  }
+
+  /**
+   * Leaves a queue mark on the lock item, later only (a condition keeps the latest): the holder
+   * that takes the lock before then looks at the queue. Creates the item if there is none.
+   */
+  private async markQueued(key: string, untilS: number): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.lock(key),
+          UpdateExpression: 'SET queuedUntil = :until',
+          ConditionExpression: 'attribute_not_exists(queuedUntil) OR queuedUntil < :until',
+          ExpressionAttributeValues: { ':until': untilS },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw awsDependencyError(`DynamoDB UpdateItem (lock ${key})`, error);
+    }
   }
 
   async waiting(key: string, now: Date): Promise<LockWaiter[]> {
@@ -525,9 +763,13 @@ export class DynamoWorkflowStore implements WorkflowStore {
     }
   }
 
-  async append(workflowId: string, entry: HistoryEntry, evidence?: Record<string, unknown>): Promise<void> {
+  async append(
+    workflowId: string,
+    entry: HistoryEntry | readonly HistoryEntry[],
+    evidence?: Record<string, unknown>,
+  ): Promise<void> {
     const names: Record<string, string> = { '#history': 'history' };
-    const values: Record<string, unknown> = { ':entry': [entry] };
+    const values: Record<string, unknown> = { ':entry': Array.isArray(entry) ? [...entry] : [entry] };
     const sets = ['#history = list_append(#history, :entry)'];
     Object.entries(evidence ?? {}).forEach(([k, v], i) => {
       names[`#e${i}`] = k;
@@ -551,24 +793,73 @@ export class DynamoWorkflowStore implements WorkflowStore {
     });
   }
 
-  async finish(workflowId: string, input: Parameters<WorkflowStore['finish']>[1]): Promise<void> {
-    await call('UpdateItem', () =>
-      this.db.send(
+  async recordOnce(
+    workflowId: string,
+    key: string,
+    value: Record<string, unknown>,
+  ): Promise<{ written: boolean; value: Record<string, unknown> }> {
+    try {
+      await this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: keys.workflow(workflowId),
-          UpdateExpression: 'SET #status = :ended, outcome = :outcome, reasons = :reasons, endedAt = :at',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeNames: { '#status': 'status' },
+          UpdateExpression: 'SET evidence.#k = :v',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(evidence.#k)',
+          ExpressionAttributeNames: { '#k': key },
+          ExpressionAttributeValues: { ':v': value },
+        }),
+      );
+      return { written: true, value };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw awsDependencyError('DynamoDB UpdateItem (workflow)', error);
+    }
+    // A retry: an earlier attempt recorded one (read it), or there is no record at all.
+    const record = await this.get(workflowId);
+    const stored = record?.evidence[key] as Record<string, unknown> | undefined;
+    if (!stored) throw new NotFound(`workflow ${workflowId} does not exist`);
+    return { written: false, value: stored };
+  }
+
+  /**
+   * Ends the record and appends its last lines in one UpdateItem. A record that already has this
+   * outcome is left alone (a retried Record), so its lines are appended once; then it is read.
+   */
+  async finish(
+    workflowId: string,
+    input: Parameters<WorkflowStore['finish']>[1],
+  ): Promise<WorkflowRecord | undefined> {
+    const lines = input.history ?? [];
+    try {
+      const out = await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.workflow(workflowId),
+          UpdateExpression: `SET #status = :ended, outcome = :outcome, reasons = :reasons, endedAt = :at${
+            lines.length ? ', #history = list_append(#history, :lines)' : ''
+          }`,
+          ConditionExpression:
+            'attribute_exists(pk) AND (attribute_not_exists(outcome) OR outcome <> :outcome)',
+          ExpressionAttributeNames: {
+            '#status': 'status',
+            ...(lines.length ? { '#history': 'history' } : {}),
+          },
           ExpressionAttributeValues: {
             ':ended': 'ENDED',
             ':outcome': input.outcome,
             ':reasons': input.reasons,
             ':at': input.at,
+            ...(lines.length ? { ':lines': [...lines] } : {}),
           },
+          ReturnValues: 'ALL_NEW',
         }),
-      ),
-    );
+      );
+      return strip<WorkflowRecord & Record<string, unknown>>(out.Attributes);
+    } catch (error) {
+      if (!isConditionFailure(error)) throw awsDependencyError('DynamoDB UpdateItem (workflow)', error);
+    }
+    const record = await this.get(workflowId);
+    if (!record) throw new NotFound(`workflow ${workflowId} does not exist`);
+    return record;
   }
 
   async get(workflowId: string): Promise<WorkflowRecord | undefined> {
@@ -750,22 +1041,24 @@ async function closeOnce(
 
 /**
  * Decides a PENDING token item's answer once (to ANSWERING, storing the answer) and returns its
- * token; undefined when someone else decided first. The item stays in the pending listing, so the
+ * token and the item; undefined when someone else decided first, or when there is no such item.
+ * The item stays in the pending listing, due again ANSWER_AGAIN_AFTER_SECONDS later, so the
  * reconciler answers again if the answer is lost before `closeAnswered`.
  */
-async function claimOnce(
+async function claimOnce<T>(
   db: DynamoDBDocumentClient,
   table: string,
   key: { pk: string; sk: string },
+  id: string,
   at: string,
   answer: unknown,
-): Promise<{ taskToken: string } | undefined> {
+): Promise<{ taskToken: string; item: T } | undefined> {
   try {
     const out = await db.send(
       new UpdateCommand({
         TableName: table,
         Key: key,
-        UpdateExpression: 'SET #status = :answering, claimedAt = :at, answer = :answer',
+        UpdateExpression: 'SET #status = :answering, claimedAt = :at, answer = :answer, gsi1sk = :due',
         ConditionExpression: '#status = :pending',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {
@@ -773,11 +1066,15 @@ async function claimOnce(
           ':pending': 'PENDING',
           ':at': at,
           ':answer': answer ?? null,
+          ':due': `${plusSeconds(at, ANSWER_AGAIN_AFTER_SECONDS)}#${id}`,
         },
         ReturnValues: 'ALL_NEW',
       }),
     );
-    return { taskToken: out.Attributes?.taskToken as string };
+    return {
+      taskToken: out.Attributes?.taskToken as string,
+      item: strip<T & Record<string, unknown>>(out.Attributes) as T,
+    };
   } catch (error) {
     if (isConditionFailure(error)) return undefined;
     throw awsDependencyError(`DynamoDB UpdateItem (${key.pk})`, error);
@@ -836,7 +1133,8 @@ export class DynamoDeploymentWaitStore implements DeploymentWaitStore {
             ...wait,
             taskToken,
             gsi1pk: 'WAITS#PENDING',
-            gsi1sk: `${wait.deadline}#${wait.deploymentId}`,
+            // Due for its first poll at once; each poll moves it on (markPolled).
+            gsi1sk: `${wait.registeredAt}#${wait.deploymentId}`,
           },
         }),
       ),
@@ -860,25 +1158,50 @@ export class DynamoDeploymentWaitStore implements DeploymentWaitStore {
     return queryIndex<DeploymentWait>(this.db, this.table, 'WAITS#PENDING', limit, true);
   }
 
-  async markPolled(deploymentId: string, at: string): Promise<void> {
+  listDue(now: string, limit: number, start?: Record<string, unknown>): Promise<DuePage<DeploymentWait>> {
+    return queryDue<DeploymentWait>(this.db, this.table, 'WAITS#PENDING', now, limit, start);
+  }
+
+  async markPolled(deploymentId: string, at: string, nextAt?: string): Promise<void> {
     await call('UpdateItem', () =>
       this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: keys.deploymentWait(deploymentId),
-          UpdateExpression: 'SET lastPolledAt = :at',
-          ExpressionAttributeValues: { ':at': at },
+          // Only while pending: a wait decided meanwhile keeps its own due time.
+          UpdateExpression: 'SET lastPolledAt = :at, gsi1sk = :due',
+          ConditionExpression: '#status = :pending',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':at': at,
+            ':due': `${nextAt ?? at}#${deploymentId}`,
+            ':pending': 'PENDING',
+          },
         }),
       ),
-    );
+    ).catch((error) => {
+      if (!isConditionFailure(error)) throw error;
+    });
   }
 
   complete(deploymentId: string, at: string): Promise<{ taskToken: string } | undefined> {
     return closeOnce(this.db, this.table, keys.deploymentWait(deploymentId), at);
   }
 
-  claim(deploymentId: string, at: string, answer: unknown): Promise<{ taskToken: string } | undefined> {
-    return claimOnce(this.db, this.table, keys.deploymentWait(deploymentId), at, answer);
+  async claim(
+    deploymentId: string,
+    at: string,
+    answer: unknown,
+  ): Promise<{ taskToken: string; wait: DeploymentWait } | undefined> {
+    const won = await claimOnce<DeploymentWait>(
+      this.db,
+      this.table,
+      keys.deploymentWait(deploymentId),
+      deploymentId,
+      at,
+      answer,
+    );
+    return won && { taskToken: won.taskToken, wait: won.item };
   }
 
   unanswered(deploymentId: string): Promise<{ taskToken: string; answer: unknown } | undefined> {
@@ -896,32 +1219,22 @@ export class DynamoBakeWatchStore implements BakeWatchStore {
     private readonly table: string,
   ) {}
 
+  /**
+   * The watch (due when the bake ends) and its alarm links in one BatchWriteItem: a component has
+   * at most 10 alarms, so the 11 puts fit the batch's 25. One upgrade per component and
+   * environment at a time, so each alarm has at most one watcher.
+   */
   async register(watch: BakeWatch, taskToken: string): Promise<void> {
-    await call('PutItem', () =>
-      this.db.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: {
-            ...keys.bakeWatch(watch.workflowId),
-            ...watch,
-            taskToken,
-            gsi1pk: 'BAKES#PENDING',
-            gsi1sk: `${watch.until}#${watch.workflowId}`,
-          },
-        }),
-      ),
-    );
-    // One upgrade per component and environment at a time, so each alarm has at most one watcher.
-    for (const name of watch.alarmNames) {
-      await call('PutItem', () =>
-        this.db.send(
-          new PutCommand({
-            TableName: this.table,
-            Item: { ...keys.alarmWatch(name), workflowId: watch.workflowId },
-          }),
-        ),
-      );
-    }
+    await batchPut(this.db, this.table, [
+      {
+        ...keys.bakeWatch(watch.workflowId),
+        ...watch,
+        taskToken,
+        gsi1pk: 'BAKES#PENDING',
+        gsi1sk: `${watch.until}#${watch.workflowId}`,
+      },
+      ...watch.alarmNames.map((name) => ({ ...keys.alarmWatch(name), workflowId: watch.workflowId })),
+    ]);
   }
 
   async findByAlarm(alarmName: string): Promise<BakeWatch | undefined> {
@@ -948,12 +1261,24 @@ export class DynamoBakeWatchStore implements BakeWatchStore {
     return queryIndex<BakeWatch>(this.db, this.table, 'BAKES#PENDING', limit, true);
   }
 
+  listDue(now: string, limit: number, start?: Record<string, unknown>): Promise<DuePage<BakeWatch>> {
+    return queryDue<BakeWatch>(this.db, this.table, 'BAKES#PENDING', now, limit, start);
+  }
+
   complete(workflowId: string, at: string): Promise<{ taskToken: string } | undefined> {
     return closeOnce(this.db, this.table, keys.bakeWatch(workflowId), at);
   }
 
-  claim(workflowId: string, at: string, answer: unknown): Promise<{ taskToken: string } | undefined> {
-    return claimOnce(this.db, this.table, keys.bakeWatch(workflowId), at, answer);
+  async claim(workflowId: string, at: string, answer: unknown): Promise<{ taskToken: string } | undefined> {
+    const won = await claimOnce<BakeWatch>(
+      this.db,
+      this.table,
+      keys.bakeWatch(workflowId),
+      workflowId,
+      at,
+      answer,
+    );
+    return won && { taskToken: won.taskToken };
   }
 
   unanswered(workflowId: string): Promise<{ taskToken: string; answer: unknown } | undefined> {

@@ -65,8 +65,20 @@ export interface PolicyStore {
 
 export interface RegistryStore {
   get(component: string, environment: string): Promise<RegistryEntry | undefined>;
-  /** Writes the baseline when the target has no entry yet; leaves an existing entry alone. */
-  seed(entry: RegistryEntry): Promise<void>;
+  /**
+   * Writes the baseline when the target has no entry yet; leaves an existing entry alone. Returns
+   * whether it wrote (false: someone else seeded first, read the entry again).
+   */
+  seed(entry: RegistryEntry): Promise<boolean>;
+  /**
+   * The registry entry, with the environment's policy and the lock when asked, in one consistent
+   * round trip (decision 0018). Optional: without it, callers read them one by one.
+   */
+  readTogether?(
+    component: string,
+    environment: string,
+    include: { policy?: boolean; lockKey?: string; component?: boolean },
+  ): Promise<TargetFacts>;
   /** The new version is live and healthy: it becomes current and last known good. */
   promote(input: {
     component: string;
@@ -94,17 +106,36 @@ export interface Lease {
   key: string;
   owner: string;
   expiresAt: string;
+  /** When the owner last took or renewed it with `acquire` (`extend` leaves it). */
+  acquiredAt?: string;
+  /** Until when upgrades may be queued for this lock: look at the queue only before then. */
+  queuedUntil?: string;
+}
+
+/** What Decide and Intake read together about one target (RegistryStore.readTogether). */
+export interface TargetFacts {
+  /** The catalog's component, when asked for. */
+  component?: Component;
+  registry?: RegistryEntry;
+  policy?: StoredPolicy;
+  lock?: Lease;
 }
 
 export interface LockStore {
   /** Takes or renews the lease; throws LockHeld when another owner holds an unexpired one. */
   acquire(key: string, owner: string, now: Date, leaseSeconds: number): Promise<Lease>;
+  /**
+   * Extends the lease only if `owner` still holds it unexpired (the same lease, never a retaken
+   * one); false when it lapsed or someone else holds it. Optional: without it, callers acquire.
+   */
+  extend?(key: string, owner: string, now: Date, leaseSeconds: number): Promise<boolean>;
   /** Releases the lease if `owner` holds it; a no-op otherwise. Returns whether it released. */
   release(key: string, owner: string): Promise<boolean>;
   get(key: string): Promise<Lease | undefined>;
   /**
-   * Puts (or renews) the owner in the queue of upgrades waiting for the lock, until `expiresAt`;
-   * returns everyone waiting now whose place has not expired.
+   * Puts (or renews) the owner in the queue of upgrades waiting for the lock, until `expiresAt`,
+   * and marks the lock as having a queue until then (`queuedUntil`); returns everyone waiting now
+   * whose place has not expired.
    */
   wait(key: string, waiter: LockWaiter, now: Date): Promise<LockWaiter[]>;
   /** The unexpired waiters for the lock. */
@@ -129,11 +160,35 @@ export interface DedupeStore {
 
 export interface WorkflowStore {
   create(record: WorkflowRecord): Promise<void>;
-  append(workflowId: string, entry: HistoryEntry, evidence?: Record<string, unknown>): Promise<void>;
+  /** Appends one or more history lines, and sets evidence keys, in one write. */
+  append(
+    workflowId: string,
+    entry: HistoryEntry | readonly HistoryEntry[],
+    evidence?: Record<string, unknown>,
+  ): Promise<void>;
+  /**
+   * Sets `evidence[key]` unless a value is there already, in one conditional write; when one is
+   * there (a retry), returns it instead. Deploy's intent (decision 0014) without a read first.
+   */
+  recordOnce?(
+    workflowId: string,
+    key: string,
+    value: Record<string, unknown>,
+  ): Promise<{ written: boolean; value: Record<string, unknown> }>;
+  /**
+   * Ends the record with its outcome, appending `history` lines in the same write. Idempotent: a
+   * record already ended with this outcome is left as it is (its first lines and time stand).
+   * Returns the record as it is now.
+   */
   finish(
     workflowId: string,
-    input: { outcome: WorkflowRecord['outcome']; reasons: Reason[]; at: string },
-  ): Promise<void>;
+    input: {
+      outcome: WorkflowRecord['outcome'];
+      reasons: Reason[];
+      at: string;
+      history?: readonly HistoryEntry[];
+    },
+  ): Promise<WorkflowRecord | undefined>;
   get(workflowId: string): Promise<WorkflowRecord | undefined>;
   list(limit: number): Promise<WorkflowRecord[]>;
 }
@@ -355,20 +410,36 @@ export interface DeploymentWait {
   lastPolledAt?: string;
 }
 
+/** One page of the items due now, and where the next page starts (absent: no more). */
+export interface DuePage<T> {
+  items: T[];
+  next?: Record<string, unknown>;
+}
+
 /** Task tokens of executions waiting for a deployment to end, keyed by deployment id. */
 export interface DeploymentWaitStore {
   register(wait: DeploymentWait, taskToken: string): Promise<void>;
   get(deploymentId: string): Promise<DeploymentWait | undefined>;
-  /** The waits not closed yet: PENDING, and ANSWERING (to be answered again). */
+  /** The waits not closed yet (PENDING, and ANSWERING), soonest due first. */
   listPending(limit: number): Promise<DeploymentWait[]>;
-  markPolled(deploymentId: string, at: string): Promise<void>;
+  /**
+   * The waits due by `now`, one page: PENDING ones to poll, ANSWERING ones to answer again. The
+   * index's sort key is the due time, so only what is due is read.
+   */
+  listDue(now: string, limit: number, start?: Record<string, unknown>): Promise<DuePage<DeploymentWait>>;
+  /** Polled at `at`; due again at `nextAt` (absent: at once). */
+  markPolled(deploymentId: string, at: string, nextAt?: string): Promise<void>;
   /** Closes the wait once; returns its token, or undefined if someone else closed it first. */
   complete(deploymentId: string, at: string): Promise<{ taskToken: string } | undefined>;
   /**
    * Decides the wait's answer once (PENDING to ANSWERING, storing it) and returns the token, or
    * undefined if someone else decided first. The wait stays listed until `close`.
    */
-  claim(deploymentId: string, at: string, answer: unknown): Promise<{ taskToken: string } | undefined>;
+  claim(
+    deploymentId: string,
+    at: string,
+    answer: unknown,
+  ): Promise<{ taskToken: string; wait?: DeploymentWait } | undefined>;
   /** The stored answer and token of a wait decided but not closed. */
   unanswered(deploymentId: string): Promise<{ taskToken: string; answer: unknown } | undefined>;
   /** Closes a wait whose execution has been answered (idempotent). */
@@ -389,8 +460,10 @@ export interface BakeWatch {
 export interface BakeWatchStore {
   register(watch: BakeWatch, taskToken: string): Promise<void>;
   findByAlarm(alarmName: string): Promise<BakeWatch | undefined>;
-  /** The watches not closed yet: PENDING, and ANSWERING (to be answered again). */
+  /** The watches not closed yet (PENDING, and ANSWERING), soonest due first. */
   listPending(limit: number): Promise<BakeWatch[]>;
+  /** The watches due by `now` (bake time up, or an answer to send again), one page. */
+  listDue(now: string, limit: number, start?: Record<string, unknown>): Promise<DuePage<BakeWatch>>;
   complete(workflowId: string, at: string): Promise<{ taskToken: string } | undefined>;
   /** As DeploymentWaitStore.claim, by workflow id. */
   claim(workflowId: string, at: string, answer: unknown): Promise<{ taskToken: string } | undefined>;

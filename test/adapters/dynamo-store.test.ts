@@ -154,6 +154,147 @@ describe('DynamoDB repositories (against dynalite)', () => {
     ]);
   });
 
+  it('decision 0018: a queue mark on the lock survives release, so the next holder looks at the queue', async () => {
+    // Prepare: wf-a holds the lock, wf-b queues behind it
+    const t0 = new Date('2026-12-02T11:00:00Z');
+    const key = 'pricing#staging';
+    const first = await stores.locks.acquire(key, 'wf-a', t0, 600);
+    const waiting = await stores.locks.wait(
+      key,
+      { owner: 'wf-b', version: '2.0.0', since: t0.toISOString(), expiresAt: '2026-12-02T11:03:00.000Z' },
+      t0,
+    );
+
+    // Act: wf-a releases; wf-c takes the free lock a minute later
+    expect(await stores.locks.release(key, 'wf-a')).toBe(true);
+    const next = await stores.locks.acquire(key, 'wf-c', new Date(t0.getTime() + 60_000), 600);
+
+    // Assess: no mark on an uncontended lock; the mark outlives the release; extend keeps the lease
+    expect(first.queuedUntil).toBeUndefined();
+    expect(first.acquiredAt).toBe(t0.toISOString());
+    expect(waiting.map((w) => w.owner)).toEqual(['wf-b']);
+    expect(next.queuedUntil).toBe('2026-12-02T11:03:00.000Z');
+    expect(await stores.locks.extend(key, 'wf-c', new Date(t0.getTime() + 120_000), 600)).toBe(true);
+    expect(await stores.locks.extend(key, 'wf-a', new Date(t0.getTime() + 120_000), 600)).toBe(false);
+    // Past the lease, extend refuses: the caller must take the lock again and look again.
+    expect(await stores.locks.extend(key, 'wf-c', new Date(t0.getTime() + 3_600_000), 600)).toBe(false);
+  });
+
+  it('decision 0018: promote is one write, idempotent; the registry, policy, lock and component read together', async () => {
+    // Prepare
+    const base = { version: '1.0.0', artifact: lambda('1'), at: 't0' };
+    expect(
+      await stores.registry.seed({
+        component: 'pricing',
+        environment: 'dev',
+        current: base,
+        lastKnownGood: base,
+      }),
+    ).toBe(true);
+    expect(
+      await stores.registry.seed({
+        component: 'pricing',
+        environment: 'dev',
+        current: base,
+        lastKnownGood: base,
+      }),
+    ).toBe(false);
+    await stores.locks.acquire('pricing#dev', 'wf-p', new Date('2026-12-02T12:00:00Z'), 60);
+    const promote = {
+      component: 'pricing',
+      environment: 'dev',
+      version: '1.1.0',
+      artifact: lambda('7'),
+      deploymentId: 'd-7',
+      at: 't1',
+    };
+
+    // Act: promoted twice (a retried Record)
+    await stores.registry.promote(promote);
+    const again = await stores.registry.promote({ ...promote, at: 't2' });
+    const facts = await stores.registry.readTogether('pricing', 'dev', {
+      policy: true,
+      lockKey: 'pricing#dev',
+      component: true,
+    });
+
+    // Assess: previous never becomes the version itself
+    expect(again.current).toMatchObject({ version: '1.1.0', deploymentId: 'd-7', at: 't1' });
+    expect(again.previous?.version).toBe('1.0.0');
+    expect(facts.registry?.current.version).toBe('1.1.0');
+    expect(facts.lock?.owner).toBe('wf-p');
+    expect(facts.policy).toBeUndefined(); // no policy for `dev` was written
+    expect(facts.component?.target).toMatchObject({ type: 'lambda', functionName: 'pricing' });
+  });
+
+  it('decision 0018: an intent is recorded once; finish appends its line once', async () => {
+    // Prepare
+    await stores.workflows.create({
+      workflowId: 'wf-once',
+      status: 'RUNNING',
+      reasons: [],
+      startedAt: '2026-12-02T00:00:00Z',
+      history: [],
+      evidence: {},
+    });
+
+    // Act
+    const first = await stores.workflows.recordOnce('wf-once', 'deployment', { attempt: 1 });
+    const second = await stores.workflows.recordOnce('wf-once', 'deployment', { attempt: 2 });
+    const line = { stage: 'Record', at: 'z', status: 'COMPLETED', detail: 'DEPLOYED' };
+    const ended = await stores.workflows.finish('wf-once', {
+      outcome: 'COMPLETED',
+      reasons: [],
+      at: 'z',
+      history: [line],
+    });
+    const retried = await stores.workflows.finish('wf-once', {
+      outcome: 'COMPLETED',
+      reasons: [],
+      at: 'later',
+      history: [line],
+    });
+
+    // Assess
+    expect(first).toEqual({ written: true, value: { attempt: 1 } });
+    expect(second).toEqual({ written: false, value: { attempt: 1 } });
+    expect(ended?.history).toEqual([line]);
+    expect(retried?.history).toEqual([line]);
+    expect(retried?.endedAt).toBe('z');
+  });
+
+  it('decision 0018: the due listing reads only what is due, and a claim is due again a minute later', async () => {
+    // Prepare: two bakes ending at 13:10 and 13:40
+    for (const [id, until] of [
+      ['wf-due', '2026-12-02T13:10:00.000Z'],
+      ['wf-later', '2026-12-02T13:40:00.000Z'],
+    ] as const) {
+      await stores.bakeWatches.register(
+        {
+          workflowId: id,
+          component: 'pricing',
+          environment: 'qa',
+          alarmNames: [`${id}-a`],
+          until,
+          status: 'PENDING',
+        },
+        `token-${id}`,
+      );
+    }
+
+    // Act
+    const due = await stores.bakeWatches.listDue('2026-12-02T13:10:00.000Z', 100);
+    await stores.bakeWatches.claim('wf-due', '2026-12-02T13:10:00.000Z', { status: 'PASSED' });
+    const rightAfter = await stores.bakeWatches.listDue('2026-12-02T13:10:30.000Z', 100);
+    const aMinuteLater = await stores.bakeWatches.listDue('2026-12-02T13:11:00.000Z', 100);
+
+    // Assess
+    expect(due.items.map((w) => w.workflowId)).toEqual(['wf-due']);
+    expect(rightAfter.items).toEqual([]);
+    expect(aMinuteLater.items.map((w) => [w.workflowId, w.status])).toEqual([['wf-due', 'ANSWERING']]);
+    expect((await stores.bakeWatches.findByAlarm('wf-later-a'))?.workflowId).toBe('wf-later');
+  });
+
   it('never returns an approval task token, and decides an approval once', async () => {
     await stores.approvals.create(
       {

@@ -50,7 +50,7 @@ describe('DynamoDB repositories classify AWS errors', () => {
 
     // Assess
     expect(error).toBeInstanceOf(DependencyRejected);
-    expect(error.message).toMatch(/^DynamoDB PutItem \(lock x+\) failed: ValidationException/);
+    expect(error.message).toMatch(/^DynamoDB UpdateItem \(lock x+\) failed: ValidationException/);
   });
 
   it('throttling on a write is transient (TransientDependencyError)', async () => {

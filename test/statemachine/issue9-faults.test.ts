@@ -57,8 +57,9 @@ function timeOutAfterCreate(s: LocalStack) {
 }
 
 /** DynamoDB writes of a registry entry (their item key starts TARGET#). */
+/** A write of the registry entry: promote is one UpdateItem (decision 0018), a seed a PutItem. */
 const registryWrite = (input: Record<string, unknown>) =>
-  JSON.stringify(input.Item ?? {}).includes('TARGET#');
+  JSON.stringify(input.Item ?? input.Key ?? {}).includes('TARGET#');
 
 /** A PutEvents call carrying the given detail-type. */
 const putsDetailType = (detailType: string) => (input: Record<string, unknown>) =>
@@ -111,7 +112,7 @@ describe('issue 9 finding 15: when Record itself fails', () => {
     const s = await open();
     s.transport.injectFault({
       service: 'dynamodb',
-      command: 'PutItem',
+      command: 'UpdateItem',
       caller: 'Record',
       when: 'after',
       times: 1,
@@ -146,7 +147,7 @@ describe('issue 9 finding 15: when Record itself fails', () => {
     const s = await open();
     s.transport.injectFault({
       service: 'dynamodb',
-      command: 'PutItem',
+      command: 'UpdateItem',
       caller: 'Record',
       when: 'before',
       times: 100,
