@@ -1,8 +1,7 @@
-import { alarmName } from '../../shared/domain/catalog';
-import { NotFound } from '../../shared/domain/errors';
 import type { BakeResult } from '../../shared/domain/steps';
 import type { UpgradeRequest } from '../../shared/domain/workflow';
 import type { AlarmReader, BakeWatchStore, CatalogStore, Clock, WorkflowStore } from '../../shared/ports';
+import { targetOfRequest } from '../../shared/usecases/resolve-event';
 
 export interface BakeCheckPorts {
   catalog: CatalogStore;
@@ -24,9 +23,7 @@ export async function finalBakeCheck(
 ): Promise<BakeResult> {
   const { request } = input;
   const now = ports.clock.now().toISOString();
-  const component = await ports.catalog.getComponent(request.component);
-  if (!component) throw new NotFound(`component ${request.component} is no longer in the catalog`);
-  const names = component.alarms.map((a) => alarmName(request.component, request.environment, a.id));
+  const { alarmNames: names } = await targetOfRequest(request, ports.catalog);
   const firing = names.length
     ? (await ports.alarms.describe(names)).find((s) => s.state === 'ALARM')
     : undefined;

@@ -1,4 +1,3 @@
-import { alarmName, targetFor } from '../../shared/domain/catalog';
 import { allAtOnceConfig, shiftDurationMinutes } from '../../shared/domain/deploy-configs';
 import { NotFound } from '../../shared/domain/errors';
 import type { Artifact } from '../../shared/domain/events/artifact';
@@ -13,6 +12,7 @@ import type {
   WorkflowStore,
 } from '../../shared/ports';
 import { bakeTimeoutSeconds } from '../../shared/usecases/bake-limits';
+import { targetOfRequest } from '../../shared/usecases/resolve-event';
 import { asOfNow, assertNotSuperseded } from '../../shared/usecases/superseded';
 import { lockKey } from '../lock/lock';
 
@@ -34,10 +34,14 @@ export const DEPLOYMENT_GRACE_MINUTES = 60;
  * - `upgrade`: the candidate, with the decision's deployment config;
  * - `revert`: the last known-good version, all at once, to leave a bad bake fast;
  * - `rollback`: a manual rollback to the version the request names, all at once.
- * 1. build the request (an upgrade no newer than what serves is superseded);
- * 2. extend the lease over shift and bake; 3. reuse the deployment a previous attempt recorded or
- *    created (found by workflow id); 4. else record the intent, then CreateDeployment;
- * 5. record the deployment id. Retries (a Lambda timeout too) never create a second deployment.
+ * 1. build the request: an upgrade's request comes from Decide, as of the registry it read under
+ *    this lease, so it is not read again; the target and alarms are what Intake resolved;
+ * 2. extend the lease over shift and bake, only if it is still the same lease; if it lapsed, take
+ *    the lock again and read the registry again (an upgrade no newer than what serves is
+ *    superseded); 3. record the intent unless one is recorded (one write that returns the stored
+ *    intent), and reuse the deployment an earlier attempt recorded or created (found by workflow
+ *    id); 4. else CreateDeployment; 5. record the deployment id. Retries (a Lambda timeout too)
+ *    never create a second deployment (decisions 0014, 0018).
  */
 export async function deploy(
   input: {
@@ -49,10 +53,11 @@ export async function deploy(
   ports: DeployPorts,
 ): Promise<DeploymentHandle & { bakeTimeoutSeconds: number }> {
   const { request, mode } = input;
-  const component = await ports.catalog.getComponent(request.component);
-  if (!component) throw new NotFound(`component ${request.component} is no longer in the catalog`);
-  const target = targetFor(component, request.environment);
-  const alarmNames = component.alarms.map((a) => alarmName(request.component, request.environment, a.id));
+  const { target, alarmNames } = await targetOfRequest(request, ports.catalog);
+  const now = ports.clock.now();
+  const key = lockKey(request.component, request.environment);
+  const leaseSeconds = (shift: number) =>
+    (shift + DEPLOYMENT_GRACE_MINUTES + input.decision.bakeMinutes) * 60 + 15 * 60;
 
   let version = request.version;
   let artifact = request.artifact;
@@ -60,13 +65,29 @@ export async function deploy(
   let currentArtifact = request.currentArtifact;
   let deploymentConfig = input.decision.deploymentConfig;
   if (mode === 'upgrade') {
-    // The last look before CreateDeployment: never an older version over a newer one, and the
-    // AppSpec's CurrentVersion is what serves now, not what Intake read before the lock.
-    const registry = await ports.registry.get(request.component, request.environment);
-    assertNotSuperseded(request, registry);
-    const serving = asOfNow(request, registry);
-    currentVersion = serving.currentVersion;
-    currentArtifact = serving.currentArtifact;
+    // The lease first: it must cover the shift and the bake before anything starts. While it is
+    // the lease Decide held, only this workflow can have changed the registry since Decide read
+    // it, so the request Decide handed on is what serves (decisions 0011, 0016, 0018).
+    const sameLease = await ports.locks.extend?.(
+      key,
+      input.workflowId,
+      now,
+      leaseSeconds(shiftDurationMinutes(request.platform, deploymentConfig)),
+    );
+    if (!sameLease) {
+      // The lease lapsed (or there is no `extend`): take it again and look at the registry again.
+      await ports.locks.acquire(
+        key,
+        input.workflowId,
+        now,
+        leaseSeconds(shiftDurationMinutes(request.platform, deploymentConfig)),
+      );
+      const registry = await ports.registry.get(request.component, request.environment);
+      assertNotSuperseded(request, registry);
+      const serving = asOfNow(request, registry);
+      currentVersion = serving.currentVersion;
+      currentArtifact = serving.currentArtifact;
+    }
   } else if (mode === 'revert') {
     const registry = await ports.registry.get(request.component, request.environment);
     if (!registry) throw new NotFound(`no registry entry for ${request.component} in ${request.environment}`);
@@ -94,19 +115,16 @@ export async function deploy(
     alarmNames,
     revert: mode !== 'upgrade',
   };
-  const now = ports.clock.now();
   const shiftMinutes = shiftDurationMinutes(request.platform, deploymentConfig);
-  // The lease first: it must cover the shift and the bake before anything starts.
-  await ports.locks.acquire(
-    lockKey(request.component, request.environment),
-    input.workflowId,
-    now,
-    (shiftMinutes + DEPLOYMENT_GRACE_MINUTES + input.decision.bakeMinutes) * 60 + 15 * 60,
-  );
+  if (mode !== 'upgrade') {
+    // A revert or rollback takes (or renews) the lease for its own all-at-once shift.
+    await ports.locks.acquire(key, input.workflowId, now, leaseSeconds(shiftMinutes));
+  }
 
-  const key = evidenceKey(mode);
+  const evidence = evidenceKey(mode);
   const stage = mode === 'upgrade' ? 'Deploy' : 'Revert';
-  const prior = (await ports.workflows.get(input.workflowId))?.evidence[key] as DeployIntent | undefined;
+  const fresh: DeployIntent = { version, deploymentConfig, intentAt: now.toISOString(), attempt: 1 };
+  const { prior, intent: recorded } = await recordIntent(input.workflowId, evidence, fresh, ports.workflows);
   let created: { deploymentId: string; artifact?: Artifact } | undefined = prior?.deploymentId
     ? { deploymentId: prior.deploymentId, ...(prior.artifact ? { artifact: prior.artifact } : {}) }
     : undefined;
@@ -120,20 +138,18 @@ export async function deploy(
       createdAfter: prior.intentAt,
     });
   }
-  const intent: DeployIntent = prior?.deploymentId
-    ? prior
-    : {
-        version,
-        deploymentConfig,
-        intentAt: prior?.intentAt ?? now.toISOString(),
-        attempt: (prior?.attempt ?? 0) + 1,
-      };
+  const intent: DeployIntent =
+    prior?.deploymentId || !prior
+      ? recorded
+      : {
+          version,
+          deploymentConfig,
+          intentAt: prior.intentAt,
+          attempt: prior.attempt + 1,
+        };
   if (!created) {
-    await ports.workflows.append(
-      input.workflowId,
-      { stage, at: now.toISOString(), status: 'CREATING', detail: `${version} with ${deploymentConfig}` },
-      { [key]: intent },
-    );
+    // A retry whose earlier attempt created nothing that can be found: a new attempt, noted.
+    if (prior) await ports.workflows.append(input.workflowId, [], { [evidence]: intent });
     try {
       created = await ports.deployer.createDeployment(deploymentRequest);
     } catch (error) {
@@ -144,7 +160,7 @@ export async function deploy(
         await ports.workflows.append(
           input.workflowId,
           { stage, at: now.toISOString(), status: 'REFUSED', detail: (error as Error).message },
-          { [key]: { ...intent, refused: true } },
+          { [evidence]: { ...intent, refused: true } },
         );
       }
       throw error;
@@ -162,7 +178,7 @@ export async function deploy(
         detail: `${deploymentId}: ${version} with ${deploymentConfig}`,
       },
       {
-        [key]: {
+        [evidence]: {
           ...intent,
           deploymentId,
           startedAt,
@@ -186,6 +202,26 @@ export async function deploy(
     bakeTimeoutSeconds: bakeTimeoutSeconds(input.decision.bakeMinutes),
     ...(deployed ? { artifact: deployed } : {}),
   };
+}
+
+/**
+ * Records the intent before CreateDeployment, in one write that also says whether an earlier
+ * attempt recorded one (`prior`): the value stored is returned, ours or the earlier one.
+ */
+async function recordIntent(
+  workflowId: string,
+  key: 'deployment' | 'revert',
+  intent: DeployIntent,
+  workflows: WorkflowStore,
+): Promise<{ prior?: DeployIntent; intent: DeployIntent }> {
+  if (workflows.recordOnce) {
+    const { written, value } = await workflows.recordOnce(workflowId, key, { ...intent });
+    const stored = value as unknown as DeployIntent;
+    return written ? { intent: stored } : { prior: stored, intent: stored };
+  }
+  const prior = (await workflows.get(workflowId))?.evidence[key] as DeployIntent | undefined;
+  if (!prior) await workflows.append(workflowId, [], { [key]: intent });
+  return { ...(prior ? { prior } : {}), intent: prior ?? intent };
 }
 
 /**

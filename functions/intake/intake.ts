@@ -6,7 +6,7 @@ import {
 } from '../../shared/domain/events/upshift-events';
 import { classifyBump, compareVersions } from '../../shared/domain/semver';
 import { isTrustedSource, untrustedSourceReason } from '../../shared/domain/trusted-sources';
-import type { UpgradeRequest } from '../../shared/domain/workflow';
+import type { RegistryEntry, UpgradeRequest } from '../../shared/domain/workflow';
 import type {
   AlarmReader,
   BakeWatchStore,
@@ -18,11 +18,17 @@ import type {
   EventPublisher,
   PolicyStore,
   RegistryStore,
+  StoredPolicy,
   TaskCallbacks,
   WorkflowStore,
 } from '../../shared/ports';
 import { finishBake, MANUAL_ROLLBACK_ALARM } from '../../shared/usecases/finish-waits';
-import { type Candidate, resolveEvent } from '../../shared/usecases/resolve-event';
+import {
+  type Candidate,
+  parseCandidate,
+  resolveCandidate,
+  resolvedFor,
+} from '../../shared/usecases/resolve-event';
 
 export interface IntakeInput {
   event: unknown;
@@ -68,11 +74,14 @@ export function dedupeKey(component: string, environment: string, version: strin
  * 3. claim the dedupe key, so a second delivery is SKIPPED as a duplicate;
  * 4. compare with the registry's current version (SKIPPED when not newer);
  * 5. record the workflow and announce `Upgrade Started`.
+ * The policy and the registry are read in one round trip, the registry seeded only when that read
+ * found no entry; the request carries what was resolved (target, alarms, probes, thresholds), so
+ * later steps do not read the catalog again (decision 0018).
  */
 export async function intake(input: IntakeInput, ports: IntakePorts): Promise<IntakeResult> {
   const { workflowId } = input;
   const now = ports.clock.now().toISOString();
-  const resolved = await resolveEvent(input.event, ports.catalog);
+  const parsed = await parseCandidate(input.event, ports.catalog);
   const rawMeta = eventMeta(input.event);
 
   const finishEarly = async (
@@ -98,19 +107,41 @@ export async function intake(input: IntakeInput, ports: IntakePorts): Promise<In
     return { outcome, workflowId, reasons };
   };
 
+  if (!parsed.ok) return finishEarly(parsed.outcome, parsed.reasons, parsed.meta);
+  // An event that names its environment: the component, the policy and the registry in one read.
+  const named = parsed.candidate.environment;
+  const early =
+    named && ports.registry.readTogether
+      ? await ports.registry.readTogether(parsed.candidate.component, named, {
+          policy: true,
+          component: true,
+        })
+      : undefined;
+  const resolved = resolveCandidate(
+    parsed.candidate,
+    early ? early.component : await ports.catalog.getComponent(parsed.candidate.component),
+  );
   if (!resolved.ok) return finishEarly(resolved.outcome, resolved.reasons, resolved.meta);
   const { candidate: c, environment, envConfig, target } = resolved;
-  const stored = await ports.policies.get(environment);
+  const facts = early ?? (await readPolicyAndRegistry(c.component, environment, ports));
+  const stored = facts.policy;
   if (stored && !isTrustedSource(stored.policy, c.source)) {
     return finishEarly('IGNORED', [untrustedSourceReason(environment, c.source)], { ...c, environment });
   }
 
-  await ports.registry.seed({
-    component: c.component,
-    environment,
-    current: { ...envConfig.baseline, at: now },
-    lastKnownGood: { ...envConfig.baseline, at: now },
-  });
+  let registry = facts.registry;
+  if (!registry) {
+    const baseline: RegistryEntry = {
+      component: c.component,
+      environment,
+      current: { ...envConfig.baseline, at: now },
+      lastKnownGood: { ...envConfig.baseline, at: now },
+    };
+    // Someone else seeded between the read and the write: theirs stands, read it.
+    registry = (await ports.registry.seed(baseline))
+      ? baseline
+      : await ports.registry.get(c.component, environment);
+  }
   if (c.rollback)
     return rollbackIntake(
       c as Candidate & { rollback: NonNullable<Candidate['rollback']> },
@@ -120,6 +151,7 @@ export async function intake(input: IntakeInput, ports: IntakePorts): Promise<In
       finishEarly,
       ports,
       workflowId,
+      registry,
     );
 
   const key = dedupeKey(c.component, environment, c.version);
@@ -136,7 +168,6 @@ export async function intake(input: IntakeInput, ports: IntakePorts): Promise<In
       { ...c, environment },
     );
   }
-  const registry = await ports.registry.get(c.component, environment);
   const currentVersion = registry?.current.version;
   if (currentVersion && compareVersions(c.version, currentVersion) <= 0) {
     await ports.dedupe.release(key, workflowId);
@@ -169,6 +200,7 @@ export async function intake(input: IntakeInput, ports: IntakePorts): Promise<In
     ...(registry?.current.artifact ? { currentArtifact: registry.current.artifact } : {}),
     bump: classifyBump(currentVersion, c.version),
     mode: 'upgrade',
+    resolved: resolvedFor(c.component, resolved.component, environment, stored),
   };
   await recordAccepted(
     request,
@@ -193,6 +225,21 @@ export async function intake(input: IntakeInput, ports: IntakePorts): Promise<In
     },
   ]);
   return { outcome: 'ACCEPTED', workflowId, reasons: [], request };
+}
+
+/** The environment's policy and the target's registry entry, in one round trip when the store can. */
+async function readPolicyAndRegistry(
+  component: string,
+  environment: string,
+  ports: Pick<IntakePorts, 'policies' | 'registry'>,
+): Promise<{ policy?: StoredPolicy; registry?: RegistryEntry }> {
+  if (ports.registry.readTogether)
+    return ports.registry.readTogether(component, environment, { policy: true });
+  const [policy, registry] = await Promise.all([
+    ports.policies.get(environment),
+    ports.registry.get(component, environment),
+  ]);
+  return { ...(policy ? { policy } : {}), ...(registry ? { registry } : {}) };
 }
 
 function eventMeta(event: unknown): { source?: string; eventId?: string } {
@@ -224,6 +271,7 @@ async function rollbackIntake(
   ) => Promise<IntakeResult>,
   ports: IntakePorts,
   workflowId: string,
+  registry: RegistryEntry | undefined,
 ): Promise<IntakeResult> {
   const who = c.rollback.requestedBy ?? 'someone';
   const inFlight = (await ports.waits.listPending(100)).find(
@@ -290,7 +338,6 @@ async function rollbackIntake(
       );
     }
   }
-  const registry = await ports.registry.get(c.component, environment);
   if (!registry) {
     return finishEarly('IGNORED', [{ code: 'NOTHING_TO_ROLL_BACK', message: 'no version is recorded yet' }], {
       ...c,

@@ -23,6 +23,9 @@ export function lockKey(component: string, environment: string): string {
  *    throw LockHeld for the state machine to wait and retry;
  * 2. either way, a newer upgrade holding the lock or queued for it supersedes this one (Superseded);
  * 3. or release, when the workflow defers and waits for a window.
+ * Taking a free lock with nobody queued is one write: the queue is read only when the lock item
+ * says upgrades may be waiting, and the `Lock ACQUIRED` line is written by Decide with its own
+ * (decision 0018). A release is followed by a wait, so its line is written at once.
  */
 export async function lock(
   input: { action: 'acquire' | 'release'; workflowId: string; request: UpgradeRequest },
@@ -40,14 +43,17 @@ export async function lock(
     });
     return { released };
   }
-  const lease = await acquireOrQueue(key, input, now, ports);
-  await ports.workflows.append(input.workflowId, {
+  return acquireOrQueue(key, input, now, ports);
+}
+
+/** The history line of taking the lock (Decide writes it, from the lock item it reads). */
+export function lockAcquiredLine(lease: Lease) {
+  return {
     stage: 'Lock',
-    at: now.toISOString(),
+    at: lease.acquiredAt ?? lease.expiresAt,
     status: 'ACQUIRED',
-    detail: `lease on ${key} until ${lease.expiresAt}`,
-  });
-  return lease;
+    detail: `lease on ${lease.key} until ${lease.expiresAt}`,
+  };
 }
 
 /**
@@ -85,6 +91,8 @@ async function acquireOrQueue(
     }
     throw error;
   }
+  // Nobody has queued since the mark ran out (or ever): no queue to leave or to look at.
+  if (!lease.queuedUntil || Date.parse(lease.queuedUntil) <= now.getTime()) return lease;
   await ports.locks.stopWaiting(key, workflowId);
   // Holding the lock, a newer upgrade still waiting for it supersedes this one: Record releases.
   assertNoNewerInFlight(request, workflowId, undefined, await ports.locks.waiting(key, now));

@@ -187,9 +187,11 @@ function causeMessage(cause: unknown): string {
  * 2. release the lock and leave its queue, unless a deployment or bake this workflow started may
  *    still run (then the lease runs out, and the reasons say so);
  * 3. release the dedupe claim when the same version may be retried (or was superseded);
- * 4. finish the workflow record; 5. emit the outcome event.
+ * 4. finish the workflow record, its last line in the same write; 5. emit the outcome event.
  * With `fallback` (Record itself failed for good): skip the registry, end the record FAILED with
  * RECORD_FAILED and the outcome it was meant to have, release what can be released.
+ * The record is read first only when the reasons need it (a failure: what may still run; a shift
+ * rolled back: who asked); the queue is left only when the lock was not ours (decision 0018).
  */
 export async function record(
   input: { workflowId: string; state: RecordState; fallback?: { Error: string; Cause?: unknown } },
@@ -198,7 +200,9 @@ export async function record(
   const { state, workflowId, fallback } = input;
   const intended = state.terminal.outcome;
   const outcome: Outcome = fallback ? 'FAILED' : intended;
-  const before = await ports.workflows.get(workflowId);
+  const needsRecord =
+    outcome === 'FAILED' || (intended === 'ROLLED_BACK' && state.terminal.stage === 'shift');
+  const before = needsRecord ? await ports.workflows.get(workflowId) : undefined;
   const reasons = explainOutcome(
     state,
     before?.evidence.manualRollback as { by: string; reason: string } | undefined,
@@ -218,18 +222,21 @@ export async function record(
     if (!fallback) await updateRegistry(state, request, now, ports);
     const key = lockKey(request.component, request.environment);
     const running = outcome === 'FAILED' ? stillRunning(state, before) : undefined;
+    // Holding the lock means not queued for it (Lock left the queue when it took it).
+    let holding: boolean;
     if (running) {
       const lease = await ports.locks.get(key);
+      holding = lease?.owner === workflowId;
       reasons.push({
         code: 'LOCK_KEPT',
         message: `${running}; the lock on ${key} is kept until its lease ends${
-          lease?.owner === workflowId ? ` at ${lease.expiresAt}` : ''
+          holding ? ` at ${lease?.expiresAt}` : ''
         }`,
       });
     } else {
-      await ports.locks.release(key, workflowId);
+      holding = await ports.locks.release(key, workflowId);
     }
-    await ports.locks.stopWaiting(key, workflowId);
+    if (!holding) await ports.locks.stopWaiting(key, workflowId);
     // A superseded version may be published again: it was never judged on its own.
     if (retryableOutcomes.includes(outcome) || state.terminal.stage === 'superseded') {
       await ports.dedupe.release(
@@ -238,17 +245,13 @@ export async function record(
       );
     }
   }
-  // A retried Record appends its line once.
-  if (!before?.history.some((h) => h.stage === 'Record' && h.status === outcome)) {
-    await ports.workflows.append(workflowId, {
-      stage: 'Record',
-      at: now,
-      status: outcome,
-      detail: reasons.map((r) => r.code).join(', '),
-    });
-  }
-  await ports.workflows.finish(workflowId, { outcome, reasons, at: before?.endedAt ?? now });
-  const record = before;
+  // A retried Record finds the record ended with this outcome and leaves it (its line once).
+  const record = await ports.workflows.finish(workflowId, {
+    outcome,
+    reasons,
+    at: now,
+    history: [{ stage: 'Record', at: now, status: outcome, detail: reasons.map((r) => r.code).join(', ') }],
+  });
   await ports.events.publish([
     {
       source,

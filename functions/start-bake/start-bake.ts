@@ -1,8 +1,7 @@
-import { alarmName } from '../../shared/domain/catalog';
-import { NotFound } from '../../shared/domain/errors';
 import type { UpgradeRequest } from '../../shared/domain/workflow';
 import type { CatalogStore } from '../../shared/ports';
 import { type FinishBakePorts, finishBake } from '../../shared/usecases/finish-waits';
+import { targetOfRequest } from '../../shared/usecases/resolve-event';
 
 export interface StartBakePorts extends FinishBakePorts {
   catalog: CatalogStore;
@@ -10,8 +9,9 @@ export interface StartBakePorts extends FinishBakePorts {
 
 /**
  * StartBake: called with a task token once 100% of traffic is on the new version.
- * 1. register a watch on the component's alarms until the end of the bake;
- * 2. look once: an alarm already in ALARM, or a zero-minute bake, ends it at once.
+ * 1. register a watch on the component's alarms (as Intake resolved them) until the end of the
+ *    bake: the watch and its alarm links in one batch; 2. record that the bake watches (a wait, so
+ *    written now); 3. look once: an alarm already in ALARM, or a zero-minute bake, ends it at once.
  * Then an alarm entering ALARM ends it (the event), or the reconciler when the time is up.
  */
 export async function startBake(
@@ -24,11 +24,9 @@ export async function startBake(
   ports: StartBakePorts,
 ): Promise<{ until: string }> {
   const { request } = input;
-  const component = await ports.catalog.getComponent(request.component);
-  if (!component) throw new NotFound(`component ${request.component} is no longer in the catalog`);
+  const { alarmNames } = await targetOfRequest(request, ports.catalog);
   const now = ports.clock.now();
   const until = new Date(now.getTime() + input.decision.bakeMinutes * 60_000).toISOString();
-  const alarmNames = component.alarms.map((a) => alarmName(request.component, request.environment, a.id));
   const watch = {
     workflowId: input.workflowId,
     component: request.component,

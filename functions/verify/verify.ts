@@ -1,4 +1,4 @@
-import { type Component, targetFor } from '../../shared/domain/catalog';
+import { type Component, type Target, targetFor } from '../../shared/domain/catalog';
 import { NotFound, UnsupportedArtifact } from '../../shared/domain/errors';
 import type { Artifact } from '../../shared/domain/events/artifact';
 import { probeTransport } from '../../shared/domain/probes';
@@ -6,9 +6,10 @@ import {
   judgeProbes,
   type ProbeSample,
   type VerificationResult,
+  type VerificationThresholds,
   type VersionMeasurement,
 } from '../../shared/domain/verification';
-import type { UpgradeRequest } from '../../shared/domain/workflow';
+import type { Resolved, UpgradeRequest } from '../../shared/domain/workflow';
 import type {
   CatalogStore,
   Clock,
@@ -29,7 +30,8 @@ export interface VerifyPorts {
   httpProber?: PairedProber;
   /** Where raw samples go; without it only the table is kept. */
   evidence?: EvidenceStore;
-  workflows: WorkflowStore;
+  /** Unused since decision 0018 (Decide records the verification); kept for the wiring. */
+  workflows?: WorkflowStore;
   clock: Clock;
 }
 
@@ -42,16 +44,20 @@ export interface VerificationSubject {
   artifact: Artifact;
   currentVersion?: string;
   currentArtifact?: Artifact;
+  /** What Intake resolved (target, probes, thresholds); without it, the catalog and policy are read. */
+  resolved?: Resolved;
 }
 
 /**
- * Verify as a step: verifies the candidate, then records the evidence table on the workflow.
- * 1. verify (verifyCandidate); 2. append the verdict and the table to the workflow's history.
+ * Verify as a step: verifies the candidate with what Intake resolved, and hands the result on.
+ * 1. verify (verifyCandidate), stamped with its time and policy version;
+ * 2. nothing is written here: Decide records the verdict and the table with its own line, in one
+ *    write (decision 0018), right after.
  */
 export async function verify(
   input: { workflowId: string; request: UpgradeRequest },
   ports: VerifyPorts,
-): Promise<VerificationResult> {
+): Promise<VerificationResult & { at: string; policyVersion?: number }> {
   const { request } = input;
   const result = await verifyCandidate(
     {
@@ -62,20 +68,27 @@ export async function verify(
       artifact: request.artifact,
       ...(request.currentVersion ? { currentVersion: request.currentVersion } : {}),
       ...(request.currentArtifact ? { currentArtifact: request.currentArtifact } : {}),
+      ...(request.resolved ? { resolved: request.resolved } : {}),
     },
     ports,
   );
-  await ports.workflows.append(
-    input.workflowId,
-    {
-      stage: 'Verify',
-      at: ports.clock.now().toISOString(),
-      status: result.verdict,
-      detail: result.findings.map((f) => f.message).join('; '),
-    },
-    { verification: result },
-  );
-  return result;
+  return {
+    ...result,
+    at: ports.clock.now().toISOString(),
+    ...(request.resolved?.policyVersion !== undefined
+      ? { policyVersion: request.resolved.policyVersion }
+      : {}),
+  };
+}
+
+/** The history line of a verification (Decide writes it). */
+export function verifiedLine(result: Pick<VerificationResult, 'verdict' | 'findings'>, at: string) {
+  return {
+    stage: 'Verify',
+    at,
+    status: result.verdict,
+    detail: result.findings.map((f) => f.message).join('; '),
+  };
 }
 
 /**
@@ -90,18 +103,14 @@ export async function verifyCandidate(
   subject: VerificationSubject,
   ports: Omit<VerifyPorts, 'workflows'>,
 ): Promise<VerificationResult> {
-  const component = await ports.catalog.getComponent(subject.component);
-  if (!component) throw new NotFound(`component ${subject.component} is no longer in the catalog`);
-  const stored = await ports.policies.get(subject.environment);
-  const policy = stored?.policy;
-  if (!policy) throw new NotFound(`no policy for environment ${subject.environment}`);
-  const probes = component.probes.requests;
+  const { target, probeSuite, thresholds } = await verificationInputs(subject, ports);
+  const probes = probeSuite.requests;
   if (probes.length === 0) {
     return inconclusive(subject, 'NO_PROBES', `${subject.component} declares no probes`);
   }
   let samples: { candidate: ProbeSample[]; baseline: ProbeSample[] };
   try {
-    samples = await probe(subject, component, ports);
+    samples = await probe(subject, target, probeSuite, ports);
   } catch (error) {
     // No prober for this kind of target here: say so, and let policy send it to a human.
     if (!(error instanceof UnsupportedArtifact)) throw error;
@@ -113,7 +122,7 @@ export async function verifyCandidate(
     candidate: samples.candidate,
     current: samples.baseline,
     probes,
-    thresholds: policy.verification,
+    thresholds,
   });
   if (ports.evidence) {
     try {
@@ -139,12 +148,38 @@ export async function verifyCandidate(
   return result;
 }
 
+/**
+ * The target, probes and thresholds: carried in the request by Intake, or (an execution started
+ * before decision 0018, probes too large to carry, `upshift verify`) read from the catalog and
+ * the environment's policy.
+ */
+async function verificationInputs(
+  subject: VerificationSubject,
+  ports: Pick<VerifyPorts, 'catalog' | 'policies'>,
+): Promise<{ target: Target; probeSuite: Component['probes']; thresholds: VerificationThresholds }> {
+  const carried = subject.resolved;
+  if (carried?.probes && carried.verification) {
+    return { target: carried.target, probeSuite: carried.probes, thresholds: carried.verification };
+  }
+  const component = await ports.catalog.getComponent(subject.component);
+  if (!component) throw new NotFound(`component ${subject.component} is no longer in the catalog`);
+  const policy = carried?.verification ? undefined : (await ports.policies.get(subject.environment))?.policy;
+  const thresholds = carried?.verification ?? policy?.verification;
+  if (!thresholds) throw new NotFound(`no policy for environment ${subject.environment}`);
+  return {
+    target: carried?.target ?? targetFor(component, subject.environment),
+    probeSuite: component.probes,
+    thresholds,
+  };
+}
+
 async function probe(
   subject: VerificationSubject,
-  component: Component,
+  target: Target,
+  probeSuite: Component['probes'],
   ports: Omit<VerifyPorts, 'workflows'>,
 ): Promise<{ candidate: ProbeSample[]; baseline: ProbeSample[] }> {
-  const target = targetFor(component, subject.environment);
+  const component = { probes: probeSuite };
   const base = { component: subject.component, environment: subject.environment, target };
   const run: ProbeRun = {
     candidate: { ...base, version: subject.version, artifact: subject.artifact },

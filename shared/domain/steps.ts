@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { decisions } from './decision';
 import { artifactSchema } from './events/artifact';
+import type { CheckResult } from './verification';
 import { upgradeRequestSchema } from './workflow';
 
 /**
@@ -22,6 +23,13 @@ export const verificationSchema = z.object({
   findings: z.array(finding),
   candidate: measurement,
   current: measurement.optional(),
+  /** The evidence table and where the raw samples are: Decide records them (decision 0018). */
+  checks: z.array(z.custom<CheckResult>((v) => typeof v === 'object' && v !== null)).optional(),
+  omittedChecks: z.object({ rows: z.number(), failed: z.number() }).optional(),
+  evidence: z.object({ ref: z.string(), samples: z.number() }).optional(),
+  /** When Verify judged, and by which policy version's thresholds. */
+  at: z.string().optional(),
+  policyVersion: z.number().optional(),
 });
 
 export const decisionSchema = z.object({
@@ -38,6 +46,13 @@ export const decisionSchema = z.object({
   expired: z.boolean().default(false),
   deferUntil: z.string().optional(),
   trace: z.array(z.object({ check: z.string(), matched: z.boolean(), detail: z.string() })),
+  /** When Decide decided (it writes the Lock, Verify and Decide lines then, decision 0018). */
+  decidedAt: z.string().optional(),
+  /**
+   * The request as of the registry Decide read under the lock (what serves, the bump): Deploy
+   * takes it from here, so it does not read the registry again while the same lease is held.
+   */
+  request: upgradeRequestSchema.optional(),
 });
 
 export const deploymentSchema = z.object({

@@ -1,8 +1,28 @@
 import { z } from 'zod';
+import { componentSchema, targetSchema } from './catalog';
 import { artifactSchema } from './events/artifact';
 import { type Outcome, outcomeSchema, type Reason, reasonSchema } from './events/upshift-events';
+import { policySchema } from './policy';
 
 export const platformSchema = z.enum(['lambda', 'ecs', 'ec2']);
+
+/**
+ * What Intake resolved from the catalog and the environment's policy, carried in the execution
+ * state so that Verify, Decide, Deploy and the bake do not read the catalog again (decision 0018):
+ * the target, its alarms, the probes (when small enough, see MAX_CARRIED_PROBES_CHARS) and the
+ * verification thresholds of the policy version Intake read.
+ */
+export const resolvedSchema = z.object({
+  target: targetSchema,
+  alarmNames: z.array(z.string()),
+  probes: componentSchema.shape.probes.unwrap().optional(),
+  policyVersion: z.number().int().optional(),
+  verification: policySchema.shape.verification.unwrap().optional(),
+});
+export type Resolved = z.infer<typeof resolvedSchema>;
+
+/** Probes larger than this (serialized) are read from the catalog by Verify instead of carried. */
+export const MAX_CARRIED_PROBES_CHARS = 32 * 1024;
 
 /** An accepted event, normalized. Every later step works from this, never from the raw event. */
 export const upgradeRequestSchema = z.object({
@@ -24,6 +44,8 @@ export const upgradeRequestSchema = z.object({
   /** `rollback`: a manual rollback to a known version; no verification, no policy, all at once. */
   mode: z.enum(['upgrade', 'rollback']).default('upgrade'),
   rollback: z.object({ reason: z.string(), requestedBy: z.string().optional() }).optional(),
+  /** Absent in executions started before decision 0018: the steps read the catalog then. */
+  resolved: resolvedSchema.optional(),
 });
 export type UpgradeRequest = z.infer<typeof upgradeRequestSchema>;
 

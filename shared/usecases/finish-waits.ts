@@ -2,6 +2,8 @@ import type { BakeResult } from '../domain/steps';
 import type {
   AlarmReader,
   BakeWatchStore,
+  DeploymentInfo,
+  DeploymentWait,
   DeploymentWaitStore,
   TaskCallbacks,
   WorkflowStore,
@@ -21,25 +23,47 @@ export interface FinishDeploymentPorts extends DeploymentOutcomePorts {
 
 /**
  * Resumes the execution waiting for a deployment, if it has ended. Called by the CodeDeploy
- * state-change event, by the reconciler, and right after the wait is registered (the deployment
- * may have ended first). Whoever claims the wait first decides the answer; the others do nothing.
- * The answer goes out before the wait is closed: a failure in between leaves it ANSWERING, and
- * the reconciler sends the stored answer again (answerAgain).
+ * state-change event, by the reconciler and right after the wait is registered (the deployment
+ * may have ended first); the last two pass the wait they hold. Whoever claims the wait first
+ * decides the answer; the others do nothing. The answer goes out before the wait is closed: a
+ * failure in between leaves it ANSWERING, and the reconciler sends the stored answer again.
+ *
+ * An event for a deployment that Succeeded claims the wait directly: the claim is conditional on
+ * a PENDING wait and returns it, so no read comes first (decision 0018), and a deployment Upshift
+ * did not start finds no wait to claim. Failed and Stopped read the wait first, to name the alarm.
  */
 export async function finishDeploymentWait(
-  input: { deploymentId: string; via: 'event' | 'reconciler' | 'registration' },
+  input: { deploymentId: string; via: 'event' | 'reconciler' | 'registration'; wait?: DeploymentWait },
   ports: FinishDeploymentPorts,
 ): Promise<{ resumed: boolean; status?: string }> {
-  const wait = await ports.waits.get(input.deploymentId);
-  if (wait?.status !== 'PENDING') return { resumed: false };
+  let wait = input.wait;
+  let info: DeploymentInfo | undefined;
+  if (!wait) {
+    info = await ports.deployer.getDeployment(input.deploymentId);
+    if (!endedStatuses.has(info.status)) return { resumed: false, status: info.status };
+    if (info.status !== 'Succeeded') {
+      wait = await ports.waits.get(input.deploymentId);
+      if (!wait) return { resumed: false };
+    }
+  }
+  if (wait && wait.status !== 'PENDING') return { resumed: false };
   const outcome = await readDeploymentOutcome(
-    { deploymentId: wait.deploymentId, component: wait.component, environment: wait.environment },
+    {
+      deploymentId: input.deploymentId,
+      // Read only for Failed and Stopped, which read the wait first.
+      component: wait?.component ?? '',
+      environment: wait?.environment ?? '',
+      ...(info ? { info } : {}),
+    },
     ports,
   );
   if (!endedStatuses.has(outcome.status)) return { resumed: false, status: outcome.status };
   const at = ports.clock.now().toISOString();
-  const closed = await ports.waits.claim(wait.deploymentId, at, outcome);
+  const closed = await ports.waits.claim(input.deploymentId, at, outcome);
   if (!closed) return { resumed: false, status: outcome.status };
+  wait = closed.wait ?? wait ?? (await ports.waits.get(input.deploymentId));
+  // Decided, but nothing says whose it is: the reconciler answers it from the stored answer.
+  if (!wait) return { resumed: false, status: outcome.status };
   await ports.workflows.append(wait.workflowId, {
     stage: wait.mode === 'upgrade' ? 'Deploy' : 'Revert',
     at,

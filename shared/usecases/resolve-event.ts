@@ -1,4 +1,12 @@
-import { type Component, defaultEnvironment, environmentOf, type Target, targetFor } from '../domain/catalog';
+import {
+  alarmName,
+  type Component,
+  defaultEnvironment,
+  environmentOf,
+  type Target,
+  targetFor,
+} from '../domain/catalog';
+import { NotFound } from '../domain/errors';
 import type { Artifact } from '../domain/events/artifact';
 import * as ecr from '../domain/events/ecr-image-action';
 import { routingFields } from '../domain/events/envelope';
@@ -6,8 +14,13 @@ import * as rollbackRequested from '../domain/events/rollback-requested';
 import type { Reason } from '../domain/events/upshift-events';
 import * as published from '../domain/events/version-published';
 import { isSemVer } from '../domain/semver';
+import {
+  MAX_CARRIED_PROBES_CHARS,
+  type Resolved as ResolvedTarget,
+  type UpgradeRequest,
+} from '../domain/workflow';
 import { describeIssues } from '../domain/zod-issues';
-import type { CatalogStore } from '../ports';
+import type { CatalogStore, StoredPolicy } from '../ports';
 
 /** Unparsable input is passed as `{ "upshift:unparsable": text, "parseError": message }`. */
 export const UNPARSABLE = 'upshift:unparsable';
@@ -49,7 +62,10 @@ function invalidEvent(error: import('zod').ZodError): Parsed {
   };
 }
 
-async function parseEvent(event: unknown, catalog: CatalogStore): Promise<Parsed> {
+async function parseEvent(
+  event: unknown,
+  catalog: Pick<CatalogStore, 'findComponentByRepository'>,
+): Promise<Parsed> {
   if (event && typeof event === 'object' && UNPARSABLE in event) {
     const message = String((event as Record<string, unknown>).parseError ?? 'not JSON');
     return {
@@ -173,11 +189,28 @@ async function parseEvent(event: unknown, catalog: CatalogStore): Promise<Parsed
  * component's first) and its target. Used by Intake and by the dry-run `policies explain`.
  */
 export async function resolveEvent(event: unknown, catalog: CatalogStore): Promise<Resolved> {
+  const parsed = await parseCandidate(event, catalog);
+  if (!parsed.ok) return parsed;
+  return resolveCandidate(parsed.candidate, await catalog.getComponent(parsed.candidate.component));
+}
+
+/**
+ * The first half of resolveEvent: the event validated and turned into a candidate (an ECR push
+ * reads which component the repository belongs to), before the component is read. Intake reads
+ * the component together with the policy and the registry when the event names its environment.
+ */
+export async function parseCandidate(
+  event: unknown,
+  catalog: Pick<CatalogStore, 'findComponentByRepository'>,
+): Promise<{ ok: true; candidate: Candidate } | Extract<Resolved, { ok: false }>> {
   const parsed = await parseEvent(event, catalog);
   if (!('candidate' in parsed))
     return { ok: false, outcome: parsed.outcome, reasons: parsed.reasons, meta: parsed.meta ?? {} };
-  const c = parsed.candidate;
-  const component = await catalog.getComponent(c.component);
+  return { ok: true, candidate: parsed.candidate };
+}
+
+/** The second half of resolveEvent: the candidate against its component, as read. */
+export function resolveCandidate(c: Candidate, component: Component | undefined): Resolved {
   if (!component) {
     return {
       ok: false,
@@ -218,4 +251,37 @@ export async function resolveEvent(event: unknown, catalog: CatalogStore): Promi
     };
   }
   return { ok: true, candidate: { ...c, environment }, component, environment, envConfig, target };
+}
+
+/**
+ * What the later steps need of the component and the policy, carried in the request so that they
+ * do not read the catalog again (decision 0018). Probes too large to carry stay in the catalog.
+ */
+export function resolvedFor(
+  componentName: string,
+  component: Component,
+  environment: string,
+  policy: StoredPolicy | undefined,
+): ResolvedTarget {
+  const probesFit = JSON.stringify(component.probes).length <= MAX_CARRIED_PROBES_CHARS;
+  return {
+    target: targetFor(component, environment),
+    alarmNames: component.alarms.map((a) => alarmName(componentName, environment, a.id)),
+    ...(probesFit ? { probes: component.probes } : {}),
+    ...(policy ? { policyVersion: policy.version, verification: policy.policy.verification } : {}),
+  };
+}
+
+/**
+ * The target and alarm names of a request: what Intake resolved, or, for an execution started
+ * before Intake carried them, the catalog's.
+ */
+export async function targetOfRequest(
+  request: Pick<UpgradeRequest, 'component' | 'environment' | 'resolved'>,
+  catalog: Pick<CatalogStore, 'getComponent'>,
+): Promise<{ target: Target; alarmNames: string[] }> {
+  if (request.resolved) return { target: request.resolved.target, alarmNames: request.resolved.alarmNames };
+  const component = await catalog.getComponent(request.component);
+  if (!component) throw new NotFound(`component ${request.component} is no longer in the catalog`);
+  return resolvedFor(request.component, component, request.environment, undefined);
 }

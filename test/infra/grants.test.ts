@@ -14,6 +14,7 @@ import { versionPublished } from '../support/events';
 const needs: Record<string, string[]> = {
   Intake: [
     'dynamodb:GetItem',
+    'dynamodb:BatchGetItem',
     'dynamodb:PutItem',
     'dynamodb:DeleteItem',
     'dynamodb:UpdateItem',
@@ -33,7 +34,13 @@ const needs: Record<string, string[]> = {
     'dynamodb:Query',
   ],
   Verify: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'lambda:InvokeFunction'],
-  Decide: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'events:PutEvents', 'cloudwatch:DescribeAlarms'],
+  Decide: [
+    'dynamodb:GetItem',
+    'dynamodb:BatchGetItem',
+    'dynamodb:UpdateItem',
+    'events:PutEvents',
+    'cloudwatch:DescribeAlarms',
+  ],
   RequestApproval: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'events:PutEvents'],
   Deploy: [
     'dynamodb:GetItem',
@@ -72,6 +79,7 @@ const needs: Record<string, string[]> = {
   StartBake: [
     'dynamodb:GetItem',
     'dynamodb:PutItem',
+    'dynamodb:BatchWriteItem',
     'dynamodb:UpdateItem',
     'cloudwatch:DescribeAlarms',
     'states:SendTaskSuccess',

@@ -55,6 +55,8 @@ describe('Verify', () => {
     // Assess
     expect(result.verdict).toBe('INCONCLUSIVE');
     expect(result.findings[0]?.code).toBe('NO_PROBER');
-    expect(appended).toHaveLength(1);
+    // Verify writes nothing: Decide records the verdict with its own line (decision 0018).
+    expect(appended).toHaveLength(0);
+    expect(result.at).toBe('2026-12-02T10:00:00.000Z');
   });
 });
