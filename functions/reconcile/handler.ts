@@ -13,7 +13,9 @@ import { type ReconcilePorts, reconcile } from './reconcile';
 export function createHandler(ports: ReconcilePorts) {
   return middy()
     .use(stepLogging('Reconcile'))
-    .handler(() => reconcile(ports));
+    .handler((_event, context) =>
+      reconcile(ports, { remainingMs: () => context.getRemainingTimeInMillis() }),
+    );
 }
 
 /** The one wiring of this handler: its ports from the AWS adapters (the local twin passes its own). */

@@ -1,4 +1,4 @@
-import type { ApprovalStore, BakeWatchStore } from '../../shared/ports';
+import type { ApprovalStore, BakeWatchStore, DeploymentWait, DuePage } from '../../shared/ports';
 import { expireApprovals } from '../../shared/usecases/expire-approvals';
 import {
   answerAgain,
@@ -16,51 +16,126 @@ export interface ReconcilePorts extends FinishDeploymentPorts {
   reconcileSeconds: number;
 }
 
+/** How much of the invocation's time one tick leaves unused: the next tick goes on from there. */
+export interface TickBudget {
+  /** The Lambda's `context.getRemainingTimeInMillis()`. */
+  remainingMs(): number;
+}
+
+/** Stop taking new items when less than this is left of the invocation. */
+export const RESERVE_MS = 10_000;
+
+/** Items read per page of the index. */
+export const PAGE_SIZE = 100;
+
+/** Deployment statuses in which a deployment past its deadline is stopped. */
+const stoppable = new Set(['InProgress', 'Created', 'Queued', 'Ready']);
+
 /**
  * The reconciler, on a schedule: nothing waits for ever, even when an event is lost.
- * 1. each deployment wait not polled for `reconcileSeconds`: GetDeployment; past its deadline,
- *    StopDeployment with rollback; an ended deployment resumes its execution;
+ * 1. each deployment wait due for a look (every `reconcileSeconds`): GetDeployment; past its
+ *    deadline, StopDeployment with rollback; an ended deployment resumes its execution;
  * 2. each bake whose time is up: a final DescribeAlarms, then PASSED or ALARM;
  * 3. approvals past their timeout: EXPIRED;
- * 4. waits, bakes and approvals decided but perhaps never answered: answered again, then closed.
+ * 4. waits and bakes decided but perhaps never answered: answered again, then closed.
+ * It reads only what is due (the index's sort key is the due time) and pages through all of it,
+ * with no cap, while the invocation has time; what is left stays due for the next tick
+ * (decision 0018).
  */
 export async function reconcile(
   ports: ReconcilePorts,
-): Promise<{ deployments: number; bakes: number; approvals: number }> {
+  budget: TickBudget = { remainingMs: () => Number.POSITIVE_INFINITY },
+): Promise<{ deployments: number; bakes: number; approvals: number; complete: boolean }> {
   const now = ports.clock.now();
+  const due = now.toISOString();
+  const hasTime = () => budget.remainingMs() > RESERVE_MS;
+  const failures: unknown[] = [];
+
   let deployments = 0;
-  for (const wait of await ports.waits.listPending(100)) {
-    if (wait.status === 'ANSWERING') {
-      if (await answerAgain(ports.waits, wait.deploymentId, ports)) deployments++;
-      continue;
-    }
-    if (wait.lastPolledAt && now.getTime() - Date.parse(wait.lastPolledAt) < ports.reconcileSeconds * 1000)
-      continue;
-    await ports.waits.markPolled(wait.deploymentId, now.toISOString());
-    if (now.getTime() > Date.parse(wait.deadline)) {
-      const info = await ports.deployer.getDeployment(wait.deploymentId);
-      if (
-        info.status === 'InProgress' ||
-        info.status === 'Created' ||
-        info.status === 'Queued' ||
-        info.status === 'Ready'
-      ) {
-        await ports.deployer.stopDeployment(wait.deploymentId, true);
-      }
-    }
-    if ((await finishDeploymentWait({ deploymentId: wait.deploymentId, via: 'reconciler' }, ports)).resumed)
-      deployments++;
-  }
+  const waitsDone = await eachDue(
+    (start) => ports.waits.listDue(due, PAGE_SIZE, start),
+    hasTime,
+    async (wait) => {
+      if (await reconcileWait(wait, now, ports)) deployments++;
+    },
+    failures,
+  );
+
   let bakes = 0;
   const bakePorts: FinishBakePorts = { ...ports, watches: ports.watches };
-  for (const watch of await ports.watches.listPending(100)) {
-    if (watch.status === 'ANSWERING') {
-      if (await answerAgain(ports.watches, watch.workflowId, ports)) bakes++;
-      continue;
+  const bakesDone = await eachDue(
+    (start) => ports.watches.listDue(due, PAGE_SIZE, start),
+    hasTime,
+    async (watch) => {
+      if (watch.status === 'ANSWERING') {
+        if (await answerAgain(ports.watches, watch.workflowId, ports)) bakes++;
+        return;
+      }
+      if (await finishBake({ workflowId: watch.workflowId }, bakePorts, watch)) bakes++;
+    },
+    failures,
+  );
+
+  const { expired, answered } = hasTime() ? await expireApprovals(ports) : { expired: [], answered: [] };
+  // The rest were done; the first failure still fails the invocation, so it is seen.
+  if (failures.length) throw failures[0];
+  return {
+    deployments,
+    bakes,
+    approvals: expired.length + answered.length,
+    complete: waitsDone && bakesDone && hasTime(),
+  };
+}
+
+/**
+ * Runs `each` over every item of every page `list` returns, while `hasTime`; true when it got
+ * through all of them. One item that fails does not hold up the others behind it: its error goes
+ * to `failures` (the item stays due, and the next tick tries again).
+ */
+async function eachDue<T>(
+  list: (start?: Record<string, unknown>) => Promise<DuePage<T>>,
+  hasTime: () => boolean,
+  each: (item: T) => Promise<void>,
+  failures: unknown[],
+): Promise<boolean> {
+  let start: Record<string, unknown> | undefined;
+  let complete = true;
+  do {
+    if (!hasTime()) {
+      complete = false;
+      break;
     }
-    if (Date.parse(watch.until) > now.getTime()) continue;
-    if (await finishBake({ workflowId: watch.workflowId }, bakePorts, watch)) bakes++;
+    const page = await list(start);
+    for (const item of page.items) {
+      if (!hasTime()) {
+        complete = false;
+        break;
+      }
+      await each(item).catch((error: unknown) => {
+        failures.push(error);
+      });
+    }
+    start = complete ? page.next : undefined;
+  } while (start);
+  return complete;
+}
+
+/**
+ * One due deployment wait: answered again when it was decided, else looked at. A deployment that
+ * ended resumes its execution; one still running is due again `reconcileSeconds` later.
+ */
+async function reconcileWait(wait: DeploymentWait, now: Date, ports: ReconcilePorts): Promise<boolean> {
+  if (wait.status === 'ANSWERING') return answerAgain(ports.waits, wait.deploymentId, ports);
+  if (now.getTime() > Date.parse(wait.deadline)) {
+    const info = await ports.deployer.getDeployment(wait.deploymentId);
+    if (stoppable.has(info.status)) await ports.deployer.stopDeployment(wait.deploymentId, true);
   }
-  const { expired, answered } = await expireApprovals(ports);
-  return { deployments, bakes, approvals: expired.length + answered.length };
+  const done = await finishDeploymentWait(
+    { deploymentId: wait.deploymentId, via: 'reconciler', wait },
+    ports,
+  );
+  if (done.resumed) return true;
+  const nextAt = new Date(now.getTime() + ports.reconcileSeconds * 1000).toISOString();
+  await ports.waits.markPolled(wait.deploymentId, now.toISOString(), nextAt);
+  return false;
 }
