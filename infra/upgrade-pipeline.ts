@@ -288,7 +288,7 @@ export class UpgradePipeline extends Construct {
         ),
         // For the ASL's service integrations (`arn:${Partition}:states:::lambda:invoke...`), so the
         // definition deploys to aws-cn and aws-us-gov unchanged.
-        ...(definition.includes('${Partition}') ? { Partition: Aws.PARTITION } : {}),
+        ...(/\$\{Partition\}/.test(definition) ? { Partition: Aws.PARTITION } : {}),
       },
       tracingEnabled: true,
       // Transitions without their data: three waits carry $$.Task.Token in their input, and a

@@ -6,6 +6,7 @@ import { callbackPorts } from '../../shared/aws/sfn-clients';
 import type { AwsPorts } from '../../shared/aws/wiring';
 import * as alarm from '../../shared/domain/events/alarm-state-change';
 import { stepHandler } from '../../shared/runtime/middleware';
+import { upshiftMetrics } from '../../shared/runtime/observability';
 import { type FinishBakePorts, finishBake } from '../../shared/usecases/finish-waits';
 
 /**
@@ -26,6 +27,8 @@ export function createHandler(ports: FinishBakePorts) {
       ports,
       watch,
     );
+    // From the alarm's own transition to the bake being ended: Upshift's reaction time.
+    if (result) upshiftMetrics.reactionTime(ports.clock.now().getTime() - Date.parse(at));
     return { handled: !!result };
   });
 }
