@@ -11,6 +11,7 @@ import { matchesPattern } from '../shared/domain/event-pattern';
 import { rulePatterns } from '../shared/domain/patterns';
 import { policySchema } from '../shared/domain/policy';
 import { percentile } from '../shared/domain/statistics';
+import { bundleBenchmarks } from './bundles';
 import { benchEvent, scaleBenchmarks, twinBenchmarks } from './twin';
 import { verifyBenchmarks } from './verify';
 
@@ -163,6 +164,7 @@ async function main() {
   await costBenchmarks(catalog);
   await twinBenchmarks((line) => console.log(line));
   await verifyBenchmarks((line) => console.log(line));
+  await bundleBenchmarks((line) => console.log(line));
   if (!process.argv.includes('--quick')) await scaleBenchmarks((line) => console.log(line));
   console.log(
     `resident memory at the end: ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB (at start ${Math.round(rss / 2 ** 20)} MiB)`,
