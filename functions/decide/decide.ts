@@ -101,7 +101,7 @@ export async function decide(
         }`,
       },
     ],
-    { decision, ...(lines.length ? { verification: input.verification } : {}) },
+    { decision, verification: input.verification },
   );
   if (decision.decision === 'DEFER') {
     await ports.events.publish([

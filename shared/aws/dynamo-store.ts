@@ -199,13 +199,6 @@ function leaseOf(key: string, item: Record<string, unknown>): Lease | undefined 
   };
 }
 
-/** A wait or watch decided but perhaps not answered is due to be answered again after this. */
-export const ANSWER_AGAIN_AFTER_SECONDS = 60;
-
-function plusSeconds(iso: string, seconds: number): string {
-  return new Date(Date.parse(iso) + seconds * 1000).toISOString();
-}
-
 export class DynamoCatalogStore implements CatalogStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
@@ -1042,7 +1035,7 @@ async function closeOnce(
 /**
  * Decides a PENDING token item's answer once (to ANSWERING, storing the answer) and returns its
  * token and the item; undefined when someone else decided first, or when there is no such item.
- * The item stays in the pending listing, due again ANSWER_AGAIN_AFTER_SECONDS later, so the
+ * The item stays in the pending listing, due at once (the claim's time), so the
  * reconciler answers again if the answer is lost before `closeAnswered`.
  */
 async function claimOnce<T>(
@@ -1066,7 +1059,7 @@ async function claimOnce<T>(
           ':pending': 'PENDING',
           ':at': at,
           ':answer': answer ?? null,
-          ':due': `${plusSeconds(at, ANSWER_AGAIN_AFTER_SECONDS)}#${id}`,
+          ':due': `${at}#${id}`,
         },
         ReturnValues: 'ALL_NEW',
       }),
