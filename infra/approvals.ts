@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer, HttpUserPoolAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -195,6 +195,15 @@ export class Approvals extends Construct {
         authorizer: sigv4,
       });
     }
+    // The URLs `upshift --stack` reads: stable logical ids on the stack, no exports.
+    new CfnOutput(this, 'CliApiUrlOutput', {
+      value: this.cliApi.apiEndpoint,
+      description: 'The CLI API (IAM authorization: sign requests with SigV4, service execute-api)',
+    }).overrideLogicalId('CliApiUrl');
+    new CfnOutput(this, 'ConsoleUrlOutput', {
+      value: this.consoleUrl,
+      description: 'The approvals console',
+    }).overrideLogicalId('ConsoleUrl');
     this.apiFunction.addEnvironment('UPSHIFT_SIGNIN_URL', domain.baseUrl());
     this.apiFunction.addEnvironment('UPSHIFT_SIGNIN_CLIENT_ID', this.userPoolClient.userPoolClientId);
 

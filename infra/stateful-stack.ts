@@ -1,4 +1,4 @@
-import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import type { Construct } from 'constructs';
@@ -33,5 +33,8 @@ export class UpshiftStatefulStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
     this.bus = new events.EventBus(this, 'Bus', { eventBusName: props.busName ?? 'upshift' });
+    // What `upshift --stack` reads (DescribeStacks); plain outputs, no exports.
+    new CfnOutput(this, 'TableName', { value: this.table.tableName, description: 'The Upshift table' });
+    new CfnOutput(this, 'EventBusName', { value: this.bus.eventBusName, description: 'The Upshift bus' });
   }
 }

@@ -1,4 +1,4 @@
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import type { Construct } from 'constructs';
@@ -26,6 +26,14 @@ export class UpshiftStatelessStack extends Stack {
       table: props.table,
       bus: props.bus,
       catalog: props.catalog,
+    });
+    // What `upshift --stack UpshiftStateless` reads (DescribeStacks): everything the CLI needs in
+    // one stack, so the table and bus names are repeated here. Plain outputs, no exports.
+    new CfnOutput(this, 'TableName', { value: props.table.tableName, description: 'The Upshift table' });
+    new CfnOutput(this, 'EventBusName', { value: props.bus.eventBusName, description: 'The Upshift bus' });
+    new CfnOutput(this, 'StateMachineArn', {
+      value: this.pipeline.stateMachine.stateMachineArn,
+      description: 'The upgrade state machine',
     });
   }
 }
