@@ -46,6 +46,9 @@ const options = {
   users: { type: 'string' },
   endpoint: { type: 'string' },
   as: { type: 'string' },
+  stack: { type: 'string' },
+  region: { type: 'string' },
+  profile: { type: 'string' },
 } as const;
 
 /** What the user can fix: a flag, a file, a folder. They print their message and exit 2. */

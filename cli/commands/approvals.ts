@@ -1,14 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { serverFile } from '../../local/server/up';
+import { type ApiCall, type AwsDeps, cliApiOf } from '../aws/cli-api';
+import { awsTargetOf } from '../aws/stack';
 import { type Flags, str, UsageError } from './shared';
 
 /** Where a running `upshift up` listens: `--endpoint URL`, or the server file in `--state DIR`. */
 export function endpointOf(flags: Flags): string {
-  if (str(flags.stack)) {
-    throw new UsageError(
-      '--stack: approvals against AWS need the CLI-on-AWS support that is not in this build yet; use the console, or --endpoint/--state against upshift up',
-    );
-  }
   const endpoint = str(flags.endpoint);
   if (endpoint) {
     if (!/^https?:\/\/[^/\s]+/.test(endpoint))
@@ -23,6 +20,28 @@ export function endpointOf(flags: Flags): string {
   const { url } = JSON.parse(readFileSync(file, 'utf8')) as { url?: string };
   if (!url) throw new UsageError(`${file} names no URL; restart upshift up`);
   return url;
+}
+
+/**
+ * The decision API the command talks to: with `--stack NAME`, the stack's CLI API signed with the
+ * caller's AWS credentials (the identity is the caller's principal); else a running `upshift up`,
+ * signed in as the `--as` user.
+ */
+async function apiOf(flags: Flags, deps: AwsDeps): Promise<ApiCall> {
+  const target = awsTargetOf(flags);
+  if (target) {
+    for (const flag of ['endpoint', 'state', 'as'] as const) {
+      if (str(flags[flag])) {
+        throw new UsageError(
+          `--${flag} and --stack exclude each other: on AWS the identity is your AWS principal and the API is the stack's`,
+        );
+      }
+    }
+    return cliApiOf(target, deps);
+  }
+  const endpoint = endpointOf(flags);
+  const token = await signIn(endpoint, actorOf(flags));
+  return (path, init) => call(endpoint, path, { ...init, token });
 }
 
 /** Who acts: `--as NAME` (a user of the users file), else UPSHIFT_USER. */
@@ -69,25 +88,30 @@ async function call(
 
 function errorText(body: unknown, fallback: string): string {
   const e = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
-  return e?.message ? `${e.message}${e.code ? ` (${e.code})` : ''}` : fallback;
+  if (e?.message) return `${e.message}${e.code ? ` (${e.code})` : ''}`;
+  // API Gateway's own refusals (IAM authorization) are `{"message": "..."}`.
+  const gateway = (body as { message?: unknown } | undefined)?.message;
+  return typeof gateway === 'string' && gateway ? `${gateway} (${fallback})` : fallback;
 }
 
 /**
- * `upshift approvals list [--component C] [--env E] [--json] (--state DIR | --endpoint URL) [--as NAME]`.
+ * `upshift approvals list [--component C] [--env E] [--json] (--state DIR | --endpoint URL) [--as NAME]`,
+ * or `--stack NAME [--region R] [--profile P]` against AWS (the same routes and output).
  * `--json` prints `{"approvals": [{"id", "component", "version", "environment", "requestedAt", "expiresAt", ...}]}`.
  */
-export async function approvals(rest: string[], flags: Flags, out: (s: string) => void): Promise<number> {
+export async function approvals(
+  rest: string[],
+  flags: Flags,
+  out: (s: string) => void,
+  deps: AwsDeps = {},
+): Promise<number> {
   const [sub] = rest;
   if (sub !== 'list') throw new UsageError('approvals: expected "list" (upshift approvals list --state DIR)');
-  const endpoint = endpointOf(flags);
-  const token = await signIn(endpoint, actorOf(flags));
+  const api = await apiOf(flags, deps);
   const query = new URLSearchParams();
   if (str(flags.component)) query.set('component', str(flags.component) as string);
   if (str(flags.env)) query.set('environment', str(flags.env) as string);
-  const res = await call(endpoint, `/api/approvals${query.size ? `?${query}` : ''}`, {
-    method: 'GET',
-    token,
-  });
+  const res = await api(`/api/approvals${query.size ? `?${query}` : ''}`, { method: 'GET' });
   if (res.status !== 200) throw new UsageError(errorText(res.body, `the API answered ${res.status}`));
   const list = (res.body as { approvals: Record<string, unknown>[] }).approvals;
   if (flags.json) {
@@ -105,18 +129,21 @@ export async function approvals(rest: string[], flags: Flags, out: (s: string) =
 
 /** `upshift approve ID --comment C` and `upshift reject ID --comment C`, as the user `--as` names. */
 export function answer(approve: boolean) {
-  return async (rest: string[], flags: Flags, out: (s: string) => void): Promise<number> => {
+  return async (
+    rest: string[],
+    flags: Flags,
+    out: (s: string) => void,
+    deps: AwsDeps = {},
+  ): Promise<number> => {
     const verb = approve ? 'approve' : 'reject';
     const [id] = rest;
     if (!id) throw new UsageError(`${verb}: expected the approval id (upshift approvals list shows them)`);
     const comment = str(flags.comment);
     if (!comment) throw new UsageError(`${verb}: --comment TEXT is required: why you ${verb}`);
-    const endpoint = endpointOf(flags);
-    const token = await signIn(endpoint, actorOf(flags));
-    const res = await call(endpoint, `/api/approvals/${encodeURIComponent(id)}/${verb}`, {
+    const api = await apiOf(flags, deps);
+    const res = await api(`/api/approvals/${encodeURIComponent(id)}/${verb}`, {
       method: 'POST',
       body: { comment },
-      token,
     });
     if (res.status !== 200) throw new UsageError(errorText(res.body, `the API answered ${res.status}`));
     const outcome = res.body as { message: string; status: string };
