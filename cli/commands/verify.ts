@@ -14,6 +14,9 @@ import {
 import type { Artifact } from '../../shared/domain/events/artifact';
 import { isSemVer } from '../../shared/domain/semver';
 import type { CheckResult, SideNumbers, VerificationResult } from '../../shared/domain/verification';
+import type { AwsDeps } from '../aws/cli-api';
+import { awsTargetOf } from '../aws/stack';
+import { verifyOnAws } from '../aws/verify';
 import { loadCatalog } from '../catalog-file';
 import { type Flags, openStack, str, UsageError } from './shared';
 
@@ -24,10 +27,14 @@ import { type Flags, openStack, str, UsageError } from './shared';
  *
  * Locally it runs on a fresh twin (or --state): like CI, it first publishes the candidate (a
  * Lambda version, a task definition) if the twin does not hold it. The verification itself is the
- * Verify step's `verifyCandidate` with the same ports; an AWS mode (`--stack`) passes the deployed
- * stack's adapters (awsPorts) instead of the twin's.
+ * Verify step's `verifyCandidate` with the same ports; with `--stack NAME` it passes the deployed
+ * stack's adapters (its table, Lambda Invoke with the caller's credentials) instead of the twin's.
  */
-export async function verifyCommand(flags: Flags, out: (s: string) => void): Promise<number> {
+export async function verifyCommand(
+  flags: Flags,
+  out: (s: string) => void,
+  deps: AwsDeps = {},
+): Promise<number> {
   const componentName = str(flags.component);
   const candidateVersion = str(flags.candidate);
   if (!componentName || !candidateVersion) {
@@ -39,6 +46,35 @@ export async function verifyCommand(flags: Flags, out: (s: string) => void): Pro
   ] as const) {
     if (v !== undefined && !isSemVer(v))
       throw new UsageError(`${flag}: expected a semantic version, got "${v}"`);
+  }
+  const aws = awsTargetOf(flags);
+  if (aws) {
+    for (const flag of ['state', 'catalog', 'at'] as const) {
+      if (str(flags[flag])) {
+        throw new UsageError(
+          `--${flag} and --stack exclude each other: on AWS the stack's catalog and time apply`,
+        );
+      }
+    }
+    const { subject, result } = await verifyOnAws(
+      aws,
+      {
+        component: componentName,
+        candidate: candidateVersion,
+        ...(str(flags.env) ? { environment: str(flags.env) as string } : {}),
+        ...(str(flags.baseline) ? { baseline: str(flags.baseline) as string } : {}),
+        ...(str(flags['function-version'])
+          ? { functionVersion: str(flags['function-version']) as string }
+          : {}),
+      },
+      deps,
+    );
+    out(
+      flags.json
+        ? `${JSON.stringify(presentVerification(subject, result), null, 2)}\n`
+        : formatVerification(subject, result),
+    );
+    return 0;
   }
   const catalog = loadCatalog(str(flags.catalog));
   const component = componentOf(catalog, componentName);
@@ -156,7 +192,7 @@ function publishLocally(
     return { type: 'ecs', taskDefinitionArn: registered.taskDefinitionArn ?? '' };
   }
   throw new UsageError(
-    'verify: the local twin has no EC2 targets; verify EC2 components with --stack (not yet available)',
+    'verify: the local twin has no EC2 targets; verify EC2 components with --stack NAME on AWS',
   );
 }
 
