@@ -24,14 +24,16 @@ Usage:
                                                  dry run: the decision and its trace; starts nothing
   upshift verify --component C --candidate V [--baseline V] [--env E] [--catalog FILE] [--state DIR] [--json]
                                                  probe the candidate against the baseline and print
-                                                 the evidence table; deploys nothing
+                                                 the evidence table; deploys nothing (on AWS:
+                                                 --stack NAME [--function-version N])
   upshift up [--port N] [--state DIR] [--speed X] [--users FILE] [--catalog FILE] [--at ISO]
                                                  the long-lived local stack: console, approvals API
                                                  and PutEvents endpoint on 127.0.0.1, wall clock
   upshift approvals list (--state DIR | --endpoint URL) --as NAME [--component C] [--env E] [--json]
   upshift approve ID --comment TEXT (--state DIR | --endpoint URL) --as NAME [--json]
   upshift reject ID --comment TEXT (--state DIR | --endpoint URL) --as NAME [--json]
-                                                 answer a pending approval on a running upshift up
+                                                 answer a pending approval on a running upshift up,
+                                                 or on AWS with --stack NAME [--region R] [--profile P]
 
 Each command takes --help. Exit status: 0 for every handled outcome (COMPLETED, ROLLED_BACK,
 REJECTED, ...), 2 for a usage error, 1 for a crash (one line; the details go to a file it names).`;
@@ -44,10 +46,14 @@ date such as February 30th is an error).`;
 
 const upTarget = `(--state DIR | --endpoint URL) finds a running upshift up (DIR/server.json names its URL);
 --as NAME signs in as a user of its users file (or UPSHIFT_USER). Identity comes from that
-signed token, never from a flag the API reads: the API refuses a body that names one.`;
+signed token, never from a flag the API reads: the API refuses a body that names one.
+--stack NAME [--region R] [--profile P] answers on AWS instead: the stack's CLI API (its CliApiUrl
+output), each request signed with SigV4 as your AWS credentials (the SDK's default chain, or the
+profile); the identity is your AWS principal, so --as, --state and --endpoint are refused.`;
 const answerHelp = (
   verb: string,
 ) => `Usage: upshift ${verb} ID --comment TEXT (--state DIR | --endpoint URL) --as NAME [--json]
+       upshift ${verb} ID --comment TEXT --stack NAME [--region R] [--profile P] [--json]
 
 ${verb === 'approve' ? 'Approves' : 'Rejects'} a pending approval with a comment, as the console does. Refused (exit 2, with the
 reason) when it is expired or already decided, when NAME is not in the policy's approver groups,
@@ -66,6 +72,7 @@ Time runs on the wall clock, --speed X times as fast (60: a 15-minute canary tak
 --at starts the clock at that instant. State is kept in DIR (.upshift/up by default). Users and
 their groups come from --users (catalog/demo.users.json). Runs until stopped (Ctrl-C).`,
   approvals: `Usage: upshift approvals list (--state DIR | --endpoint URL) --as NAME [--component C] [--env E] [--json]
+       upshift approvals list --stack NAME [--region R] [--profile P] [--component C] [--env E] [--json]
 
 Pending approvals. --json prints {"approvals": [{"id", "component", "version", "environment",
 "requestedAt", "expiresAt", "risk", "approvers", "required", ...}]}.
@@ -108,6 +115,8 @@ the component goes back to VERSION, or to the version before the current one.
 ${stateWrite}`,
   verify: `Usage: upshift verify --component C --candidate V [--baseline V] [--env E] [--catalog FILE]
                       [--state DIR] [--at ISO] [--json]
+       upshift verify --component C --candidate V --stack NAME [--region R] [--profile P]
+                      [--function-version N] [--baseline V] [--env E] [--json]
 
 Runs the component's probes (functional, performance, load, security) against the candidate and
 the baseline (the version serving in E unless --baseline says), judges them as the Verify step
@@ -116,7 +125,11 @@ does, and prints the evidence table: each check's kind, severity, status, number
 Nothing is deployed and no workflow starts. Locally the candidate is published to the twin first,
 as CI would (a Lambda version, a task definition); the raw samples go to DIR/evidence with --state.
 Exit status 0 whatever the verdict, 2 for a usage error. See docs/verification.md.
-${stateWrite}`,
+${stateWrite}
+--stack NAME [--region R] [--profile P] verifies on AWS as your credentials: the catalog, policy and
+serving version from the stack's table (its TableName output), Lambda versions invoked by qualifier
+(--function-version N names the candidate's published version), HTTP probes at the catalog's URLs.
+Nothing is written; ECS targets are not supported there yet.`,
   policies: `Usage: upshift policies list | get ENV | history ENV [--state DIR] [--json]
        upshift policies validate --file F [--json]
        upshift policies put --file F --state DIR [--comment TEXT]
