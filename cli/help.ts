@@ -4,9 +4,9 @@ export const usage = `upshift: a policy-gated upgrade pipeline for AWS (local mo
 Usage:
   upshift demo                                   the scripted local demo (npm start)
   upshift run --event FILE [--catalog FILE] [--state DIR] [--at ISO] [--approve|--reject] [--json]
-              [--approver NAME]... [--group NAME]...
+              [--approver NAME]... [--users FILE]
                                                  run one event to its end on a local stack; each
-                                                 --approver votes in turn (a quorum), in --group
+                                                 --approver (a user of the users file) votes in turn
   upshift publish --component C --version V [--env E] [--function-version N] [--label L]...
                   [--catalog FILE] [--state DIR] [--at ISO] [--approve|--reject] [--json]
                                                  publish a Version Published event on the local bus
@@ -84,12 +84,14 @@ ${upTarget}`,
 Runs the scripted upgrades of the demo catalog on a fresh in-memory stack and a virtual clock,
 and prints a live timeline and a summary (npm start).`,
   run: `Usage: upshift run --event FILE [--catalog FILE] [--state DIR] [--at ISO] [--approve|--reject]
-                   [--approver NAME]... [--group NAME]... [--json]
+                   [--approver NAME]... [--users FILE] [--json]
 
 Delivers one EventBridge event (as a rule delivers it) to the state machine of a local stack and
 prints the final workflow record. A file that is not an event ends INVALID with its reason.
 Without --approve or --reject, a manual review waits out the policy's approval timeout (EXPIRED).
---approver votes as each person in turn (a quorum); --group gives them a group.
+--approver NAME votes as that user of the users file (--users, catalog/demo.users.json by default),
+with the groups the file gives them; repeat it for a quorum. Without it, the file's first user
+in a group answers. Names and groups are never taken from flags alone.
 ${stateWrite}
 ${at}`,
   publish: `Usage: upshift publish --component C --version V [--env E] [--function-version N] [--label L]...

@@ -49,7 +49,14 @@ export interface LocalStackOptions {
    * Answer every approval request at once (the CLI's --approve / --reject). With several
    * approvers, each votes in turn, for a quorum; `groups` are theirs.
    */
-  autoAnswer?: { approve: boolean; by: string | string[]; groups?: string[]; comment?: string };
+  autoAnswer?: {
+    approve: boolean;
+    by: string | string[];
+    /** Everyone's groups (from a users file); otherwise `groups` for all of them. */
+    groupsOf?: Record<string, string[]>;
+    groups?: string[];
+    comment?: string;
+  };
   /** Changes the synthesized templates before the twin reads them (tests remove a grant this way). */
   mutateTemplates?: (app: SynthesizedApp) => void;
   /** Changes the CDK app before synthesis (tests add a function to the construct this way). */
@@ -635,9 +642,10 @@ export class LocalStack {
 
   /**
    * PutEvents on a bus, as CI does with its own credentials: the event goes through the API's
-   * validation and the bus's rules. Returns the names of the rules it matched.
+   * validation and the bus's rules. Returns the names of the rules it matched and the id
+   * EventBridge gave the event (workflow records keep it as `eventId`).
    */
-  async publish(event: BusEvent, busName = 'upshift'): Promise<string[]> {
+  async publish(event: BusEvent, busName = 'upshift'): Promise<{ rules: string[]; eventId: string }> {
     this.publishArtifacts(event);
     const before = this.events.log.length;
     const out = await this.events.handle(
@@ -656,10 +664,12 @@ export class LocalStack {
       },
       ADMIN,
     );
-    const entry = (out.Entries as { ErrorCode?: string; ErrorMessage?: string }[] | undefined)?.[0];
+    const entry = (
+      out.Entries as { EventId?: string; ErrorCode?: string; ErrorMessage?: string }[] | undefined
+    )?.[0];
     if (entry?.ErrorCode)
       throw new Error(`PutEvents refused the event: ${entry.ErrorCode}: ${entry.ErrorMessage}`);
-    return this.events.log.slice(before).flatMap((e) => e.rules);
+    return { rules: this.events.log.slice(before).flatMap((e) => e.rules), eventId: entry?.EventId ?? '' };
   }
 
   /**
@@ -766,7 +776,11 @@ export class LocalStack {
             approvalId: String(event.detail.approvalId),
             approve: answer.approve,
             by,
-            ...(answer.groups ? { groups: answer.groups } : {}),
+            ...(answer.groupsOf && Object.hasOwn(answer.groupsOf, by)
+              ? { groups: answer.groupsOf[by] ?? [] }
+              : answer.groups
+                ? { groups: answer.groups }
+                : {}),
             ...(answer.comment ? { comment: answer.comment } : {}),
           },
           {

@@ -34,11 +34,11 @@ export async function publish(flags: Flags, out: (s: string) => void): Promise<n
     });
     const check = published.schema.safeParse(event);
     if (!check.success) throw new UsageError(describeIssues(check.error).join('; '));
-    const rules = await stack.publish(event);
+    const { rules, eventId } = await stack.publish(event);
     if (rules.length === 0) throw new UsageError('no rule matched the event');
     await stack.drain();
     const records = await stack.stores.workflows.list(10);
-    const mine = records.find((r) => r.eventId === event.id);
+    const mine = records.find((r) => r.eventId === eventId);
     const presented = presentRecord(mine, { execution: 'unknown' });
     out(flags.json ? `${JSON.stringify(presented, null, 2)}\n` : formatRecord(presented));
     return 0;

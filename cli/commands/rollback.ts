@@ -33,9 +33,9 @@ export async function rollback(flags: Flags, out: (s: string) => void): Promise<
     });
     const check = rollbackRequested.schema.safeParse(event);
     if (!check.success) throw new UsageError(describeIssues(check.error).join('; '));
-    stack.publish(event);
+    const { eventId } = await stack.publish(event);
     await stack.drain();
-    const mine = (await stack.stores.workflows.list(20)).find((r) => r.eventId === event.id);
+    const mine = (await stack.stores.workflows.list(20)).find((r) => r.eventId === eventId);
     const presented = presentRecord(mine, { execution: 'unknown' });
     out(flags.json ? `${JSON.stringify(presented, null, 2)}\n` : formatRecord(presented));
     return 0;

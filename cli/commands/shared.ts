@@ -2,11 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { loadUsers } from '../../local/server/identity';
 import { LocalStack } from '../../local/stack';
 import { ensureStateDir, StateDirUnusable } from '../../local/state-lock';
 import type { Catalog } from '../../shared/domain/catalog';
 import type { WorkflowRecord } from '../../shared/domain/workflow';
 import { loadCatalog } from '../catalog-file';
+import { DEFAULT_USERS_FILE } from './up';
 
 /** A mistake in the command line: exit 2 with the message, never a stack trace. */
 export class UsageError extends Error {
@@ -88,17 +90,7 @@ export async function openStack(
     catalog,
     ...(stateDir ? { stateDir } : {}),
     ...(at ? { startAt: isoTime('--at', at) } : {}),
-    ...(flags.approve || flags.reject
-      ? {
-          autoAnswer: {
-            approve: !!flags.approve,
-            by: (flags.approver as string[] | undefined)?.length
-              ? (flags.approver as string[])
-              : localActor(),
-            ...((flags.group as string[] | undefined)?.length ? { groups: flags.group as string[] } : {}),
-          },
-        }
-      : {}),
+    ...(flags.approve || flags.reject ? { autoAnswer: answerAs(flags) } : {}),
   });
 }
 
@@ -159,6 +151,36 @@ export function cliEvent<D extends Record<string, unknown>>(
     resources: [] as string[],
     detail,
   };
+}
+
+/**
+ * Who answers an approval for `--approve` / `--reject`: people of the users file (`--users`, the
+ * demo's by default), never names and groups typed on the command line, so the policy's groups and
+ * its publisher rule mean what they say. `--approver NAME` (repeatable, for a quorum) picks them;
+ * without it, the file's first user in any group answers.
+ */
+export function answerAs(flags: Flags): {
+  approve: boolean;
+  by: string[];
+  groupsOf: Record<string, string[]>;
+} {
+  if ((flags.group as string[] | undefined)?.length) {
+    throw new UsageError('--group: groups come from the users file (--users), not from the command line');
+  }
+  const file = str(flags.users) ?? DEFAULT_USERS_FILE;
+  const users = loadUsers(file).users;
+  const groupsOf = Object.fromEntries(users.map((u) => [u.name, u.groups]));
+  const named = (flags.approver as string[] | undefined) ?? [];
+  for (const name of named) {
+    if (!Object.hasOwn(groupsOf, name)) {
+      throw new UsageError(
+        `--approver: ${name} is not a user of ${file} (${users.map((u) => u.name).join(', ')})`,
+      );
+    }
+  }
+  const first = users.find((u) => u.groups.length > 0);
+  if (!named.length && !first) throw new UsageError(`--approve: no user of ${file} is in any group`);
+  return { approve: !!flags.approve, by: named.length ? named : [first?.name as string], groupsOf };
 }
 
 /** Who is acting, for the records: the OS user, marked local. */

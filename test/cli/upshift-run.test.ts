@@ -81,7 +81,7 @@ describe('upshift run --json', () => {
       JSON.stringify({
         production: {
           autoApproveUpTo: 'NONE',
-          approvals: { required: 2, groups: ['release'] },
+          approvals: { required: 2, groups: ['release-managers'] },
           bakeMinutes: 5,
         },
       }),
@@ -96,9 +96,7 @@ describe('upshift run --json', () => {
       state,
       '--approve',
       '--approver',
-      'ana',
-      '--group',
-      'release',
+      'alice',
       '--json',
     ]);
     expect(one.json?.outcome).toBe('EXPIRED');
@@ -110,14 +108,63 @@ describe('upshift run --json', () => {
       state,
       '--approve',
       '--approver',
-      'ana',
+      'alice',
       '--approver',
       'bob',
-      '--group',
-      'release',
       '--json',
     ]);
     expect(two.json?.outcome).toBe('COMPLETED');
+  });
+
+  it('approvers are people of the users file: a name outside it, or groups typed as flags, are refused', async () => {
+    // Prepare
+    const event = `${fixtures}/checkout-1.1.0-production.json`;
+    const errors: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((text: string) => {
+      errors.push(text);
+      return true;
+    }) as typeof process.stderr.write;
+    let codes: number[];
+    try {
+      // Act
+      const stranger = await run(['run', '--event', event, '--approve', '--approver', 'mallory']);
+      const typedGroup = await run(['run', '--event', event, '--approve', '--group', 'release-managers']);
+      codes = [stranger.code, typedGroup.code];
+    } finally {
+      process.stderr.write = write;
+    }
+    // Assess
+    expect(codes).toEqual([2, 2]);
+    expect(errors.join('')).toContain('--approver: mallory is not a user of catalog/demo.users.json');
+    expect(errors.join('')).toContain('groups come from the users file');
+  });
+
+  it('publish --approve: the person at the terminal publishes, a user of the users file approves', async () => {
+    // Prepare
+    const state = mkdtempSync(join(tmpdir(), 'upshift-publish-approve-'));
+    // Act
+    const out = await run([
+      'publish',
+      '--component',
+      'checkout',
+      '--version',
+      '1.1.0',
+      '--env',
+      'production',
+      '--function-version',
+      '7',
+      '--at',
+      '2026-12-06T02:00:00Z',
+      '--approve',
+      '--state',
+      state,
+      '--json',
+    ]);
+    // Assess: alice (the file's first approver) is not the publisher, so her answer counts
+    expect(out.code).toBe(0);
+    expect(JSON.stringify(out.json)).toContain('alice');
+    expect(JSON.stringify(out.json)).toContain('COMPLETED');
   });
 
   it('a usage error exits 2 and names the flag', async () => {
