@@ -81,7 +81,7 @@ interface SavedState {
   clock: string;
   executions: number;
   /** Executions running when the state was saved. */
-  running?: { arn: string; name: string; startDate: number }[];
+  running?: { arn: string; name: string; startDate: number; input?: string }[];
   lambda: LambdaSnapshot;
   ecs: EcsSnapshot;
   codedeploy: CodeDeployEmulatorSnapshot;
@@ -109,7 +109,7 @@ export class LocalStack {
   private reconcileTicking = false;
   private closed = false;
   private saving = false;
-  private readonly runningExecutions = new Map<string, { name: string; startDate: number }>();
+  private readonly runningExecutions = new Map<string, { name: string; startDate: number; input: string }>();
   /**
    * Virtual time passes only while an execution runs: between a driver's calls (a test, the CLI)
    * the clock holds still, so `run` starts at the time the driver set.
@@ -506,9 +506,12 @@ export class LocalStack {
   /** Starts the execution the Step Functions API accepted. */
   private launch(input: unknown, name: string, executionArn: string): Promise<ExecutionResult> {
     const startDate = this.scheduler.now().getTime();
-    this.runningExecutions.set(executionArn, { name, startDate });
-    this.statusChanged(executionArn, name, 'RUNNING', startDate);
-    this.saveSoon();
+    const inputText = JSON.stringify(input ?? null).slice(0, 262_144);
+    this.runningExecutions.set(executionArn, { name, startDate, input: inputText });
+    this.statusChanged(executionArn, name, 'RUNNING', startDate, undefined, inputText);
+    // At once, not on the next turn: a process killed in the execution's first step must still
+    // leave it listed, so the next start can end it.
+    if (this.options.stateDir && !this.closed) this.save();
     const run = this.engine.execute(input, name, executionArn);
     this.running.add(run);
     this.releaseIdle?.();
@@ -521,7 +524,7 @@ export class LocalStack {
           : result.error === 'States.Timeout' && result.cause?.startsWith('the execution did not finish')
             ? 'TIMED_OUT'
             : 'FAILED';
-      this.statusChanged(executionArn, name, status, startDate, result);
+      this.statusChanged(executionArn, name, status, startDate, result, inputText);
       this.saveSoon();
     });
     void run.finally(() => {
@@ -541,6 +544,7 @@ export class LocalStack {
     status: string,
     startDate: number,
     result?: { error?: string; cause?: string },
+    input?: string,
   ): void {
     this.events.putFromService('default', {
       source: 'aws.states',
@@ -555,6 +559,7 @@ export class LocalStack {
         stopDate: status === 'RUNNING' ? null : this.scheduler.now().getTime(),
         error: result?.error ?? null,
         cause: result?.cause?.slice(0, 32_768) ?? null,
+        input: input ?? null,
       },
     });
   }
@@ -598,10 +603,17 @@ export class LocalStack {
    */
   private abortLost(lost: SavedState['running']): void {
     for (const e of lost ?? []) {
-      this.statusChanged(e.arn, e.name, 'ABORTED', e.startDate, {
-        error: 'States.Aborted',
-        cause: 'the local process that ran this execution stopped before it ended',
-      });
+      this.statusChanged(
+        e.arn,
+        e.name,
+        'ABORTED',
+        e.startDate,
+        {
+          error: 'States.Aborted',
+          cause: 'the local process that ran this execution stopped before it ended',
+        },
+        e.input,
+      );
     }
   }
 

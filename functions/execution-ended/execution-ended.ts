@@ -31,6 +31,50 @@ export interface ExecutionEnded {
   status: string;
   error?: string | null;
   cause?: string | null;
+  /** The execution's input as Step Functions reports it (the event a rule delivered), if any. */
+  input?: string | null;
+}
+
+/**
+ * An execution that ended before Intake wrote its record (killed, aborted or timed out in its
+ * first step) may still hold the dedupe claim Intake takes first. The event it was started with
+ * names the claim; the record is written FAILED so the end is visible.
+ */
+async function recordLostBeforeIntake(input: ExecutionEnded, ports: ExecutionEndedPorts) {
+  let detail: Record<string, unknown> = {};
+  try {
+    const event = JSON.parse(input.input ?? 'null') as { detail?: unknown } | null;
+    if (event?.detail && typeof event.detail === 'object') detail = event.detail as Record<string, unknown>;
+  } catch {
+    // Not JSON: nothing to release.
+  }
+  const text = (key: string) => (typeof detail[key] === 'string' ? (detail[key] as string) : undefined);
+  const [component, environment, version] = [text('component'), text('environment'), text('version')];
+  if (component && environment && version) {
+    await ports.dedupe.release(dedupeKey(component, environment, version), input.workflowId);
+  }
+  const at = ports.clock.now().toISOString();
+  const reasons = [
+    {
+      code: `EXECUTION_${input.status}`,
+      message: `the execution ended ${input.status.toLowerCase().replace('_', ' ')} before Intake recorded it${
+        input.cause ? ` (${String(input.cause).slice(0, 500)})` : ''
+      }`,
+    },
+  ];
+  await ports.workflows.create({
+    workflowId: input.workflowId,
+    status: 'RUNNING',
+    reasons: [],
+    ...(component ? { component } : {}),
+    ...(environment ? { environment } : {}),
+    ...(version ? { version } : {}),
+    startedAt: at,
+    history: [],
+    evidence: {},
+  });
+  await ports.workflows.finish(input.workflowId, { outcome: 'FAILED', reasons, at });
+  return { closed: true as const, reasons };
 }
 
 interface DeploymentEvidence {
@@ -84,7 +128,8 @@ const running = new Set(['Created', 'Queued', 'InProgress', 'Baking', 'Ready']);
  */
 export async function closeEndedExecution(input: ExecutionEnded, ports: ExecutionEndedPorts) {
   const record = await ports.workflows.get(input.workflowId);
-  if (!record || record.outcome) return { closed: false as const };
+  if (!record) return recordLostBeforeIntake(input, ports);
+  if (record.outcome) return { closed: false as const };
   const at = ports.clock.now().toISOString();
   let deploymentStillRuns = false;
   for (const wait of await ports.waits.listPending(1000)) {

@@ -19,6 +19,7 @@ export function createHandler(ports: ExecutionEndedPorts) {
         status: event.detail.status,
         ...(event.detail.error ? { error: event.detail.error } : {}),
         ...(event.detail.cause ? { cause: event.detail.cause } : {}),
+        ...(typeof event.detail.input === 'string' ? { input: event.detail.input } : {}),
       },
       ports,
     ),

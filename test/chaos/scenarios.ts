@@ -426,6 +426,8 @@ export async function killedMidUpgrade(killAt: string[]): Promise<Figures> {
         stdio: ['ignore', 'pipe', 'pipe'],
         env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
       });
+      // Listened for from the start: a worker that ends before the kill has already closed.
+      const closed = new Promise((r) => worker.once('close', r));
       const killedIn = await new Promise<string>((resolve) => {
         let buffer = '';
         worker.stdout.on('data', (chunk: Buffer) => {
@@ -441,7 +443,7 @@ export async function killedMidUpgrade(killAt: string[]): Promise<Figures> {
         });
         worker.on('exit', () => resolve('(ended before the kill)'));
       });
-      await new Promise((r) => worker.once('exit', r).once('close', r));
+      await closed;
       figures.eventsDelivered++;
       await withStack({ catalog: demo(), stateDir: dir }, async (s) => {
         await s.drain();

@@ -22,6 +22,7 @@ export const detail = z.looseObject({
   stopDate: z.number().nullable().optional(),
   error: z.string().nullable().optional(),
   cause: z.string().nullable().optional(),
+  input: z.string().nullable().optional(),
 });
 
 export const schema = eventBridgeEnvelope(detailType, detail).extend({ source: z.literal(source) });
