@@ -52,6 +52,8 @@ export interface Decision {
   deploymentConfig: string;
   bakeMinutes: number;
   approvalTimeoutSeconds: number;
+  /** What an unanswered approval does when it times out (the policy's `approvalExpiry`). */
+  approvalExpiry: 'reject' | 'defer';
   approvals: { required: number; groups: string[]; allowPublisher: boolean };
   /** The workflow must end EXPIRED instead of waiting again (deferral limit or maximum age). */
   expired: boolean;
@@ -554,6 +556,7 @@ export function evaluatePolicy(facts: DecisionFacts, policy: Policy): Decision {
     deploymentConfig: effects.deploymentConfig,
     bakeMinutes: effects.bakeMinutes,
     approvalTimeoutSeconds: policy.approvalTimeoutMinutes * 60,
+    approvalExpiry: policy.approvalExpiry,
     approvals: policy.approvals,
     expired: limits.expired,
     ...((decision === 'DEFER' || decision === 'MANUAL_REVIEW') && deferUntilMs !== undefined

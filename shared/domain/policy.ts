@@ -173,6 +173,12 @@ export const policySchema = strictObject({
     .min(1)
     .max(7 * 24 * 60)
     .default(24 * 60),
+  /**
+   * What an approval nobody answered in time does: `reject` ends the upgrade EXPIRED; `defer` waits
+   * for the next maintenance window and asks again (counted as a deferral; without a window to
+   * wait for it ends EXPIRED too). The lock is released either way.
+   */
+  approvalExpiry: z.enum(['reject', 'defer'], { error: 'expected "reject" or "defer"' }).default('reject'),
   maxDeferrals: z.number().int().min(0).max(100).default(3),
   /** A workflow that would still be waiting past this age ends EXPIRED. */
   maxExecutionMinutes: z

@@ -40,6 +40,7 @@ export const decisionSchema = z.object({
   deploymentConfig: z.string(),
   bakeMinutes: z.number(),
   approvalTimeoutSeconds: z.number(),
+  approvalExpiry: z.enum(['reject', 'defer']).default('reject'),
   approvals: z
     .object({ required: z.number(), groups: z.array(z.string()), allowPublisher: z.boolean() })
     .default({ required: 1, groups: [], allowPublisher: false }),
