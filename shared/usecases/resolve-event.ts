@@ -250,7 +250,33 @@ export function resolveCandidate(c: Candidate, component: Component | undefined)
       meta: { ...c, environment },
     };
   }
+  // Verify probes the artifact's function and Deploy shifts the target's alias: they must be the
+  // same function, or the evidence would be about another one.
+  if (
+    !c.rollback &&
+    c.artifact.type === 'lambda' &&
+    target.type === 'lambda' &&
+    functionNameOf(c.artifact.functionName) !== target.functionName
+  ) {
+    return {
+      ok: false,
+      outcome: 'INVALID',
+      reasons: [
+        {
+          code: 'ARTIFACT_MISMATCH',
+          message: `detail.artifact.functionName: expected "${target.functionName}" (the function ${c.component} deploys in ${environment}), got "${c.artifact.functionName}"`,
+        },
+      ],
+      meta: { ...c, environment },
+    };
+  }
   return { ok: true, candidate: { ...c, environment }, component, environment, envConfig, target };
+}
+
+/** The function's name from a name, a partial ARN or an ARN (without a qualifier). */
+function functionNameOf(nameOrArn: string): string {
+  const m = /(?:^|:function:)([A-Za-z0-9_-]+)(?::[^:]+)?$/.exec(nameOrArn);
+  return m?.[1] ?? nameOrArn;
 }
 
 /**
