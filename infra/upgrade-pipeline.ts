@@ -19,6 +19,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
@@ -112,6 +113,8 @@ export interface UpgradePipelineProps {
  * and the catalog seeded into the table. Add it to your own app, or deploy UpshiftStatelessStack.
  */
 export class UpgradePipeline extends Construct {
+  /** Raw verification samples, referenced from the workflow records. */
+  readonly evidenceBucket: s3.Bucket;
   readonly stateMachine: sfn.StateMachine;
   readonly functions: Record<FunctionName, lambda.Function>;
   /** The nested stacks of the components' applications, groups and alarms, by bucket. */
@@ -267,6 +270,32 @@ export class UpgradePipeline extends Construct {
     const probePolicies = new ProbeInvokePolicies(this, fns.Verify.role as iam.Role, probedFunctions, {
       managedPoliciesPerRole:
         props.managedPoliciesPerRole ?? numberContext(this, 'upshift:managedPoliciesPerRole'),
+    });
+
+    // Raw verification samples (docs/verification.md): the workflow record keeps a compact table
+    // and the object's reference. SSE-KMS under the account's aws/s3 key, kept 90 days.
+    this.evidenceBucket = new s3.Bucket(this, 'VerificationEvidence', {
+      encryption: s3.BucketEncryption.KMS_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      lifecycleRules: [{ prefix: 'verification/', expiration: Duration.days(90) }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    fns.Verify.addEnvironment('UPSHIFT_EVIDENCE_BUCKET', this.evidenceBucket.bucketName);
+    fns.Verify.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:PutObject'],
+        resources: [this.evidenceBucket.arnForObjects('verification/*')],
+      }),
+    );
+    Validations.of(fns.Verify.role as iam.IRole & Construct).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.evidenceBucket.node.defaultChild as CfnElement)}.Arn>/verification/*]`,
+      reason: 'Verify writes one object per workflow under verification/; the keys are not known in advance.',
+    });
+    Validations.of(this.evidenceBucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'Only the Verify function writes here (its role allows PutObject under verification/ and nothing else); object-level access is auditable with CloudTrail data events, without a second bucket for access logs.',
     });
 
     // The state machine: the same ASL file the local runtime executes.

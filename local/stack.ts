@@ -27,6 +27,7 @@ import {
   type RuleTarget,
 } from './emulators/eventbridge';
 import { LambdaEmulator, type LambdaSnapshot } from './emulators/lambda';
+import { S3Emulator } from './emulators/s3';
 import { SnsEmulator, type TopicSpec, topicsOf } from './emulators/sns';
 import { StepFunctionsEmulator, TaskTokenRegistry } from './emulators/stepfunctions';
 import { type ExecutionResult, LocalEngine } from './engine';
@@ -215,6 +216,7 @@ export class LocalStack {
       ['cloudwatch', this.alarms],
       ['events', events],
       ['states', this.stepFunctions],
+      ['s3', new S3Emulator(model.buckets)],
     ]);
     const roles = new RolePolicies(
       [...model.roles.values()].map((r) => ({ roleArn: r.arn, documents: r.documents })),

@@ -27,6 +27,8 @@ export interface TwinModel {
   functionPermissions: Map<string, PolicyStatement[]>;
   table: { name: string; arn: string };
   queues: { arn: string; url: string; name: string }[];
+  /** The S3 buckets' names. */
+  buckets: string[];
   /** The seeding calls of the catalog (AwsCustomResource), in template order. */
   seedCalls: {
     service: string;
@@ -129,9 +131,12 @@ class Resolver {
       'AWS::CodeDeploy::DeploymentConfig': 'DeploymentConfigName',
       'AWS::StepFunctions::StateMachine': 'StateMachineName',
       'AWS::SNS::Topic': 'TopicName',
+      'AWS::S3::Bucket': 'BucketName',
     };
     const prop = explicit[r.Type];
     if (prop && p[prop] !== undefined) return String(this.resolve(p[prop]));
+    // S3 names are lowercase and at most 63 characters.
+    if (r.Type === 'AWS::S3::Bucket') return `${this.stackName}-${id}`.toLowerCase().slice(0, 63);
     return `${this.stackName}-${id}`.slice(0, 64);
   }
 
@@ -164,6 +169,8 @@ class Resolver {
         return arn('states', `stateMachine:${name}`);
       case 'AWS::SNS::Topic':
         return arn('sns', name);
+      case 'AWS::S3::Bucket':
+        return `arn:${TWIN_PARTITION}:s3:::${name}`;
       default:
         throw new TemplateError(`${this.stackName}: no ARN for ${id} (${r.Type})`);
     }
@@ -289,6 +296,7 @@ export function readAssembly(app: SynthesizedApp): TwinModel {
     functionPermissions: new Map(),
     table: { name: '', arn: '' },
     queues: [],
+    buckets: [],
     seedCalls: [],
   };
 
@@ -306,6 +314,9 @@ export function readAssembly(app: SynthesizedApp): TwinModel {
           break;
         case 'AWS::Events::EventBus':
           model.buses.push(resolver.physicalName(id));
+          break;
+        case 'AWS::S3::Bucket':
+          model.buckets.push(resolver.physicalName(id));
           break;
         case 'AWS::SQS::Queue':
           model.queues.push({

@@ -19,7 +19,15 @@ export function twinArn(service: string, resource: string, region = TWIN_REGION,
 }
 
 /** The IAM prefix of each emulated service, as in `codedeploy:CreateDeployment`. */
-export type ServicePrefix = 'codedeploy' | 'cloudwatch' | 'lambda' | 'ecs' | 'events' | 'states' | 'dynamodb';
+export type ServicePrefix =
+  | 'codedeploy'
+  | 'cloudwatch'
+  | 'lambda'
+  | 'ecs'
+  | 'events'
+  | 'states'
+  | 'dynamodb'
+  | 's3';
 
 /**
  * One authorization AWS performs for a call: the action, the resource ARN it is checked on, and

@@ -5,6 +5,7 @@ import { DynamoDBServiceException } from '@aws-sdk/client-dynamodb';
 import { ECSServiceException } from '@aws-sdk/client-ecs';
 import { EventBridgeServiceException } from '@aws-sdk/client-eventbridge';
 import { LambdaServiceException } from '@aws-sdk/client-lambda';
+import { S3ServiceException } from '@aws-sdk/client-s3';
 import { SFNServiceException } from '@aws-sdk/client-sfn';
 import {
   type AuthorizationRequest,
@@ -29,6 +30,7 @@ const prefixOfClient: Record<string, ServicePrefix> = {
   EventBridgeClient: 'events',
   SFNClient: 'states',
   DynamoDBClient: 'dynamodb',
+  S3Client: 's3',
 };
 
 // biome-ignore lint/suspicious/noExplicitAny: SDK exception constructors differ in their option types.
@@ -40,6 +42,7 @@ const exceptionOf: Record<ServicePrefix, new (options: any) => Error> = {
   events: EventBridgeServiceException as never,
   states: SFNServiceException as never,
   dynamodb: DynamoDBServiceException as never,
+  s3: S3ServiceException as never,
 };
 
 export interface Authorizer {

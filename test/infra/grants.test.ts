@@ -33,7 +33,7 @@ const needs: Record<string, string[]> = {
     'dynamodb:UpdateItem',
     'dynamodb:Query',
   ],
-  Verify: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'lambda:InvokeFunction'],
+  Verify: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'lambda:InvokeFunction', 's3:PutObject'],
   Decide: [
     'dynamodb:GetItem',
     'dynamodb:BatchGetItem',
