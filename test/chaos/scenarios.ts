@@ -428,6 +428,15 @@ export async function killedMidUpgrade(killAt: string[]): Promise<Figures> {
       });
       // Listened for from the start: a worker that ends before the kill has already closed.
       const closed = new Promise((r) => worker.once('close', r));
+      let exitCode: number | null = null;
+      worker.once('exit', (code) => {
+        exitCode = code;
+      });
+      // Read, so a chatty worker never blocks on a full pipe; the tail explains an early end.
+      let stderrTail = '';
+      worker.stderr.on('data', (chunk: Buffer) => {
+        stderrTail = (stderrTail + chunk.toString()).slice(-600);
+      });
       const killedIn = await new Promise<string>((resolve) => {
         let buffer = '';
         worker.stdout.on('data', (chunk: Buffer) => {
@@ -459,8 +468,11 @@ export async function killedMidUpgrade(killAt: string[]): Promise<Figures> {
         figures.wrongRegistryEntries += local.wrongRegistryEntries;
         const deadOutcome = dead?.outcome ?? 'RUNNING';
         figures.outcomes[`killed:${deadOutcome}`] = (figures.outcomes[`killed:${deadOutcome}`] ?? 0) + 1;
-        if (!dead?.outcome || !dead.endedAt)
-          figures.violations.push(`killed in ${killedIn}: the dead workflow was not ended`);
+        if (!dead?.outcome || !dead.endedAt) {
+          figures.violations.push(
+            `killed in ${killedIn}: the dead workflow was not ended (worker exit ${exitCode}; ${stderrTail.replace(/\s+/g, ' ').slice(-300)})`,
+          );
+        }
         if (dead?.outcome === 'FAILED' && !dead.reasons[0]?.message)
           figures.violations.push(`killed in ${killedIn}: no reason`);
         const nextRecord = await s.stores.workflows.get(next.name);
