@@ -216,7 +216,7 @@ export class LocalStack {
       ['cloudwatch', this.alarms],
       ['events', events],
       ['states', this.stepFunctions],
-      ['s3', new S3Emulator(model.buckets)],
+      ['s3', new S3Emulator(model.buckets, options.stateDir)],
     ]);
     const roles = new RolePolicies(
       [...model.roles.values()].map((r) => ({ roleArn: r.arn, documents: r.documents })),
