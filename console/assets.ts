@@ -78,6 +78,7 @@ th, td { border: 1px solid #c5ccd3; padding: .35rem .5rem; text-align: left; ver
 th { background: #eef2f5; }
 .FAIL, .REJECTED, .ROLLED_BACK, .FAILED, .EXPIRED { color: #a4001d; font-weight: 600; }
 .PASS, .COMPLETED, .APPROVED { color: #126b2c; font-weight: 600; }
+.SHADOWED { color: #4a4f8a; font-weight: 600; font-style: italic; }
 label { display: block; font-weight: 600; margin: .75rem 0 .25rem; }
 textarea, input, select { font: inherit; padding: .4rem; width: 100%; max-width: 40rem; box-sizing: border-box; }
 button { font: inherit; padding: .5rem 1rem; margin: .5rem .5rem .5rem 0; border: 2px solid #0b3d5c; border-radius: 4px; background: #fff; cursor: pointer; }

@@ -1,6 +1,7 @@
 import { type Decision, evaluatePolicy } from '../../shared/domain/decision';
 import { NotFound } from '../../shared/domain/errors';
 import { detailTypes, source, version } from '../../shared/domain/events/upshift-events';
+import { shadowPlan } from '../../shared/domain/shadow';
 import type { VerificationResult } from '../../shared/domain/verification';
 import type { HistoryEntry, UpgradeRequest } from '../../shared/domain/workflow';
 import type {
@@ -35,7 +36,8 @@ export interface DecidePorts {
  *    time); a request no newer than what the registry now serves is superseded;
  * 2. evaluate (pure, explainable: reasons and a trace); a bake past the cap fails (BakeTooLong);
  * 3. record the lock, the verification and the decision in one write (decision 0018);
- * 4. announce a deferral. The result carries the request as of the registry read here, for Deploy.
+ * 4. announce a deferral (not in shadow mode, where the plan is recorded instead, decision 0030).
+ * The result carries the request as of the registry read here, for Deploy.
  */
 export async function decide(
   input: {
@@ -63,6 +65,7 @@ export async function decide(
   }
   const request = asOfNow(input.request, registry);
   if (!policy) throw new NotFound(`no policy for environment ${request.environment}`);
+  const shadow = request.resolved?.shadow === true;
   // Policies are read per decision, so an edit applies to the next decision of every workflow.
   const { alarmNames: names } = await targetOfRequest(request, ports.catalog);
   const states = names.length ? await ports.alarms.describe(names) : [];
@@ -101,9 +104,15 @@ export async function decide(
         }`,
       },
     ],
-    { decision, verification: input.verification },
+    {
+      decision,
+      verification: input.verification,
+      // Shadow mode: what a live run would have done, and when (decision 0030).
+      ...(shadow ? { shadow: shadowPlan({ ...decision, decidedAt: now }, request, now) } : {}),
+    },
   );
-  if (decision.decision === 'DEFER') {
+  // A shadow run announces no deferral: it ends SHADOWED at once, and nobody is waiting on it.
+  if (decision.decision === 'DEFER' && !shadow) {
     await ports.events.publish([
       {
         source,

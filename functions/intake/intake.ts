@@ -147,6 +147,7 @@ export async function intake(input: IntakeInput, ports: IntakePorts): Promise<In
       c as Candidate & { rollback: NonNullable<Candidate['rollback']> },
       environment,
       target.type,
+      resolvedFor(c.component, resolved.component, environment, stored),
       now,
       finishEarly,
       ports,
@@ -192,6 +193,7 @@ export async function intake(input: IntakeInput, ports: IntakePorts): Promise<In
     platform: target.type,
     labels: c.labels,
     ...(c.commit ? { commit: c.commit } : {}),
+    ...(c.committedAt ? { committedAt: c.committedAt } : {}),
     ...(c.publishedBy ? { publishedBy: c.publishedBy } : {}),
     source: c.source,
     eventId: c.eventId,
@@ -263,6 +265,7 @@ async function rollbackIntake(
   c: Candidate & { rollback: NonNullable<Candidate['rollback']> },
   environment: string,
   platform: UpgradeRequest['platform'],
+  carried: NonNullable<UpgradeRequest['resolved']>,
   now: string,
   finishEarly: (
     outcome: IntakeOutcome | 'ROLLED_BACK',
@@ -393,6 +396,8 @@ async function rollbackIntake(
     bump: 'downgrade',
     mode: 'rollback',
     rollback: c.rollback,
+    // What Intake resolved, as for an upgrade: a shadow environment's rollback is shadowed too.
+    resolved: carried,
   };
   await recordAccepted(
     request,

@@ -5,6 +5,7 @@ import {
   source,
   version,
 } from '../../shared/domain/events/upshift-events';
+import { describeShadowPlan, type ShadowPlan, shadowPlan } from '../../shared/domain/shadow';
 import { retryableOutcomes, type UpgradeRequest, type WorkflowRecord } from '../../shared/domain/workflow';
 import type {
   Clock,
@@ -121,7 +122,37 @@ export function explainOutcome(
       return state.decision?.reasons ?? [];
     case 'ROLLBACK_FAILED':
       return explainFailedRevert(state);
+    case 'SHADOWED':
+      return explainShadowed(state);
   }
+}
+
+/** Shadow mode (decision 0030): what a live run would have done, then the decision's own reasons. */
+function explainShadowed(state: RecordState): Reason[] {
+  const r = state.intake?.request;
+  if (state.terminal.stage === 'rollback') {
+    return [
+      {
+        code: 'SHADOWED',
+        message: `shadow mode: would have rolled back ${r?.component ?? '?'} in ${r?.environment ?? '?'} from ${
+          r?.currentVersion ?? '?'
+        } to ${r?.version ?? '?'}, all at once, for ${r?.rollback?.requestedBy ?? 'someone'}: ${r?.rollback?.reason ?? ''}; nothing deployed`,
+      },
+    ];
+  }
+  const plan = planOf(state);
+  return [{ code: 'SHADOWED', message: describeShadowPlan(plan) }, ...(state.decision?.reasons ?? [])];
+}
+
+/** The shadow plan from the decision in the execution state (the same one Decide recorded). */
+function planOf(state: RecordState): ShadowPlan {
+  const d = state.decision ?? {};
+  const request = d.request ?? state.intake?.request;
+  return shadowPlan(
+    d,
+    { version: request?.version ?? '?', currentVersion: request?.currentVersion },
+    d.decidedAt ?? '',
+  );
 }
 
 /** Why a bake was reverted: an alarm, or on-call asking for it. */
@@ -265,6 +296,7 @@ export async function record(
         ...(record?.component ? { component: record.component } : {}),
         ...(record?.environment ? { environment: record.environment } : {}),
         ...(record?.version ? { version: record.version } : {}),
+        ...(outcome === 'SHADOWED' && state.terminal.stage !== 'rollback' ? { shadow: planOf(state) } : {}),
       },
     },
   ]);

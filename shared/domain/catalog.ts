@@ -169,6 +169,11 @@ export const environmentSchema = strictObject({
   baseline: strictObject({ version: semver, artifact: artifactSchema }),
   /** Overrides the component's target in this environment. */
   target: targetSchema.optional(),
+  /**
+   * `shadow`: Upshift runs intake, verification and the decision for real, records what it would
+   * have deployed and when, and never deploys (outcome SHADOWED, decision 0030). `live` when absent.
+   */
+  mode: z.enum(['live', 'shadow'], { error: 'expected "live" or "shadow"' }).optional(),
 });
 
 export const componentSchema = strictObject({

@@ -18,6 +18,8 @@ export const resolvedSchema = z.object({
   probes: componentSchema.shape.probes.unwrap().optional(),
   policyVersion: z.number().int().optional(),
   verification: policySchema.shape.verification.unwrap().optional(),
+  /** The environment is in shadow mode: decide, record SHADOWED, never deploy (decision 0030). */
+  shadow: z.boolean().optional(),
 });
 export type Resolved = z.infer<typeof resolvedSchema>;
 
@@ -34,6 +36,8 @@ export const upgradeRequestSchema = z.object({
   platform: platformSchema,
   labels: z.array(z.string()).default([]),
   commit: z.string().optional(),
+  /** When the commit was made, as CI stated it (`committedAt`): lead time from commit (docs/metrics.md). */
+  committedAt: z.string().optional(),
   publishedBy: z.string().optional(),
   source: z.string(),
   eventId: z.string(),
@@ -105,5 +109,9 @@ export interface RegistryEntry {
   lastUpgradeAt?: string;
 }
 
-/** Outcomes after which the same version may be published again (the dedupe claim is released). */
-export const retryableOutcomes: readonly Outcome[] = ['FAILED', 'EXPIRED', 'DEFERRED'];
+/**
+ * Outcomes after which the same version may be published again (the dedupe claim is released).
+ * SHADOWED deployed nothing: once the environment goes live, the same version is published for
+ * real (decision 0030).
+ */
+export const retryableOutcomes: readonly Outcome[] = ['FAILED', 'EXPIRED', 'DEFERRED', 'SHADOWED'];

@@ -35,6 +35,8 @@ export interface Candidate {
   rollback?: { reason: string; requestedBy?: string };
   labels: string[];
   commit?: string;
+  /** When the commit was made (Version Published `committedAt`). */
+  committedAt?: string;
   publishedBy?: string;
   source: string;
   eventId: string;
@@ -93,6 +95,7 @@ async function parseEvent(
         artifact: e.detail.artifact,
         labels: e.detail.labels,
         ...(e.detail.commit ? { commit: e.detail.commit } : {}),
+        ...(e.detail.committedAt ? { committedAt: e.detail.committedAt } : {}),
         ...(e.detail.publishedBy ? { publishedBy: e.detail.publishedBy } : {}),
         source: e.source,
         eventId: e.id,
@@ -295,6 +298,7 @@ export function resolvedFor(
     alarmNames: component.alarms.map((a) => alarmName(componentName, environment, a.id)),
     ...(probesFit ? { probes: component.probes } : {}),
     ...(policy ? { policyVersion: policy.version, verification: policy.policy.verification } : {}),
+    ...(environmentOf(component, environment)?.mode === 'shadow' ? { shadow: true } : {}),
   };
 }
 

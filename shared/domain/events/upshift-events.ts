@@ -19,6 +19,8 @@ export const outcomes = [
   'FAILED',
   /** A revert (after a bake alarm, or a manual rollback) whose deployment ended Failed or Stopped. */
   'ROLLBACK_FAILED',
+  /** Shadow mode: verified and decided for real, nothing deployed; the decision is the evidence. */
+  'SHADOWED',
 ] as const;
 export const outcomeSchema = z.enum(outcomes);
 export type Outcome = z.infer<typeof outcomeSchema>;
@@ -35,6 +37,7 @@ export const detailTypes = {
   DEFERRED: 'Upgrade Deferred',
   FAILED: 'Upgrade Failed',
   ROLLBACK_FAILED: 'Upgrade Rollback Failed',
+  SHADOWED: 'Upgrade Shadowed',
 } as const;
 
 /** The detail-type for a terminal outcome; outcomes without their own type report as ended. */
@@ -46,6 +49,7 @@ export function detailTypeForOutcome(outcome: Outcome): string {
     case 'DEFERRED':
     case 'FAILED':
     case 'ROLLBACK_FAILED':
+    case 'SHADOWED':
       return detailTypes[outcome];
     case 'EXPIRED':
       return detailTypes.REJECTED;

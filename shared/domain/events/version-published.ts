@@ -17,7 +17,8 @@ import { eventBridgeEnvelope } from './envelope';
  * { "detail-type": "Version Published", "source": "ci.github", "detail": {
  *   "component": "checkout", "version": "1.1.0", "environment": "staging",
  *   "artifact": { "type": "lambda", "functionName": "checkout", "functionVersion": "7" },
- *   "labels": ["security"], "commit": "9f1c2ab", "publishedBy": "ci@example.com",
+ *   "labels": ["security"], "commit": "9f1c2ab", "committedAt": "2026-12-02T09:41:00Z",
+ *   "publishedBy": "ci@example.com",
  *   "metadata": { "pipeline": "release", "run": 4211 } } }
  */
 export const detailType = 'Version Published' as const;
@@ -51,6 +52,10 @@ export const detail = strictObject({
   }),
   labels: z.array(z.string().min(1).max(limits.labelChars)).max(limits.labels).default([]),
   commit: z.string().min(1).max(limits.commitChars).optional(),
+  /** When the commit was made (ISO 8601 with a zone): lead time from commit in `upshift metrics`. */
+  committedAt: z.iso
+    .datetime({ offset: true, error: 'expected an ISO 8601 time with a zone, such as 2026-12-02T09:41:00Z' })
+    .optional(),
   publishedBy: z.string().min(1).max(limits.actorChars).optional(),
   metadata: metadata.optional(),
 });
