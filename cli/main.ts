@@ -49,6 +49,8 @@ const options = {
   stack: { type: 'string' },
   region: { type: 'string' },
   profile: { type: 'string' },
+  interval: { type: 'string' },
+  timeout: { type: 'string' },
 } as const;
 
 /** What the user can fix: a flag, a file, a folder. They print their message and exit 2. */

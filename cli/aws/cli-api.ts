@@ -1,4 +1,5 @@
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import type { STSClient } from '@aws-sdk/client-sts';
 import { UsageError } from '../commands/shared';
 import { type Fetch, signedFetch } from './signed-fetch';
 import { type AwsTarget, openAwsSession, outputOf, resolveCredentials, stackOutputNames } from './stack';
@@ -7,6 +8,14 @@ import { type AwsTarget, openAwsSession, outputOf, resolveCredentials, stackOutp
 export interface AwsDeps {
   fetch?: Fetch;
   cloudFormation?: CloudFormationClient;
+  /** STS for the caller's identity (GetCallerIdentity). */
+  sts?: STSClient;
+  /** Merged into every other client's configuration (a test points DynamoDB at dynalite). */
+  clientConfig?: Record<string, unknown>;
+  /** How the CLI waits between two polls of the table (a test passes one that does not wait). */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Stops a wait (Ctrl-C sets it; a test may). */
+  signal?: AbortSignal;
 }
 
 /** One request to the decision API: its status and its body (JSON when it parses). */

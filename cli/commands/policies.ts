@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
+import { PolicyConflict } from '../../shared/domain/errors';
 import { parsePolicies } from '../../shared/domain/policy';
 import { explainDecision } from '../../shared/usecases/explain-decision';
-import { type Flags, localActor, openStack, str, UsageError } from './shared';
+import type { AwsDeps } from '../aws/cli-api';
+import { awsTargetOf } from '../aws/stack';
+import { onStack } from '../aws/workspace';
+import { type Flags, isoTime, str, UsageError } from './shared';
+import { openWorkspace } from './workspace';
 
 function readJson(file: string | undefined, flag: string): unknown {
   if (!file) throw new UsageError(`${flag} FILE is required`);
@@ -39,9 +44,15 @@ const verdicts = ['PASS', 'FAIL', 'INCONCLUSIVE'] as const;
 
 /**
  * `upshift policies list | get ENV | put --file F | validate --file F | history ENV | explain --event F`.
- * Locally they work on `--state DIR`, or on a fresh stack seeded from the catalog.
+ * Locally they work on `--state DIR`, or on a fresh stack seeded from the catalog; with
+ * `--stack NAME` on the deployed stack's table, through the same policy repository.
  */
-export async function policies(args: string[], flags: Flags, out: (s: string) => void): Promise<number> {
+export async function policies(
+  args: string[],
+  flags: Flags,
+  out: (s: string) => void,
+  deps: AwsDeps = {},
+): Promise<number> {
   const [sub, env] = args;
   const json = !!flags.json;
   const print = (value: unknown, text: string) => out(json ? `${JSON.stringify(value, null, 2)}\n` : text);
@@ -57,17 +68,23 @@ export async function policies(args: string[], flags: Flags, out: (s: string) =>
   }
   if ((sub === 'get' || sub === 'history') && !env)
     throw new UsageError(`policies ${sub}: expected an environment`);
-  if (sub === 'put' && !str(flags.state))
-    throw new UsageError('policies put: --state DIR is required (where the change is kept)');
+  const target = awsTargetOf(flags);
+  if (sub === 'put' && !str(flags.state) && !target)
+    throw new UsageError(
+      'policies put: --state DIR (where the change is kept locally) or --stack NAME (a deployed stack) is required',
+    );
 
   // A document with problems is refused before any state is opened or created.
   const toPut = sub === 'put' ? validPolicies(readJson(str(flags.file), '--file')) : undefined;
-  const stack = await openStack(flags, sub === 'put' ? 'write' : 'read');
+  // On a stack, --at still sets the instant of a dry run (explain); nothing else takes a time.
+  const localOnly = sub === 'explain' ? ['state', 'catalog'] : ['state', 'catalog', 'at'];
+  const ws = await openWorkspace(flags, sub === 'put' ? 'write' : 'read', deps, localOnly);
+  const guard = <T>(what: string, fn: () => Promise<T>) => (target ? onStack(target, what, fn) : fn());
   try {
-    const store = stack.stores.policies;
+    const store = ws.stores.policies;
     switch (sub) {
       case 'list': {
-        const all = await store.list();
+        const all = await guard('list the policies', () => store.list());
         print(
           all.map((p) => ({
             environment: p.environment,
@@ -85,8 +102,8 @@ export async function policies(args: string[], flags: Flags, out: (s: string) =>
         return 0;
       }
       case 'get': {
-        const p = await store.get(env as string);
-        if (!p) throw new UsageError(`no policy for environment "${env}"`);
+        const p = await guard('read the policy', () => store.get(env as string));
+        if (!p) throw new UsageError(`no policy for environment "${env}" in ${ws.where}`);
         print(p, `${JSON.stringify(p, null, 2)}\n`);
         return 0;
       }
@@ -94,7 +111,7 @@ export async function policies(args: string[], flags: Flags, out: (s: string) =>
         const limit = Number(str(flags.limit) ?? 20);
         if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
           throw new UsageError('--limit: expected a whole number from 1 to 1000');
-        const versions = await store.history(env as string, limit);
+        const versions = await guard('read the policy history', () => store.history(env as string, limit));
         print(
           versions,
           versions
@@ -110,12 +127,31 @@ export async function policies(args: string[], flags: Flags, out: (s: string) =>
       }
       case 'put': {
         const parsed = toPut ?? {};
-        const by = localActor();
+        // The author: who signed in (the OS user locally, the AWS principal on a stack), with the
+        // name --as gives when a shared principal (a CI role) writes for a person.
+        const actor = await ws.actor();
+        const by = str(flags.as) ? `${str(flags.as)} (${actor})` : actor;
         const results = [];
         for (const [environment, policy] of Object.entries(parsed)) {
-          const stored = await store.put(environment, policy, by, stack.scheduler.now().toISOString(), {
-            ...(str(flags.comment) ? { comment: str(flags.comment) as string } : {}),
-          });
+          let stored: Awaited<ReturnType<typeof store.put>>;
+          try {
+            stored = await guard('write the policy', () =>
+              store.put(environment, policy, by, ws.now().toISOString(), {
+                ...(str(flags.comment) ? { comment: str(flags.comment) as string } : {}),
+              }),
+            );
+          } catch (error) {
+            if (!(error instanceof PolicyConflict)) throw error;
+            // Someone wrote between our read and our conditional write: nothing of ours was lost
+            // or applied over theirs; the environments before this one are written.
+            throw new UsageError(
+              `policies put: ${environment} changed while this put ran (now v${error.actual}); nothing of it was written${
+                results.length
+                  ? ` (written: ${results.map((r) => `${r.environment} v${r.version}`).join(', ')})`
+                  : ''
+              }; look at upshift policies history ${environment} and put again`,
+            );
+          }
           results.push({ environment, version: stored.version });
         }
         print(results, results.map((r) => `${r.environment}: now v${r.version}\n`).join(''));
@@ -127,22 +163,23 @@ export async function policies(args: string[], flags: Flags, out: (s: string) =>
           throw new UsageError(`--verdict: expected one of ${verdicts.join(', ')}, got "${verdict}"`);
         }
         const event = readJson(str(flags.event), '--event');
-        // As CI would have: the version exists before anyone asks about it.
-        stack.publishArtifacts(event);
-        const explanation = await explainDecision(
-          {
-            event,
-            ...(verdict ? { verdict: verdict as (typeof verdicts)[number] } : {}),
-            approved: !!flags.approved,
-          },
-          {
-            catalog: stack.stores.catalog,
-            policies: store,
-            registry: stack.stores.registry,
-            prober: stack.admin.prober(),
-            alarms: stack.admin.alarms(),
-            clock: stack.scheduler,
-          },
+        const explanation = await guard('read what the decision needs', () =>
+          explainDecision(
+            {
+              event,
+              ...(verdict ? { verdict: verdict as (typeof verdicts)[number] } : {}),
+              approved: !!flags.approved,
+            },
+            {
+              catalog: ws.stores.catalog,
+              policies: store,
+              registry: ws.stores.registry,
+              ...ws.explainPorts(event),
+              ...(ws.kind === 'aws' && str(flags.at)
+                ? { clock: { now: () => isoTime('--at', str(flags.at) as string) } }
+                : {}),
+            },
+          ),
         );
         if (json) {
           out(`${JSON.stringify(explanation, null, 2)}\n`);
@@ -166,6 +203,6 @@ export async function policies(args: string[], flags: Flags, out: (s: string) =>
       }
     }
   } finally {
-    await stack.close();
+    await ws.close();
   }
 }

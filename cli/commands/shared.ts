@@ -106,6 +106,7 @@ export function presentRecord(
   if (!record) {
     return {
       workflowId: fallback.execution,
+      status: 'ENDED',
       outcome: 'FAILED',
       reasons: [{ code: 'NO_RECORD', message: fallback.error ?? 'the workflow left no record' }],
       history: [],
@@ -113,7 +114,9 @@ export function presentRecord(
   }
   return {
     workflowId: record.workflowId,
-    outcome: record.outcome ?? 'FAILED',
+    // RUNNING until Record ends it (a deployed stack is read while it works); then its outcome.
+    status: record.status,
+    outcome: record.outcome ?? (record.status === 'RUNNING' ? null : 'FAILED'),
     reasons: record.reasons,
     component: record.component ?? null,
     version: record.version ?? null,
@@ -126,7 +129,7 @@ export function presentRecord(
 
 export function formatRecord(p: ReturnType<typeof presentRecord>): string {
   const lines = [
-    `${p.outcome}  ${'component' in p ? `${p.component ?? '-'} ${p.version ?? '-'} in ${p.environment ?? '-'}` : ''}  (${p.workflowId})`,
+    `${p.outcome ?? p.status}  ${'component' in p ? `${p.component ?? '-'} ${p.version ?? '-'} in ${p.environment ?? '-'}` : ''}  (${p.workflowId})`,
     ...p.reasons.map((r) => `  ${r.code}: ${r.message}`),
     '  history:',
     ...p.history.map((h) => `    ${h.at}  ${h.stage.padEnd(8)} ${h.status.padEnd(12)} ${h.detail}`),
@@ -134,19 +137,21 @@ export function formatRecord(p: ReturnType<typeof presentRecord>): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** An event as the local bus receives it from `upshift` (PutEvents), stamped with the virtual time. */
-export function cliEvent<D extends Record<string, unknown>>(
-  stack: LocalStack,
-  detailType: string,
-  detail: D,
-) {
+/** The source of every event the CLI puts on the bus, locally and on AWS. */
+export const CLI_SOURCE = 'upshift.cli';
+
+/**
+ * An event as the bus receives it from `upshift` (PutEvents), stamped with `at` (the virtual time
+ * locally). On AWS only its source, detail-type and detail are sent; EventBridge adds the rest.
+ */
+export function cliEvent<D extends Record<string, unknown>>(at: Date, detailType: string, detail: D) {
   return {
     version: '0' as const,
     id: randomUUID(),
     'detail-type': detailType,
-    source: 'upshift.cli',
+    source: CLI_SOURCE,
     account: '000000000000',
-    time: stack.scheduler.now().toISOString(),
+    time: at.toISOString(),
     region: 'local',
     resources: [] as string[],
     detail,

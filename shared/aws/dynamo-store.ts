@@ -35,6 +35,7 @@ import type {
   WorkflowStore,
 } from '../ports';
 import { awsDependencyError } from './errors';
+import { DynamoWaveStore } from './wave-store';
 
 /**
  * The single-table design (docs/data-model.md). Every repository writes single items with
@@ -65,7 +66,7 @@ export const keys = {
 export const GSI1 = 'gsi1';
 
 /** Wraps SDK failures: conditional failures are the caller's business, the rest may be retried. */
-async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+export async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (error) {
@@ -75,21 +76,21 @@ async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-function isConditionFailure(error: unknown): boolean {
+export function isConditionFailure(error: unknown): boolean {
   return (
     error instanceof ConditionalCheckFailedException ||
     (error as Error)?.name === 'ConditionalCheckFailedException'
   );
 }
 
-function strip<T extends Record<string, unknown>>(item: Record<string, unknown> | undefined): T | undefined {
+export function strip<T extends Record<string, unknown>>(item: Record<string, unknown> | undefined): T | undefined {
   if (!item) return undefined;
   const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, taskToken: _t, approverIds: _a, ...rest } = item;
   return rest as T;
 }
 
 /** One page of the gsi1 listing under `partition`, oldest or newest first. */
-async function queryIndex<T>(
+export async function queryIndex<T>(
   db: DynamoDBDocumentClient,
   table: string,
   partition: string,
@@ -115,7 +116,7 @@ async function queryIndex<T>(
  * One page of the gsi1 items under `partition` due by `now`: their sort key starts with the time
  * they are due (`<ISO time>#<id>`), so the key condition reads only those (decision 0018).
  */
-async function queryDue<T>(
+export async function queryDue<T>(
   db: DynamoDBDocumentClient,
   table: string,
   partition: string,
@@ -217,6 +218,29 @@ export class DynamoCatalogStore implements CatalogStore {
       this.db.send(new GetCommand({ TableName: this.table, Key: keys.catalogRepository(repository) })),
     );
     return out.Item?.component as string | undefined;
+  }
+
+  /** Every component of the catalog in the table, by name (the CLI's `status` on a deployed stack). */
+  async listComponents(): Promise<Record<string, Component>> {
+    const all: Record<string, Component> = {};
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await call('Query', () =>
+        this.db.send(
+          new QueryCommand({
+            TableName: this.table,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :c)',
+            ExpressionAttributeValues: { ':pk': 'CATALOG', ':c': 'COMPONENT#' },
+            ...(start ? { ExclusiveStartKey: start } : {}),
+          }),
+        ),
+      );
+      for (const item of out.Items ?? []) {
+        all[String(item.sk).slice('COMPONENT#'.length)] = item.component as Component;
+      }
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return all;
   }
 
   async putComponents(catalog: Catalog, by: string, at: string): Promise<void> {
@@ -867,6 +891,41 @@ export class DynamoWorkflowStore implements WorkflowStore {
   async list(limit: number): Promise<WorkflowRecord[]> {
     return queryIndex<WorkflowRecord>(this.db, this.table, 'WORKFLOWS', limit, false);
   }
+
+  /**
+   * Every workflow started in [from, to), oldest first, every page: the index's sort key starts
+   * with the start time (`<startedAt>#<id>`), so the key condition reads only those.
+   */
+  async listStarted(range: { from?: string; to: string }): Promise<WorkflowRecord[]> {
+    const all: WorkflowRecord[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await call('Query', () =>
+        this.db.send(
+          new QueryCommand({
+            TableName: this.table,
+            IndexName: GSI1,
+            KeyConditionExpression: range.from
+              ? 'gsi1pk = :pk AND gsi1sk BETWEEN :from AND :to'
+              : 'gsi1pk = :pk AND gsi1sk < :to',
+            // '#' sorts before every character of an id: `<to>#` ends before the first id at `to`.
+            ExpressionAttributeValues: {
+              ':pk': 'WORKFLOWS',
+              ':to': `${range.to}#`,
+              ...(range.from ? { ':from': range.from } : {}),
+            },
+            ScanIndexForward: true,
+            ...(start ? { ExclusiveStartKey: start } : {}),
+          }),
+        ),
+      );
+      all.push(
+        ...(out.Items ?? []).map((i) => strip<WorkflowRecord & Record<string, unknown>>(i) as WorkflowRecord),
+      );
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return all;
+  }
 }
 
 export class DynamoApprovalStore implements ApprovalStore {
@@ -1295,6 +1354,7 @@ export function dynamoStores(db: DynamoDBDocumentClient, table: string) {
     approvals: new DynamoApprovalStore(db, table),
     deploymentWaits: new DynamoDeploymentWaitStore(db, table),
     bakeWatches: new DynamoBakeWatchStore(db, table),
+    waves: new DynamoWaveStore(db, table),
   };
 }
 export type Stores = ReturnType<typeof dynamoStores>;

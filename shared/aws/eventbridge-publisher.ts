@@ -15,6 +15,12 @@ export class EventBridgePublisher implements EventPublisher {
   ) {}
 
   async publish(events: readonly OutboundEvent[]): Promise<void> {
+    await this.put(events);
+  }
+
+  /** As `publish`, and returns the id EventBridge gave each event, in order. */
+  async put(events: readonly OutboundEvent[]): Promise<string[]> {
+    const ids: string[] = [];
     for (let i = 0; i < events.length; i += 10) {
       const batch = events.slice(i, i + 10);
       let out: PutEventsCommandOutput;
@@ -44,6 +50,8 @@ export class EventBridgePublisher implements EventPublisher {
         const permanent = failed.some((e) => isPermanentAwsError({ name: e.ErrorCode }));
         throw permanent ? new DependencyRejected(message) : new TransientDependencyError(message);
       }
+      for (const entry of out.Entries ?? []) ids.push(entry.EventId ?? '');
     }
+    return ids;
   }
 }
