@@ -1,0 +1,146 @@
+import type { FeedbackClaims } from '../../shared/aws/feedback-claims';
+import type { SecretReader } from '../../shared/aws/secrets-manager';
+import {
+  CiDeliveryFailed,
+  CiDeliveryRejected,
+  classifyHttpStatus,
+  type FeedbackChannel,
+  type FeedbackNotice,
+  feedbackDetailType,
+  feedbackSource,
+  forwardedDetail,
+  type NotifierConfig,
+  noticeOf,
+  type UpshiftEvent,
+  webhookBody,
+  webhookRequestHeaders,
+} from '../../shared/domain/feedback';
+import type { Clock, EventPublisher } from '../../shared/ports';
+
+/** One HTTP POST; throws on a network error or when `timeoutMs` passes. */
+export type Post = (
+  url: string,
+  request: { headers: Record<string, string>; body: string; timeoutMs: number },
+) => Promise<{ status: number; text: string }>;
+
+export interface NotifyCiPorts {
+  config: NotifierConfig;
+  claims: FeedbackClaims;
+  secrets: SecretReader;
+  events: EventPublisher;
+  post: Post;
+  clock: Clock;
+  /** Logs what happened to each delivery (never a secret). */
+  log: (message: string, fields: Record<string, unknown>) => void;
+}
+
+/** Longer than the function's 60 s timeout, so a running delivery is never taken from under it. */
+export const CLAIM_LEASE_SECONDS = 90;
+
+export type ChannelResult = 'sent' | 'already-sent' | 'in-flight' | 'rejected' | 'failed';
+
+/**
+ * Tells CI about one Upshift event, at most once per delivery (decision 0034).
+ * Primary course, for each configured channel:
+ * 1. claim the delivery (workflow + outcome + channel) in the table; one already sent is skipped;
+ * 2. webhook: read the HMAC key, sign `<timestamp>.<body>`, POST it; GitHub or GitLab: put one
+ *    `CI Feedback Requested` event on the bus for the channel's API destination rule;
+ * 3. record it sent; a 4xx is recorded as refused for good; anything worth retrying gives the
+ *    claim back and fails the invocation, so the retry policy sends it again.
+ */
+export async function notifyCi(
+  event: UpshiftEvent,
+  ports: NotifyCiPorts,
+  invocationId: string,
+): Promise<{ deliveryId: string; channels: Partial<Record<FeedbackChannel, ChannelResult>> }> {
+  const notice = noticeOf(event);
+  const channels: Partial<Record<FeedbackChannel, ChannelResult>> = {};
+  const failures: string[] = [];
+  const refusals: string[] = [];
+  for (const channel of (['webhook', 'github', 'gitlab'] as const).filter((c) => ports.config[c])) {
+    const now = ports.clock.now().getTime();
+    const claim = await ports.claims.claim(notice.key, channel, invocationId, now, CLAIM_LEASE_SECONDS);
+    if (claim.state === 'sent') channels[channel] = 'already-sent';
+    else if (claim.state === 'busy') channels[channel] = 'in-flight';
+    else if (claim.state === 'rejected') {
+      channels[channel] = 'rejected';
+      refusals.push(`${channel}: ${claim.detail}`);
+    } else {
+      try {
+        const result = await send(channel, notice, ports);
+        if (result.kind === 'delivered') {
+          await ports.claims.finish(notice.key, channel, 'SENT', ports.clock.now().getTime(), result.detail);
+          channels[channel] = 'sent';
+        } else if (result.kind === 'rejected') {
+          await ports.claims.finish(
+            notice.key,
+            channel,
+            'REJECTED',
+            ports.clock.now().getTime(),
+            result.detail,
+          );
+          channels[channel] = 'rejected';
+          refusals.push(`${channel}: ${result.detail}`);
+        } else {
+          await ports.claims.release(notice.key, channel, invocationId);
+          channels[channel] = 'failed';
+          failures.push(`${channel}: ${result.detail}`);
+        }
+      } catch (error) {
+        // A secret that cannot be read, a bus that refused the forward: give the claim back.
+        await ports.claims.release(notice.key, channel, invocationId);
+        channels[channel] = 'failed';
+        failures.push(`${channel}: ${(error as Error).name}: ${(error as Error).message}`);
+      }
+    }
+    ports.log('ci feedback', {
+      channel,
+      result: channels[channel],
+      deliveryId: notice.deliveryId,
+      workflowId: notice.workflowId,
+      type: notice.type,
+      outcome: notice.outcome,
+      ...(claim.state === 'claimed' ? { attempt: claim.attempts } : {}),
+    });
+  }
+  if (failures.length) throw new CiDeliveryFailed(`delivery ${notice.deliveryId}: ${failures.join('; ')}`);
+  if (refusals.length)
+    throw new CiDeliveryRejected(`delivery ${notice.deliveryId} refused: ${refusals.join('; ')}`);
+  return { deliveryId: notice.deliveryId, channels };
+}
+
+type SendResult = { kind: 'delivered' | 'retry' | 'rejected'; detail: string };
+
+async function send(
+  channel: FeedbackChannel,
+  notice: FeedbackNotice,
+  ports: NotifyCiPorts,
+): Promise<SendResult> {
+  if (channel !== 'webhook') {
+    await ports.events.publish([
+      {
+        source: feedbackSource,
+        detailType: feedbackDetailType,
+        detail: forwardedDetail(notice, channel, ports.config),
+      },
+    ]);
+    return { kind: 'delivered', detail: 'handed to the API destination rule' };
+  }
+  const webhook = ports.config.webhook;
+  if (!webhook) throw new Error('no webhook configured');
+  const secret = await ports.secrets.read(webhook.secretArn, webhook.secretJsonField);
+  const body = webhookBody(notice);
+  const timestamp = Math.floor(ports.clock.now().getTime() / 1000);
+  let answer: { status: number; text: string };
+  try {
+    answer = await ports.post(webhook.url, {
+      headers: webhookRequestHeaders(notice, secret, timestamp, body),
+      body,
+      timeoutMs: webhook.timeoutSeconds * 1000,
+    });
+  } catch (error) {
+    return { kind: 'retry', detail: `no answer: ${(error as Error).name}: ${(error as Error).message}` };
+  }
+  const kind = classifyHttpStatus(answer.status);
+  return { kind, detail: `HTTP ${answer.status}${answer.text ? `: ${answer.text.slice(0, 200)}` : ''}` };
+}

@@ -1,0 +1,253 @@
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../infra/app';
+import { CI_FEEDBACK_CONTEXT } from '../../infra/ci-feedback';
+import { feedbackDetailType, feedbackSource, parseCiFeedbackConfig } from '../../shared/domain/feedback';
+
+const arn = (name: string) => `arn:aws:secretsmanager:eu-west-1:111122223333:secret:${name}-AbC123`;
+const config = {
+  webhook: { url: 'https://ci.example.com/upshift', secretArn: arn('upshift/webhook') },
+  github: {
+    owner: 'acme',
+    repo: 'shop',
+    mode: 'repository_dispatch',
+    secretArn: arn('upshift/github'),
+    secretJsonField: 'token',
+  },
+  gitlab: { projectId: 42, mode: 'trigger', ref: 'main', secretArn: arn('upshift/gitlab') },
+  stages: true,
+};
+
+let template: Template;
+let text: string;
+let synthError: unknown;
+
+beforeAll(() => {
+  // Prepare: the demo app with feedback configured through the context, bundling skipped.
+  const app = new App({
+    context: {
+      'aws:cdk:bundling-stacks': [],
+      'upshift:catalog': 'catalog/demo.catalog.json',
+      [CI_FEEDBACK_CONTEXT]: JSON.stringify(config),
+    },
+  });
+  const built = buildApp(app);
+  template = Template.fromStack(built.stateless);
+  text = JSON.stringify(template.toJSON());
+  try {
+    app.synth();
+  } catch (error) {
+    synthError = error;
+  }
+});
+
+/** The rule whose pattern matches `detail.channel`, with its one target. */
+function forwardRule(channel: string) {
+  const rules = template.findResources('AWS::Events::Rule', {
+    Properties: { EventPattern: Match.objectLike({ detail: { channel: [channel] } }) },
+  });
+  const [rule] = Object.values(rules) as {
+    Properties: { Targets: Record<string, unknown>[]; EventPattern: unknown };
+  }[];
+  return rule;
+}
+
+describe('CI feedback on AWS', () => {
+  it('passes cdk-nag with the feedback resources', () => {
+    expect(synthError).toBeUndefined();
+  });
+
+  it('connections take their credentials from Secrets Manager by dynamic reference, never the value', () => {
+    // Assess: GitHub's bearer token and GitLab's trigger token are {{resolve:secretsmanager:...}}.
+    template.hasResourceProperties('AWS::Events::Connection', {
+      AuthorizationType: 'API_KEY',
+      AuthParameters: Match.objectLike({
+        ApiKeyAuthParameters: {
+          ApiKeyName: 'Authorization',
+          ApiKeyValue: `Bearer {{resolve:secretsmanager:${arn('upshift/github')}:SecretString:token::}}`,
+        },
+        InvocationHttpParameters: {
+          HeaderParameters: [
+            { IsValueSecret: false, Key: 'Accept', Value: 'application/vnd.github+json' },
+            { IsValueSecret: false, Key: 'X-GitHub-Api-Version', Value: '2022-11-28' },
+          ],
+        },
+      }),
+    });
+    template.hasResourceProperties('AWS::Events::Connection', {
+      AuthParameters: Match.objectLike({
+        InvocationHttpParameters: {
+          QueryStringParameters: [
+            {
+              IsValueSecret: true,
+              Key: 'token',
+              Value: Match.stringLikeRegexp(
+                `^\\{\\{resolve:secretsmanager:${arn('upshift/gitlab')}:SecretString:::\\}\\}$`,
+              ),
+            },
+          ],
+        },
+      }),
+    });
+    // No secret material anywhere: only ARNs and references.
+    expect(text).not.toMatch(/ghp_|glptt-/);
+    expect(text.match(/\{\{resolve:secretsmanager:/g)?.length).toBe(3);
+  });
+
+  it('API destinations POST to the endpoints GitHub and GitLab document', () => {
+    template.hasResourceProperties('AWS::Events::ApiDestination', {
+      HttpMethod: 'POST',
+      InvocationEndpoint: 'https://api.github.com/repos/acme/shop/dispatches',
+      InvocationRateLimitPerSecond: 10,
+    });
+    template.hasResourceProperties('AWS::Events::ApiDestination', {
+      HttpMethod: 'POST',
+      InvocationEndpoint: 'https://gitlab.com/api/v4/projects/42/trigger/pipeline',
+    });
+  });
+
+  it('forward rules build the documented bodies with input transformers, with retries and the DLQ', () => {
+    for (const [channel, template_, paths] of [
+      [
+        'github',
+        '{"event_type":<detail-body-event_type>,"client_payload":<detail-body-client_payload>}',
+        {
+          'detail-body-event_type': '$.detail.body.event_type',
+          'detail-body-client_payload': '$.detail.body.client_payload',
+        },
+      ],
+      [
+        'gitlab',
+        '{"ref":<detail-body-ref>,"variables":<detail-body-variables>}',
+        { 'detail-body-ref': '$.detail.body.ref', 'detail-body-variables': '$.detail.body.variables' },
+      ],
+    ] as const) {
+      const rule = forwardRule(channel);
+      expect(rule?.Properties.EventPattern).toEqual({
+        source: [feedbackSource],
+        'detail-type': [feedbackDetailType],
+        detail: { channel: [channel] },
+      });
+      const target = rule?.Properties.Targets[0] as Record<string, unknown>;
+      expect(target.InputTransformer).toEqual({ InputTemplate: template_, InputPathsMap: paths });
+      expect(target.HttpParameters).toEqual({
+        HeaderParameters: { 'X-Upshift-Delivery': '$.detail.deliveryId' },
+      });
+      expect(target.RetryPolicy).toEqual({ MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 21600 });
+      expect(JSON.stringify(target.DeadLetterConfig)).toContain('CiFeedbackDeadLetters');
+      expect(target.RoleArn).toBeDefined();
+    }
+  });
+
+  it('the notifier runs on every outcome and, with stages, on each stage; retries and DLQ on both', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: ['upshift'], detail: { outcome: [{ exists: true }] } },
+      Targets: [
+        Match.objectLike({
+          RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 21600 },
+          DeadLetterConfig: Match.objectLike({ Arn: Match.anyValue() }),
+        }),
+      ],
+    });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['upshift'],
+        'detail-type': ['Upgrade Started', 'Approval Requested', 'Upgrade Deferred'],
+        detail: { outcome: [{ exists: false }] },
+      },
+    });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 21600,
+      DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+    });
+  });
+
+  it('the dead-letter queue is encrypted and refuses plain HTTP', () => {
+    const queues = template.findResources('AWS::SQS::Queue');
+    const id = Object.keys(queues).find((k) => k.startsWith('CiFeedbackDeadLetters'));
+    expect(id).toBeDefined();
+    expect(queues[id as string]?.Properties).toMatchObject({
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 1209600,
+    });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: id }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('the notifier may read only its own secret, claim in the table, and forward only its own source', () => {
+    const policies = template.findResources('AWS::IAM::Policy', {
+      Properties: {
+        PolicyDocument: {
+          Statement: Match.arrayWith([Match.objectLike({ Action: 'secretsmanager:GetSecretValue' })]),
+        },
+      },
+    });
+    const statements = Object.values(policies).flatMap(
+      (p) =>
+        (p as { Properties: { PolicyDocument: { Statement: Record<string, unknown>[] } } }).Properties
+          .PolicyDocument.Statement,
+    );
+    expect(statements).toContainEqual(
+      expect.objectContaining({ Action: 'secretsmanager:GetSecretValue', Resource: arn('upshift/webhook') }),
+    );
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Action: 'events:PutEvents',
+        Condition: { StringEquals: { 'events:source': feedbackSource } },
+      }),
+    );
+    const env = Object.values(template.findResources('AWS::Lambda::Function')).find((f) =>
+      JSON.stringify(f).includes('UPSHIFT_CI_FEEDBACK'),
+    ) as { Properties: { Environment: { Variables: Record<string, string> } } };
+    expect(JSON.parse(env.Properties.Environment.Variables.UPSHIFT_CI_FEEDBACK as string)).toEqual({
+      webhook: {
+        url: 'https://ci.example.com/upshift',
+        secretArn: arn('upshift/webhook'),
+        timeoutSeconds: 10,
+      },
+      github: { eventTypePrefix: 'upshift' },
+      gitlab: { ref: 'main' },
+    });
+  });
+});
+
+describe('CI feedback configuration', () => {
+  it('names the field and what was expected', () => {
+    expect(() =>
+      parseCiFeedbackConfig(
+        { webhook: { url: 'http://ci.example.com/x', secretArn: 'upshift/webhook' } },
+        'ctx',
+      ),
+    ).toThrow(/webhook\.url: expected an https URL[\s\S]*webhook\.secretArn: expected the complete ARN/);
+    expect(() => parseCiFeedbackConfig({}, 'ctx')).toThrow(
+      /expected at least one of github, gitlab or webhook/,
+    );
+    expect(() =>
+      parseCiFeedbackConfig({
+        github: { owner: 'a', repo: 'b', mode: 'deployment_status', secretArn: arn('x') },
+      }),
+    ).toThrow(/github\.mode: deployment_status is not supported: .*deployment id/);
+    expect(() => parseCiFeedbackConfig({ webhok: {} })).toThrow(
+      /webhok: unknown key, did you mean "webhook"\?/,
+    );
+  });
+
+  it('fails synth on a bad context value, naming the context key', () => {
+    const app = new App({
+      context: {
+        'aws:cdk:bundling-stacks': [],
+        'upshift:catalog': 'catalog/demo.catalog.json',
+        [CI_FEEDBACK_CONTEXT]: '{"webhook": {"url": "https://x.example.com"}}',
+      },
+    });
+    expect(() => buildApp(app)).toThrow(/context upshift:ciFeedback is invalid:[\s\S]*webhook\.secretArn/);
+  });
+});
