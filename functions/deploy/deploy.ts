@@ -136,6 +136,7 @@ export async function deploy(
       environment: request.environment,
       revert: mode !== 'upgrade',
       createdAfter: prior.intentAt,
+      target,
     });
   }
   const intent: DeployIntent =

@@ -191,6 +191,7 @@ async function probe(
     concurrency: component.probes.concurrency,
     timeoutMs: component.probes.timeoutMs,
     ...(component.probes.http ? { endpoints: component.probes.http } : {}),
+    workflowId: subject.workflowId,
   };
   if (probeTransport(target, component.probes) === 'http') {
     if (!ports.httpProber) throw new UnsupportedArtifact('no HTTP prober is wired');

@@ -20,6 +20,10 @@ const permanentNames = new Set([
   'RequestEntityTooLarge',
   'AccessDeniedException',
   'UnrecognizedClientException',
+  // STS's AssumeRole answers a refused role with AccessDenied (no Exception suffix).
+  'AccessDenied',
+  // An error an adapter already classified as permanent (an AssumeRole refused inside a call).
+  'DependencyRejected',
 ]);
 
 /**

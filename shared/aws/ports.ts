@@ -35,7 +35,8 @@ export interface AwsBase {
   readonly ids: ReturnType<typeof timeOrderedIds>;
   readonly env: NodeJS.ProcessEnv;
   readonly options: AwsPortOptions;
-  client<C extends { middlewareStack: unknown }>(Make: ClientClass<C>): C;
+  /** A client with the options' configuration; `config` overrides it (a target's region and credentials). */
+  client<C extends { middlewareStack: unknown }>(Make: ClientClass<C>, config?: Record<string, unknown>): C;
 }
 
 export function awsBase(env: NodeJS.ProcessEnv = process.env, options: AwsPortOptions = {}): AwsBase {
@@ -47,8 +48,8 @@ export function awsBase(env: NodeJS.ProcessEnv = process.env, options: AwsPortOp
     ids: timeOrderedIds(clock),
     env,
     options,
-    client: (Make) => {
-      const made = new Make({ ...options.clientConfig });
+    client: (Make, config) => {
+      const made = new Make({ ...options.clientConfig, ...config });
       return options.decorate ? options.decorate(made) : made;
     },
   };

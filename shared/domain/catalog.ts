@@ -5,20 +5,43 @@ import { findReservedKeys, ownValue } from './own';
 import { type Policy, parsePolicies, policyOf } from './policy';
 import { isSemVer } from './semver';
 import { strictObject } from './strict-object';
+import { locate, locationOf } from './target-location';
 import { describeIssues } from './zod-issues';
 
 const name = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected lowercase letters, digits and dashes');
 const semver = z.string().refine(isSemVer, 'expected a semantic version such as 1.2.3');
 
+/**
+ * Where a target lives when it is not in the pipeline's own account: its account, its region (the
+ * pipeline's when absent) and the role Upshift assumes there (docs/decisions/0028). Every target
+ * type takes them; parseCatalog checks that they come together.
+ */
+export const placementShape = {
+  account: z
+    .string()
+    .regex(/^\d{12}$/, 'expected a 12-digit AWS account id')
+    .optional(),
+  region: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, 'expected an AWS region such as eu-west-1')
+    .optional(),
+  roleName: z
+    .string()
+    .regex(/^[\w+=,.@-]{1,64}$/, 'expected an IAM role name (1 to 64 letters, digits or +=,.@_-)')
+    .optional(),
+};
+
 export const targetSchema = z.discriminatedUnion(
   'type',
   [
     strictObject({
+      ...placementShape,
       type: z.literal('lambda'),
       functionName: z.string().min(1),
       alias: z.string().min(1).default('live'),
     }),
     strictObject({
+      ...placementShape,
       type: z.literal('ecs'),
       cluster: z.string().min(1),
       service: z.string().min(1),
@@ -33,8 +56,28 @@ export const targetSchema = z.discriminatedUnion(
       }).optional(),
     }),
     strictObject({
+      ...placementShape,
       type: z.literal('ec2'),
-      autoScalingGroups: z.array(z.string()).default([]),
+      /** Auto Scaling groups whose instances the deployment group deploys to. */
+      autoScalingGroups: z.array(z.string().min(1).max(255)).max(100).default([]),
+      /**
+       * EC2 tag filters (CodeDeploy's ec2TagSet): an instance must match at least one filter of
+       * every inner list (at most 3 lists). Without tags or groups no group is provisioned.
+       */
+      ec2TagSet: z
+        .array(
+          z
+            .array(
+              strictObject({
+                key: z.string().min(1).max(128),
+                value: z.string().max(256).optional(),
+                type: z.enum(['KEY_ONLY', 'VALUE_ONLY', 'KEY_AND_VALUE']).default('KEY_AND_VALUE'),
+              }),
+            )
+            .min(1, 'expected at least one tag filter'),
+        )
+        .max(3, 'CodeDeploy takes at most 3 tag groups in an ec2TagSet')
+        .optional(),
     }),
   ],
   { error: 'expected a target with type "lambda", "ecs" or "ec2"' },
@@ -255,6 +298,14 @@ export function parseCatalog(document: unknown, label = 'catalog'): Catalog {
         );
       }
       const target = env.target ?? component.target;
+      problems.push(
+        ...placementProblems(
+          target,
+          env.target
+            ? `components.${componentName}.environments.${envName}.target`
+            : `components.${componentName}.target`,
+        ),
+      );
       const artifactType = env.baseline.artifact.type === 'image' ? 'ecs' : env.baseline.artifact.type;
       if (artifactType !== target.type) {
         problems.push(
@@ -263,8 +314,32 @@ export function parseCatalog(document: unknown, label = 'catalog'): Catalog {
       }
     }
   }
-  if (problems.length) throw new InvalidDocument(label, problems);
+  if (problems.length) throw new InvalidDocument(label, [...new Set(problems)]);
   return catalog;
+}
+
+/**
+ * A target in another account names the account and the role Upshift assumes there; a region or
+ * a role without an account is refused (use the pipeline's own account id for another region).
+ */
+function placementProblems(target: Target, path: string): string[] {
+  const problems: string[] = [];
+  if (target.account && !target.roleName) {
+    problems.push(
+      `${path}.roleName: expected the name of the role Upshift assumes in account ${target.account}`,
+    );
+  }
+  if (!target.account && (target.region || target.roleName)) {
+    problems.push(
+      `${path}.account: expected the 12-digit account of the target, since it names ${target.region ? 'a region' : 'a role'}`,
+    );
+  }
+  if (target.type === 'ec2' && target.autoScalingGroups.length === 0 && !target.ec2TagSet?.length) {
+    problems.push(
+      `${path}: expected autoScalingGroups or ec2TagSet, the instances the EC2 deployment group deploys to`,
+    );
+  }
+  return problems;
 }
 
 /**
@@ -296,6 +371,20 @@ export function targetFor(component: Component, environment: string): Target {
 
 export function alarmName(component: string, environment: string, alarmId: string): string {
   return `${component}-${environment}-${alarmId}`;
+}
+
+/**
+ * The alarms of a component's environment as the steps read them: each name, qualified with the
+ * target's account, region and role when the target lives in another account (target-location.ts),
+ * so that DescribeAlarms goes where the alarm is.
+ */
+export function environmentAlarms(
+  componentName: string,
+  component: Component,
+  environment: string,
+): string[] {
+  const location = locationOf(targetFor(component, environment));
+  return component.alarms.map((a) => locate(alarmName(componentName, environment, a.id), location));
 }
 
 /** The component that declares this ECR repository as a source. */

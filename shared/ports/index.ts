@@ -286,6 +286,8 @@ export interface FindDeploymentInput {
   revert?: boolean;
   /** The intent's time: the deployment was created after it (narrows the listing). */
   createdAfter?: string;
+  /** The environment's target: a target in another account is looked for there (decision 0028). */
+  target?: Target;
 }
 
 export interface Deployer {
@@ -349,6 +351,8 @@ export interface ProbeRun {
   timeoutMs: number;
   /** HTTP endpoints the catalog names (EC2, Lambda function URLs), else the target's own. */
   endpoints?: { candidateUrl?: string; baselineUrl?: string };
+  /** The workflow verifying: a target in another account is probed in a role session named after it. */
+  workflowId?: string;
 }
 
 /**

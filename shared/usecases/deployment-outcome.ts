@@ -1,4 +1,4 @@
-import { alarmName } from '../domain/catalog';
+import { environmentAlarms } from '../domain/catalog';
 import type { DeploymentStatusResult } from '../domain/steps';
 import type { AlarmReader, CatalogStore, Clock, Deployer, DeploymentInfo } from '../ports';
 
@@ -23,7 +23,7 @@ export async function readDeploymentOutcome(
   const alarms: DeploymentStatusResult['alarms'] = [];
   if (info.status === 'Failed' || info.status === 'Stopped') {
     const component = await ports.catalog.getComponent(input.component);
-    const names = (component?.alarms ?? []).map((a) => alarmName(input.component, input.environment, a.id));
+    const names = component ? environmentAlarms(input.component, component, input.environment) : [];
     if (names.length) {
       for (const s of await ports.alarms.describe(names)) {
         if (s.state === 'ALARM') alarms.push({ name: s.name, reason: s.reason, at: s.updatedAt });

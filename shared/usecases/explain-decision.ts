@@ -1,4 +1,4 @@
-import { alarmName } from '../domain/catalog';
+import { environmentAlarms } from '../domain/catalog';
 import { type Decision, evaluatePolicy } from '../domain/decision';
 import { NotFound } from '../domain/errors';
 import type { Reason } from '../domain/events/upshift-events';
@@ -85,7 +85,7 @@ export async function explainDecision(
       thresholds: stored.policy.verification,
     });
   }
-  const names = component.alarms.map((a) => alarmName(candidate.component, environment, a.id));
+  const names = environmentAlarms(candidate.component, component, environment);
   const states = names.length ? await ports.alarms.describe(names) : [];
   const decision = evaluatePolicy(
     {

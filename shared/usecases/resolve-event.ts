@@ -1,7 +1,7 @@
 import {
-  alarmName,
   type Component,
   defaultEnvironment,
+  environmentAlarms,
   environmentOf,
   type Target,
   targetFor,
@@ -295,7 +295,7 @@ export function resolvedFor(
   const probesFit = JSON.stringify(component.probes).length <= MAX_CARRIED_PROBES_CHARS;
   return {
     target: targetFor(component, environment),
-    alarmNames: component.alarms.map((a) => alarmName(componentName, environment, a.id)),
+    alarmNames: environmentAlarms(componentName, component, environment),
     ...(probesFit ? { probes: component.probes } : {}),
     ...(policy ? { policyVersion: policy.version, verification: policy.policy.verification } : {}),
     ...(environmentOf(component, environment)?.mode === 'shadow' ? { shadow: true } : {}),

@@ -6,7 +6,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import demoCatalog from '../../catalog/demo.catalog.json';
 import { LocalStack, type LocalStackOptions } from '../../local/stack';
 import type { SynthesizedApp } from '../../local/twin/synth';
-import type { CodeDeployDeployer } from '../../shared/aws/codedeploy-deployer';
 import { parseCatalog } from '../../shared/domain/catalog';
 import ecrPush from '../fixtures/events/ecr-image-push.json';
 import { versionPublished } from '../support/events';
@@ -235,7 +234,7 @@ describe('CodeDeploy semantics the twin enforces', () => {
     // Prepare
     const s = await open();
     s.publishArtifacts(versionPublished({ version: '1.1.0', environment: 'staging' }));
-    const deployer = s.admin.deployer() as CodeDeployDeployer;
+    const deployer = s.admin.deployer();
     // Act: the alias serves version 1; the AppSpec claims 3
     const { deploymentId } = await deployer.createDeployment(request('3', '7'));
     const info = await deployer.getDeployment(deploymentId);
