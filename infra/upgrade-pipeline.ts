@@ -14,7 +14,9 @@ import { acknowledgePipelineFindings } from './pipeline/nag';
 import { PipelineRules } from './pipeline/rules';
 import { seedCatalog } from './pipeline/seeding';
 import { UpgradeStateMachine } from './pipeline/state-machine';
+import { monitoringProps, UpshiftMonitoring } from './monitoring';
 import { PipelineTargets } from './pipeline/targets';
+import { hasPromotion, PromotionWaves } from './waves';
 
 export { lambdaBundle } from './lambda-bundle';
 export type { FunctionName, HelperName, StepName } from './pipeline/functions';
@@ -56,6 +58,8 @@ export class UpgradePipeline extends Construct {
   readonly seed: CatalogSeed;
   /** The dead-letter queue of every rule target (events no target accepted after retries). */
   readonly deadLetters: sqs.Queue;
+  /** Self-monitoring: alarms, the operations topic, the dashboard, the bus archive (monitoring.ts). */
+  readonly monitoring: UpshiftMonitoring;
   private readonly builder: PipelineFunctions;
 
   constructor(scope: Construct, id: string, props: UpgradePipelineProps) {
@@ -99,6 +103,16 @@ export class UpgradePipeline extends Construct {
 
     // 8. Further constructs that build on the pipeline (monitoring, CI feedback, waves): wire each
     // here with a line, from its own file, reading this construct's public members.
+    this.monitoring = new UpshiftMonitoring(this, 'Monitoring', monitoringProps(this, props));
+    if (hasPromotion(catalog)) {
+      new PromotionWaves(this, 'PromotionWaves', {
+        pipeline: this,
+        table,
+        bus,
+        reconciler: fns.Reconcile,
+        deadLetters: this.deadLetters,
+      });
+    }
   }
 
   /**

@@ -6,6 +6,7 @@ import { type Policy, parsePolicies, policyOf } from './policy';
 import { isSemVer } from './semver';
 import { strictObject } from './strict-object';
 import { locate, locationOf } from './target-location';
+import { promotionPolicySchema, promotionProblems } from './waves';
 import { describeIssues } from './zod-issues';
 
 const name = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected lowercase letters, digits and dashes');
@@ -229,6 +230,8 @@ export const componentSchema = strictObject({
     ecr: strictObject({ repositories: z.array(z.string().min(1)).min(1) }).optional(),
   }).default({}),
   alarms: z.array(alarmSchema).max(10, 'CodeDeploy takes at most 10 alarms').default([]),
+  /** How a version promotes through the environments (docs/waves.md); the catalog's `promotion` otherwise. */
+  promotion: promotionPolicySchema.optional(),
   probes: strictObject({
     samples: z.number().int().min(1).max(1000).default(20),
     requests: z.array(probeSchema).default([]),
@@ -261,6 +264,8 @@ export type Component = z.infer<typeof componentSchema>;
 export const catalogSchema = strictObject({
   $schema: z.string().optional(),
   components: z.record(name, componentSchema),
+  /** The promotion policy of every component that states none of its own (docs/waves.md). */
+  promotion: promotionPolicySchema.optional(),
   /** `{ "defaults"?: {...}, "<environment>": {...} }`, parsed by parsePolicies. */
   policies: z.record(z.string(), z.unknown()),
 });
@@ -284,6 +289,10 @@ export function parseCatalog(document: unknown, label = 'catalog'): Catalog {
   const first = [...(result.success ? [] : describeIssues(result.error)), ...parsed.problems];
   if (!result.success || first.length) throw new InvalidDocument(label, first);
   const catalog: Catalog = { ...result.data, policies: parsed.policies };
+  // The default promotion policy is stored with each component it applies to (docs/waves.md).
+  if (catalog.promotion) {
+    for (const component of Object.values(catalog.components)) component.promotion ??= catalog.promotion;
+  }
   const problems: string[] = [];
   for (const [componentName, component] of Object.entries(catalog.components)) {
     if (component.sources.ecr && component.target.type !== 'ecs') {
@@ -314,6 +323,9 @@ export function parseCatalog(document: unknown, label = 'catalog'): Catalog {
       }
     }
   }
+  problems.push(
+    ...promotionProblems(catalog.components, (env) => policyOf(catalog.policies, env)?.trustedSources),
+  );
   if (problems.length) throw new InvalidDocument(label, [...new Set(problems)]);
   return catalog;
 }

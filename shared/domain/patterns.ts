@@ -4,7 +4,9 @@ import * as codedeploy from './events/codedeploy-state-change';
 import * as ecr from './events/ecr-image-action';
 import * as rollback from './events/rollback-requested';
 import * as execution from './events/sfn-execution-status';
+import * as upshiftEvents from './events/upshift-events';
 import * as published from './events/version-published';
+import { waveInputDetailTypes } from './waves';
 
 /**
  * Every EventBridge rule pattern Upshift uses, defined once. The CDK stack deploys these objects
@@ -32,6 +34,11 @@ export const rulePatterns = {
     source: [alarm.source],
     'detail-type': [alarm.detailType],
     detail: { state: { value: ['ALARM'] } },
+  },
+  /** Upshift's own upgrade events, which move promotion waves (docs/waves.md). */
+  promotionInputs: {
+    source: [upshiftEvents.source],
+    'detail-type': [...waveInputDetailTypes],
   },
   /**
    * An upgrade execution that ended without reaching its Record step (failed outside every Catch,

@@ -4,6 +4,12 @@ import type { Policy } from './policy';
 export const UNTRUSTED_SOURCE = 'UNTRUSTED_SOURCE';
 
 /**
+ * The source of the Version Published and Rollback Requested events a promotion wave sends
+ * (docs/waves.md). Like any source it must be listed where a policy names its trusted sources.
+ */
+export const PROMOTION_SOURCE = 'upshift.promotion';
+
+/**
  * Whether an event from `source` may start an upgrade or a rollback in the policy's environment.
  * A policy without `trustedSources` accepts any source (and `cdk synth` warns about it); with a
  * list, the source must be in it exactly, as EventBridge compares sources.

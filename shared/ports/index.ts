@@ -8,6 +8,7 @@ import type { Artifact } from '../domain/events/artifact';
 import type { Reason } from '../domain/events/upshift-events';
 import type { Policy } from '../domain/policy';
 import type { ProbeSample } from '../domain/verification';
+import type { Wave } from '../domain/waves';
 import type { HistoryEntry, RegistryEntry, WorkflowRecord } from '../domain/workflow';
 
 export interface Clock {
@@ -191,6 +192,8 @@ export interface WorkflowStore {
   ): Promise<WorkflowRecord | undefined>;
   get(workflowId: string): Promise<WorkflowRecord | undefined>;
   list(limit: number): Promise<WorkflowRecord[]>;
+  /** Every workflow started in [from, to), oldest first (`upshift metrics` and `export`). */
+  listStarted(range: { from?: string; to: string }): Promise<WorkflowRecord[]>;
 }
 
 export interface ApprovalRecord {
@@ -473,4 +476,39 @@ export interface BakeWatchStore {
   claim(workflowId: string, at: string, answer: unknown): Promise<{ taskToken: string } | undefined>;
   unanswered(workflowId: string): Promise<{ taskToken: string; answer: unknown } | undefined>;
   close(workflowId: string, at: string): Promise<void>;
+}
+
+/** A stage's soak (or a recheck of a stage held by `after`): due for the reconciler at `until`. */
+export interface WaveSoak {
+  waveId: string;
+  environment: string;
+  component: string;
+  until: string;
+}
+
+/** Promotion waves (docs/waves.md): every write is a single-item conditional write. */
+export interface WaveStore {
+  get(waveId: string): Promise<Wave | undefined>;
+  /** Writes a new wave; false when one with this id exists (a second delivery). */
+  create(wave: Wave): Promise<boolean>;
+  /** Writes the wave if it is still at `wave.rev` as read, as `rev + 1`; false when someone else wrote first. */
+  save(wave: Wave): Promise<boolean>;
+  /** The newest waves first. */
+  list(limit: number): Promise<Wave[]>;
+  /** Which wave a component's version belongs to in an environment (the stage's link). */
+  findStage(component: string, environment: string, version: string): Promise<string | undefined>;
+  linkStage(component: string, environment: string, version: string, waveId: string): Promise<void>;
+  /** The component's newest wave. */
+  head(component: string): Promise<{ waveId: string; version: string } | undefined>;
+  /** Moves the head to `head` if it is still `seen` (or absent when `seen` is undefined). */
+  setHead(component: string, head: { waveId: string; version: string }, seen?: string): Promise<boolean>;
+  /** The wave of `component` in a release, for `after`. */
+  releaseWave(release: string, component: string): Promise<string | undefined>;
+  linkRelease(release: string, component: string, waveId: string): Promise<void>;
+  /** Registers (or moves) the due item of a stage's soak. */
+  scheduleSoak(soak: WaveSoak): Promise<void>;
+  listDueSoaks(now: string, limit: number, start?: Record<string, unknown>): Promise<DuePage<WaveSoak>>;
+  listPendingSoaks(limit: number): Promise<WaveSoak[]>;
+  /** Takes the soak off the due list (idempotent). */
+  closeSoak(waveId: string, environment: string, at: string): Promise<void>;
 }

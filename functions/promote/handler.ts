@@ -1,0 +1,29 @@
+import { dynamoPorts } from '../../shared/aws/dynamodb-clients';
+import { eventPorts } from '../../shared/aws/eventbridge-clients';
+import { awsBase, withClients } from '../../shared/aws/ports';
+import type { AwsPorts } from '../../shared/aws/wiring';
+import { stepHandler } from '../../shared/runtime/middleware';
+import { onUpgradeEvent, type WavePorts, waveInputSchema } from '../../shared/usecases/waves';
+
+/**
+ * The rule on Upshift's own upgrade events (pattern `promotionInputs`): moves the promotion wave
+ * of the event's stage (docs/waves.md). The soak's end is the reconciler's (finishSoak).
+ */
+export function createHandler(ports: WavePorts) {
+  return stepHandler('Promote', waveInputSchema, (event) => onUpgradeEvent(event, ports));
+}
+
+/** The one wiring of this handler: its ports from the AWS adapters (the local twin passes its own). */
+export function wire(aws: Pick<AwsPorts, 'stores' | 'events' | 'clock'>) {
+  const stores = aws.stores();
+  return createHandler({
+    waves: stores.waves,
+    catalog: stores.catalog,
+    workflows: stores.workflows,
+    registry: stores.registry,
+    events: aws.events(),
+    clock: aws.clock,
+  });
+}
+
+export const handler = wire(withClients(awsBase(), dynamoPorts, eventPorts));
