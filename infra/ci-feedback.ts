@@ -12,6 +12,7 @@ import { Construct } from 'constructs';
 import {
   type CiFeedbackConfig,
   type CiFeedbackInput,
+  ciFeedbackContextKey,
   feedbackPatterns,
   feedbackSource,
   forwardedPattern,
@@ -21,7 +22,7 @@ import {
 } from '../shared/domain/feedback';
 
 /** The CDK context key that turns feedback on without code: a JSON object, JSON text or a file. */
-export const CI_FEEDBACK_CONTEXT = 'upshift:ciFeedback';
+export const CI_FEEDBACK_CONTEXT = ciFeedbackContextKey;
 
 /** The function's name in the pipeline (its tag; the twin finds its handler by it). */
 export const NOTIFY_CI_FUNCTION = 'NotifyCi';

@@ -6,6 +6,8 @@ import { FileEvidenceStore, MemoryEvidenceStore } from '../functions/verify/evid
 import type { Stores } from '../shared/aws/dynamo-store';
 import { type AwsPorts, awsPorts } from '../shared/aws/wiring';
 import type { Catalog } from '../shared/domain/catalog';
+import { type CiFeedbackInput, ciFeedbackContextKey } from '../shared/domain/feedback';
+import { WAVE_UPDATED } from '../shared/domain/waves';
 import type { WorkflowRecord } from '../shared/domain/workflow';
 import type { EvidenceStore } from '../shared/ports';
 import { timeOrderedIds } from '../shared/runtime/system';
@@ -28,6 +30,7 @@ import {
 } from './emulators/eventbridge';
 import { LambdaEmulator, type LambdaSnapshot } from './emulators/lambda';
 import { S3Emulator } from './emulators/s3';
+import { type SecretSpec, SecretsManagerEmulator } from './emulators/secrets-manager';
 import { SnsEmulator, type TopicSpec, topicsOf } from './emulators/sns';
 import { StepFunctionsEmulator, TaskTokenRegistry } from './emulators/stepfunctions';
 import { type ExecutionResult, LocalEngine } from './engine';
@@ -71,6 +74,13 @@ export interface LocalStackOptions {
    * default). Time starts at `startAt`, else now (or a kept state's last instant when later).
    */
   wallClock?: { speed?: number };
+  /**
+   * Feedback to CI (docs/ci-feedback.md), synthesized into the app as the context
+   * `upshift:ciFeedback` would be on AWS: the notifier and its rules run in the twin.
+   */
+  ciFeedback?: CiFeedbackInput;
+  /** Secrets the account holds (Secrets Manager), such as the webhook's HMAC key. */
+  secrets?: SecretSpec[];
 }
 
 export interface RunResult {
@@ -108,6 +118,8 @@ export class LocalStack {
   private readonly running = new Set<Promise<ExecutionResult>>();
   private unlock: () => void = () => undefined;
   private reconcileTicking = false;
+  /** Reconciler ticks scheduled for promotion waves' soaks: virtual time passes until they fire. */
+  private soakTicks = 0;
   private closed = false;
   private saving = false;
   private readonly runningExecutions = new Map<string, { name: string; startDate: number; input: string }>();
@@ -127,6 +139,8 @@ export class LocalStack {
   readonly stepFunctions: StepFunctionsEmulator;
   /** SNS: the app's topics (the approvals topic), published to by rule targets. */
   readonly sns: SnsEmulator;
+  /** Secrets Manager: the secrets the options name (GetSecretValue with IAM). */
+  readonly secrets: SecretsManagerEmulator;
   readonly tokens = new TaskTokenRegistry();
   readonly transport: TwinTransport;
   /** The app's ports with the user's own credentials: what the CLI reads and writes with. */
@@ -159,6 +173,7 @@ export class LocalStack {
     });
     this.events = events;
     this.sns = new SnsEmulator(clock, topics);
+    this.secrets = new SecretsManagerEmulator(clock, options.secrets ?? []);
     this.lambda = new LambdaEmulator({ clock });
     this.ecs = new EcsEmulator({ clock });
     this.alarms = new CloudWatchEmulator({ clock, events, sources: [this.lambda, this.ecs] });
@@ -217,6 +232,7 @@ export class LocalStack {
       ['events', events],
       ['states', this.stepFunctions],
       ['s3', new S3Emulator(model.buckets, options.stateDir)],
+      ['secretsmanager', this.secrets],
     ]);
     const roles = new RolePolicies(
       [...model.roles.values()].map((r) => ({ roleArn: r.arn, documents: r.documents })),
@@ -264,6 +280,7 @@ export class LocalStack {
         catalog: options.catalog,
         ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
         ...(options.customizeApp ? { customize: options.customizeApp } : {}),
+        ...(options.ciFeedback ? { context: { [ciFeedbackContextKey]: options.ciFeedback } } : {}),
       });
       if (options.mutateTemplates) {
         const copy = structuredClone(app);
@@ -531,7 +548,8 @@ export class LocalStack {
     });
     void run.finally(() => {
       this.running.delete(run);
-      if (this.running.size === 0 && !this.closed) this.releaseIdle ??= this.scheduler.freeze();
+      if (this.running.size === 0 && this.soakTicks === 0 && !this.closed)
+        this.releaseIdle ??= this.scheduler.freeze();
     });
     return run;
   }
@@ -759,6 +777,7 @@ export class LocalStack {
 
   /** Watches what is put on the buses: due approvals tick the reconciler; --approve answers. */
   private observe(event: BusEvent): void {
+    if (event.source === 'upshift' && event['detail-type'] === WAVE_UPDATED) this.tickForSoak(event);
     if (event.source !== 'upshift' || event['detail-type'] !== 'Approval Requested') return;
     const rule = this.model.rules.find((r) => r.scheduleExpression);
     const due = Date.parse(String(event.detail.expiresAt));
@@ -813,6 +832,28 @@ export class LocalStack {
     });
   }
 
+  /**
+   * A wave's soak (or a recheck held by `after`) is due at `nextCheckAt`: the reconciler's
+   * schedule fires at its first minute after, and virtual time passes until then even with no
+   * execution running, as it would on AWS (docs/waves.md).
+   */
+  private tickForSoak(event: BusEvent): void {
+    const rule = this.model.rules.find((r) => r.scheduleExpression);
+    const due = Date.parse(String(event.detail.nextCheckAt));
+    if (!rule || !Number.isFinite(due)) return;
+    const tickAt = this.events.nextScheduledFire(rule.name, due - 1);
+    if (!tickAt) return;
+    this.soakTicks++;
+    this.releaseIdle?.();
+    this.releaseIdle = undefined;
+    this.scheduler.at(tickAt.getTime(), () => {
+      this.soakTicks--;
+      if (this.closed) return;
+      this.events.fireSchedule(rule.name);
+      if (this.running.size === 0 && this.soakTicks === 0) this.releaseIdle ??= this.scheduler.freeze();
+    });
+  }
+
   /** The scheduled rule that targets the ApprovalReminders function, if the app has one. */
   private reminderRule() {
     const fn = this.model.functions.find((f) => f.name === 'ApprovalReminders');
@@ -824,7 +865,7 @@ export class LocalStack {
   /** Waits until every execution started so far has ended. */
   async drain(): Promise<void> {
     // Executions, and what is due at the instant they end (rule deliveries that may start more).
-    while (this.running.size || !this.scheduler.quietNow()) {
+    while (this.running.size || this.soakTicks || !this.scheduler.quietNow()) {
       if (this.running.size) await Promise.allSettled([...this.running]);
       else await new Promise((r) => setImmediate(r));
     }

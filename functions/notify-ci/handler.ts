@@ -13,25 +13,27 @@ import { logger } from '../../shared/runtime/observability';
 import { fetchPost } from './http';
 import { type NotifyCiPorts, notifyCi, type Post } from './notify-ci';
 
-/** Where to deliver, parsed at import: a missing or malformed UPSHIFT_CI_FEEDBACK fails at once. */
-const config = parseEnv(
-  z.object({
-    UPSHIFT_CI_FEEDBACK: z
-      .string({ error: 'expected the CI feedback configuration (JSON)' })
-      .transform((text, ctx) => {
-        try {
-          return notifierConfigSchema.parse(JSON.parse(text));
-        } catch (error) {
-          ctx.addIssue({
-            code: 'custom',
-            message: `expected the notifier configuration: ${(error as Error).message}`,
-          });
-          return z.NEVER;
-        }
-      }),
-  }),
-  process.env,
-).UPSHIFT_CI_FEEDBACK;
+/** Where to deliver (UPSHIFT_CI_FEEDBACK); a missing or malformed value fails at once, naming it. */
+export function notifierConfigFrom(env: NodeJS.ProcessEnv) {
+  return parseEnv(
+    z.object({
+      UPSHIFT_CI_FEEDBACK: z
+        .string({ error: 'expected the CI feedback configuration (JSON)' })
+        .transform((text, ctx) => {
+          try {
+            return notifierConfigSchema.parse(JSON.parse(text));
+          } catch (error) {
+            ctx.addIssue({
+              code: 'custom',
+              message: `expected the notifier configuration: ${(error as Error).message}`,
+            });
+            return z.NEVER;
+          }
+        }),
+    }),
+    env,
+  ).UPSHIFT_CI_FEEDBACK;
+}
 
 /** The rules on Upshift's outcome (and stage) events: tell CI, once per delivery (notifyCi). */
 export function createHandler(ports: NotifyCiPorts) {
@@ -40,11 +42,11 @@ export function createHandler(ports: NotifyCiPorts) {
 
 /** The one wiring of this handler: its ports from the AWS adapters (the local twin passes its own). */
 export function wire(
-  aws: Pick<AwsBase, 'client' | 'clock' | 'config'> & { events(): EventPublisher },
+  aws: Pick<AwsBase, 'client' | 'clock' | 'config' | 'env'> & { events(): EventPublisher },
   post: Post = fetchPost,
 ) {
   return createHandler({
-    config,
+    config: notifierConfigFrom(aws.env),
     claims: new DynamoFeedbackClaims(aws.client(DynamoDBClient), aws.config.UPSHIFT_TABLE_NAME),
     secrets: secretPorts(aws).secrets(),
     events: aws.events(),

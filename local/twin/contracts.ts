@@ -27,7 +27,8 @@ export type ServicePrefix =
   | 'events'
   | 'states'
   | 'dynamodb'
-  | 's3';
+  | 's3'
+  | 'secretsmanager';
 
 /**
  * One authorization AWS performs for a call: the action, the resource ARN it is checked on, and

@@ -62,10 +62,11 @@ function listFiles(path: string): string[] {
     .sort();
 }
 
-/** A content hash of the catalog and every source file the synthesized app depends on. */
-export function synthKey(catalog: Catalog): string {
+/** A content hash of the catalog, the extra context and every source file the app depends on. */
+export function synthKey(catalog: Catalog, context?: Record<string, unknown>): string {
   const hash = createHash('sha256');
   hash.update(JSON.stringify(catalog));
+  if (context && Object.keys(context).length > 0) hash.update(JSON.stringify(context));
   for (const file of SOURCES.flatMap((s) => listFiles(join(projectRoot, s)))) {
     hash.update(relative(projectRoot, file));
     hash.update(readFileSync(file));
@@ -82,6 +83,11 @@ export interface SynthOptions {
    * A customized app is never cached.
    */
   customize?: (built: Awaited<ReturnType<typeof import('../../infra/app')['buildApp']>>) => void;
+  /**
+   * More CDK context, as `cdk synth -c key=value` gives it (`upshift up` sets `upshift:ciFeedback`
+   * this way). Part of the cache key.
+   */
+  context?: Record<string, unknown>;
 }
 
 export interface SynthResult {
@@ -99,7 +105,7 @@ export interface SynthResult {
 export async function synthesize(options: SynthOptions): Promise<SynthResult> {
   const started = performance.now();
   const cacheDir = options.cacheDir ?? join(projectRoot, '.upshift', 'cache');
-  const key = options.customize ? undefined : synthKey(options.catalog);
+  const key = options.customize ? undefined : synthKey(options.catalog, options.context);
   const cacheFile = key ? join(cacheDir, cacheFileName(key)) : undefined;
   if (cacheFile && existsSync(cacheFile)) {
     try {
@@ -124,6 +130,7 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
           'aws:cdk:bundling-stacks': [],
           'upshift:catalog': catalogFile,
           ...cdkJsonContext(),
+          ...options.context,
         },
       }),
     );
@@ -153,7 +160,7 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
     };
     // Cached only if the sources did not change while they were read (an editor saving midway
     // would otherwise file one version's templates under another's hash).
-    if (cacheFile && key === synthKey(options.catalog)) {
+    if (cacheFile && key === synthKey(options.catalog, options.context)) {
       mkdirSync(cacheDir, { recursive: true });
       // Write then rename: a reader never sees half a file.
       writeFileSync(`${cacheFile}.${process.pid}.tmp`, JSON.stringify(app));

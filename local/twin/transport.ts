@@ -6,6 +6,7 @@ import { ECSServiceException } from '@aws-sdk/client-ecs';
 import { EventBridgeServiceException } from '@aws-sdk/client-eventbridge';
 import { LambdaServiceException } from '@aws-sdk/client-lambda';
 import { S3ServiceException } from '@aws-sdk/client-s3';
+import { SecretsManagerServiceException } from '@aws-sdk/client-secrets-manager';
 import { SFNServiceException } from '@aws-sdk/client-sfn';
 import {
   type AuthorizationRequest,
@@ -31,6 +32,7 @@ const prefixOfClient: Record<string, ServicePrefix> = {
   SFNClient: 'states',
   DynamoDBClient: 'dynamodb',
   S3Client: 's3',
+  SecretsManagerClient: 'secretsmanager',
 };
 
 // biome-ignore lint/suspicious/noExplicitAny: SDK exception constructors differ in their option types.
@@ -43,6 +45,7 @@ const exceptionOf: Record<ServicePrefix, new (options: any) => Error> = {
   states: SFNServiceException as never,
   dynamodb: DynamoDBServiceException as never,
   s3: S3ServiceException as never,
+  secretsmanager: SecretsManagerServiceException as never,
 };
 
 export interface Authorizer {

@@ -133,6 +133,9 @@ export const ciFeedbackConfigSchema = strictObject({
     }
   });
 
+/** The CDK context key that turns feedback on without code: a JSON object, JSON text or a file. */
+export const ciFeedbackContextKey = 'upshift:ciFeedback';
+
 export type CiFeedbackConfig = z.infer<typeof ciFeedbackConfigSchema>;
 export type CiFeedbackInput = z.input<typeof ciFeedbackConfigSchema>;
 export type FeedbackChannel = 'webhook' | 'github' | 'gitlab';
