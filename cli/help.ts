@@ -34,6 +34,11 @@ Usage:
   upshift reject ID --comment TEXT (--state DIR | --endpoint URL) --as NAME [--json]
                                                  answer a pending approval on a running upshift up,
                                                  or on AWS with --stack NAME [--region R] [--profile P]
+  upshift metrics (--state DIR | --stack NAME) [--component C] [--env E] [--since D] [--json]
+                                                 deployment frequency, lead time, change failure
+                                                 rate, time to restore, rollbacks, approval waits
+  upshift export (--state DIR | --stack NAME) [--since D] [--format json|csv] [--out FILE]
+                                                 the audit trail: who, what, when, decision, reasons
 
 Each command takes --help. Exit status: 0 for every handled outcome (COMPLETED, ROLLED_BACK,
 REJECTED, ...), 2 for a usage error, 1 for a crash (one line; the details go to a file it names).`;
@@ -142,4 +147,23 @@ did-you-mean (production.bakeMinuts: unknown key, did you mean "bakeMinutes"?). 
 versions with who, when and the diff. explain is a dry run of the decision; it starts nothing.
 With --state, list, get, history and explain read a saved state (the folder must exist); without
 it they read the catalog's policies.`,
+  metrics: `Usage: upshift metrics (--state DIR | --stack NAME [--region R] [--profile P])
+                       [--component C] [--env E] [--since D] [--json]
+
+Delivery metrics from the workflow records started since D (all of them without --since), for all
+components and environments, then per component and environment: deployment frequency, lead time
+from publish (and from commit when the event carried committedAt) to COMPLETED, change failure
+rate, time to restore, rollbacks by cause, approval wait times, shadowed runs. D is an ISO 8601
+time, a date (2026-11-01, midnight UTC) or a span back from now (30d, 12h, 2w); now is the saved
+state's clock locally. Definitions: docs/metrics.md.
+${stateRead}`,
+  export: `Usage: upshift export (--state DIR | --stack NAME [--region R] [--profile P])
+                      [--since D] [--component C] [--env E] [--format json|csv] [--out FILE]
+
+The audit trail of the workflows started since D, oldest first: who published (and who approved),
+what (component, environment, version, from which), when, the decision, its risk and policy
+version, the outcome and its reasons, the deployment and the evidence reference. --format json
+(the default) or csv (RFC 4180: a header, CRLF, quoted fields; a list holds one item per line).
+--out FILE writes the file and prints how many workflows it holds. Columns: docs/metrics.md.
+${stateRead}`,
 };

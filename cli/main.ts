@@ -6,6 +6,8 @@ import { StateDirUnusable, StateInUse } from '../local/state-lock';
 import { InvalidDocument } from '../shared/domain/errors';
 import { answer, approvals } from './commands/approvals';
 import { demo } from './commands/demo';
+import { exportAudit } from './commands/export';
+import { metrics } from './commands/metrics';
 import { PolicyProblems, policies } from './commands/policies';
 import { publish } from './commands/publish';
 import { rollback } from './commands/rollback';
@@ -51,6 +53,9 @@ const options = {
   profile: { type: 'string' },
   interval: { type: 'string' },
   timeout: { type: 'string' },
+  since: { type: 'string' },
+  format: { type: 'string' },
+  out: { type: 'string' },
 } as const;
 
 /** What the user can fix: a flag, a file, a folder. They print their message and exit 2. */
@@ -70,6 +75,8 @@ const commands: Record<string, (rest: string[], flags: Flags, out: (s: string) =
     approvals,
     approve: answer(true),
     reject: answer(false),
+    metrics: (_rest, flags, out) => metrics(flags, out),
+    export: (_rest, flags, out) => exportAudit(flags, out),
   };
 
 /**

@@ -141,12 +141,26 @@ export async function decideApproval(
   }
   const latest = await ports.approvals.get(input.approvalId);
   const approvers = (latest?.approvers ?? []).map((a) => a.by);
-  await ports.workflows.append(record.workflowId, {
-    stage: 'Approval',
-    at,
-    status,
-    detail: `${status.toLowerCase()} by ${input.approve ? approvers.join(', ') : input.by}${input.comment ? `: ${input.comment}` : ''}`,
-  });
+  await ports.workflows.append(
+    record.workflowId,
+    {
+      stage: 'Approval',
+      at,
+      status,
+      detail: `${status.toLowerCase()} by ${input.approve ? approvers.join(', ') : input.by}${input.comment ? `: ${input.comment}` : ''}`,
+    },
+    // Who answered, as data for the audit export (shared/domain/audit-export.ts).
+    {
+      approval: {
+        approvalId: input.approvalId,
+        status,
+        approvers,
+        by: input.by,
+        at,
+        ...(input.comment ? { comment: input.comment } : {}),
+      },
+    },
+  );
   await ports.callbacks.sendSuccess(
     decided.taskToken,
     approvalAnswer({

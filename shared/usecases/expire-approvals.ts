@@ -31,12 +31,23 @@ export async function expireApprovals(
       comment: `no answer by ${approval.expiresAt}`,
     });
     if (!decided) continue;
-    await ports.workflows.append(approval.workflowId, {
-      stage: 'Approval',
-      at: now.toISOString(),
-      status: 'EXPIRED',
-      detail: `approval ${approval.approvalId} expired at ${approval.expiresAt}`,
-    });
+    await ports.workflows.append(
+      approval.workflowId,
+      {
+        stage: 'Approval',
+        at: now.toISOString(),
+        status: 'EXPIRED',
+        detail: `approval ${approval.approvalId} expired at ${approval.expiresAt}`,
+      },
+      {
+        approval: {
+          approvalId: approval.approvalId,
+          status: 'EXPIRED',
+          approvers: [],
+          at: now.toISOString(),
+        },
+      },
+    );
     await ports.callbacks.sendFailure(
       decided.taskToken,
       'ApprovalExpired',

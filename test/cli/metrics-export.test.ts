@@ -1,0 +1,194 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import demoCatalog from '../../catalog/demo.catalog.json';
+import { main } from '../../cli/main';
+import { LocalStack } from '../../local/stack';
+import { type AuditEntry, auditColumns, auditEntry, csvValues } from '../../shared/domain/audit-export';
+import { parseCatalog } from '../../shared/domain/catalog';
+import { deliveryMetrics } from '../../shared/domain/metrics';
+import { knownHistory, knownWindow } from '../support/history';
+
+async function cli(args: string[]): Promise<{ code: number; text: string; err: string }> {
+  let text = '';
+  let err = '';
+  const code = await main(
+    args,
+    (s) => {
+      text += s;
+    },
+    (s) => {
+      err += s;
+    },
+  );
+  return { code, text, err };
+}
+
+/**
+ * A small RFC 4180 reader: records end with CRLF, fields with commas; a quoted field may hold
+ * commas, CR, LF and doubled quotes. Anything else is an error, so a sloppy writer fails here.
+ */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let i = 0;
+  while (i < text.length) {
+    let field = '';
+    if (text[i] === '"') {
+      i++;
+      for (;;) {
+        if (i >= text.length) throw new Error('unterminated quoted field');
+        if (text[i] === '"') {
+          if (text[i + 1] === '"') {
+            field += '"';
+            i += 2;
+          } else {
+            i++;
+            break;
+          }
+        } else field += text[i++];
+      }
+    } else {
+      while (i < text.length && text[i] !== ',' && text[i] !== '\r' && text[i] !== '\n') {
+        if (text[i] === '"') throw new Error(`a quote inside an unquoted field at ${i}`);
+        field += text[i++];
+      }
+    }
+    row.push(field);
+    if (text[i] === ',') {
+      i++;
+    } else if (text.startsWith('\r\n', i)) {
+      rows.push(row);
+      row = [];
+      i += 2;
+    } else if (i < text.length) {
+      throw new Error(`expected a comma or CRLF at ${i}, found ${JSON.stringify(text[i])}`);
+    }
+  }
+  if (row.length) throw new Error('the last record does not end with CRLF');
+  return rows;
+}
+
+const state = mkdtempSync(join(tmpdir(), 'upshift-metrics-'));
+const inWindow = knownHistory.filter((r) => r.startedAt >= knownWindow.since);
+
+beforeAll(async () => {
+  // Prepare: the known history written through the workflow store into a saved state, its clock
+  // at the end of the window.
+  const stack = await LocalStack.start({
+    catalog: parseCatalog(demoCatalog),
+    stateDir: state,
+    startAt: new Date(knownWindow.until),
+  });
+  for (const record of knownHistory) await stack.stores.workflows.create(record);
+  await stack.close();
+});
+
+afterAll(() => rmSync(state, { recursive: true, force: true }));
+
+describe('upshift metrics', () => {
+  it('--json on a state with a known history gives the expected figures', async () => {
+    // Act
+    const { code, text } = await cli(['metrics', '--state', state, '--since', '2026-11-01', '--json']);
+    // Assess
+    expect(code).toBe(0);
+    const m = JSON.parse(text);
+    expect(m.window).toEqual(knownWindow);
+    expect(m.deployments).toMatchObject({ started: 9, completed: 5 });
+    expect(m.deploymentFrequency).toEqual({ completed: 5, days: 7, perDay: 0.71, perWeek: 5 });
+    expect(m.leadTime.fromPublish.medianMinutes).toBe(45);
+    expect(m.leadTime.fromCommit.medianMinutes).toBe(130);
+    expect(m.changeFailureRate).toEqual({ failures: 5, deployments: 9, rate: 0.5556 });
+    expect(m.timeToRestore).toMatchObject({ medianMinutes: 110, incidents: 4, open: 1 });
+    expect(m.rollbacks.byCause).toEqual({ SHIFT_ALARM: 1, DEPLOYMENT_FAILED: 0, BAKE_ALARM: 2, MANUAL: 1 });
+    expect(m.approvals.wait.medianMinutes).toBe(20);
+    // Read back through DynamoDB, the figures are the pure function's over the records written.
+    expect(m).toEqual(JSON.parse(JSON.stringify(deliveryMetrics(knownHistory, knownWindow))));
+  });
+
+  it('filters, a span back from now, and text for people', async () => {
+    // Act
+    const staging = JSON.parse(
+      (await cli(['metrics', '--state', state, '--since', '7d', '--env', 'staging', '--json'])).text,
+    );
+    const text = (await cli(['metrics', '--state', state, '--since', '2026-11-01T00:00:00Z'])).text;
+    // Assess
+    expect(staging.window.since).toBe(knownWindow.since);
+    expect(staging.workflows.total).toBe(2);
+    expect(text).toContain('change failure rate   55.6% (5 of 9)');
+    expect(text).toContain('rollbacks             4: SHIFT_ALARM 1, BAKE_ALARM 2, MANUAL 1 (1 failed)');
+    expect(text).toContain('checkout in staging: 2 workflows');
+  });
+
+  it('mistakes are one line naming the flag', async () => {
+    const bad = await cli(['metrics', '--state', state, '--since', 'last tuesday']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/^upshift: --since: expected an ISO 8601 time .* got "last tuesday"\n$/);
+    const none = await cli(['metrics', '--since', '7d']);
+    expect(none.code).toBe(2);
+    expect(none.err).toContain('--state DIR');
+    const later = await cli(['metrics', '--state', state, '--since', '2027-01-01']);
+    expect(later.err).toContain('--since: 2027-01-01T00:00:00.000Z is after now');
+  });
+});
+
+describe('upshift export', () => {
+  it('--format csv parses back to the same records', async () => {
+    // Act
+    const { code, text } = await cli([
+      'export',
+      '--state',
+      state,
+      '--since',
+      '2026-11-01',
+      '--format',
+      'csv',
+    ]);
+    // Assess
+    expect(code).toBe(0);
+    const [header, ...rows] = parseCsv(text);
+    expect(header).toEqual([...auditColumns]);
+    expect(rows).toHaveLength(inWindow.length);
+    const expected = inWindow.map((r) => csvValues(auditEntry(r)));
+    expect(rows.map((row) => Object.fromEntries(auditColumns.map((c, i) => [c, row[i]])))).toEqual(expected);
+    // And back to the records themselves: ids, outcomes, reasons, who approved.
+    const byId = new Map(
+      rows.map((row) => [row[0], Object.fromEntries(auditColumns.map((c, i) => [c, row[i]]))]),
+    );
+    for (const record of inWindow) {
+      const row = byId.get(record.workflowId);
+      expect(row?.outcome).toBe(record.outcome ?? 'RUNNING');
+      expect(row?.startedAt).toBe(record.startedAt);
+      expect(row?.reasons?.split('\n').filter(Boolean)).toEqual(
+        record.reasons.map((r) => `${r.code}: ${r.message}`),
+      );
+    }
+    expect(byId.get('w01')?.approvedBy).toBe('alice');
+    expect(byId.get('w05')?.approvalDetail).toBe('rejected by bob: "quoted", with a comma');
+  });
+
+  it('--format json holds the same entries, and --out writes the file', async () => {
+    // Prepare
+    const file = join(state, 'audit.json');
+    // Act
+    const { code, text } = await cli(['export', '--state', state, '--since', '2026-11-01', '--out', file]);
+    // Assess
+    expect(code).toBe(0);
+    expect(text).toBe(`wrote ${inWindow.length} workflows to ${file} (json)\n`);
+    const doc = JSON.parse(readFileSync(file, 'utf8')) as {
+      count: number;
+      entries: AuditEntry[];
+      since: string;
+    };
+    expect(doc.since).toBe(knownWindow.since);
+    expect(doc.count).toBe(inWindow.length);
+    expect(doc.entries).toEqual(JSON.parse(JSON.stringify(inWindow.map(auditEntry))));
+  });
+
+  it('an unknown format is refused by name', async () => {
+    const { code, err } = await cli(['export', '--state', state, '--format', 'xml']);
+    expect(code).toBe(2);
+    expect(err).toBe('upshift: --format: expected "json" or "csv", got "xml"\n');
+  });
+});
