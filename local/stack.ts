@@ -6,7 +6,6 @@ import { FileEvidenceStore, MemoryEvidenceStore } from '../functions/verify/evid
 import type { Stores } from '../shared/aws/dynamo-store';
 import { type AwsPorts, awsPorts } from '../shared/aws/wiring';
 import type { Catalog } from '../shared/domain/catalog';
-import { type CiFeedbackInput, ciFeedbackContextKey } from '../shared/domain/feedback';
 import { WAVE_UPDATED } from '../shared/domain/waves';
 import type { WorkflowRecord } from '../shared/domain/workflow';
 import type { EvidenceStore } from '../shared/ports';
@@ -30,7 +29,6 @@ import {
 } from './emulators/eventbridge';
 import { LambdaEmulator, type LambdaSnapshot } from './emulators/lambda';
 import { S3Emulator } from './emulators/s3';
-import { type SecretSpec, SecretsManagerEmulator } from './emulators/secrets-manager';
 import { SnsEmulator, type TopicSpec, topicsOf } from './emulators/sns';
 import { StepFunctionsEmulator, TaskTokenRegistry } from './emulators/stepfunctions';
 import { type ExecutionResult, LocalEngine } from './engine';
@@ -74,13 +72,6 @@ export interface LocalStackOptions {
    * default). Time starts at `startAt`, else now (or a kept state's last instant when later).
    */
   wallClock?: { speed?: number };
-  /**
-   * Feedback to CI (docs/ci-feedback.md), synthesized into the app as the context
-   * `upshift:ciFeedback` would be on AWS: the notifier and its rules run in the twin.
-   */
-  ciFeedback?: CiFeedbackInput;
-  /** Secrets the account holds (Secrets Manager), such as the webhook's HMAC key. */
-  secrets?: SecretSpec[];
 }
 
 export interface RunResult {
@@ -139,8 +130,6 @@ export class LocalStack {
   readonly stepFunctions: StepFunctionsEmulator;
   /** SNS: the app's topics (the approvals topic), published to by rule targets. */
   readonly sns: SnsEmulator;
-  /** Secrets Manager: the secrets the options name (GetSecretValue with IAM). */
-  readonly secrets: SecretsManagerEmulator;
   readonly tokens = new TaskTokenRegistry();
   readonly transport: TwinTransport;
   /** The app's ports with the user's own credentials: what the CLI reads and writes with. */
@@ -173,7 +162,6 @@ export class LocalStack {
     });
     this.events = events;
     this.sns = new SnsEmulator(clock, topics);
-    this.secrets = new SecretsManagerEmulator(clock, options.secrets ?? []);
     this.lambda = new LambdaEmulator({ clock });
     this.ecs = new EcsEmulator({ clock });
     this.alarms = new CloudWatchEmulator({ clock, events, sources: [this.lambda, this.ecs] });
@@ -232,7 +220,6 @@ export class LocalStack {
       ['events', events],
       ['states', this.stepFunctions],
       ['s3', new S3Emulator(model.buckets, options.stateDir)],
-      ['secretsmanager', this.secrets],
     ]);
     const roles = new RolePolicies(
       [...model.roles.values()].map((r) => ({ roleArn: r.arn, documents: r.documents })),
@@ -280,7 +267,6 @@ export class LocalStack {
         catalog: options.catalog,
         ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
         ...(options.customizeApp ? { customize: options.customizeApp } : {}),
-        ...(options.ciFeedback ? { context: { [ciFeedbackContextKey]: options.ciFeedback } } : {}),
       });
       if (options.mutateTemplates) {
         const copy = structuredClone(app);

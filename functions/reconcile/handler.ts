@@ -2,6 +2,7 @@ import middy from '@middy/core';
 import { alarmPorts } from '../../shared/aws/cloudwatch-clients';
 import { deployerPorts } from '../../shared/aws/codedeploy-clients';
 import { dynamoPorts } from '../../shared/aws/dynamodb-clients';
+import { eventPorts } from '../../shared/aws/eventbridge-clients';
 import { finishDeploymentPorts } from '../../shared/aws/port-sets';
 import { awsBase, withClients } from '../../shared/aws/ports';
 import { callbackPorts } from '../../shared/aws/sfn-clients';
@@ -20,15 +21,28 @@ export function createHandler(ports: ReconcilePorts) {
 
 /** The one wiring of this handler: its ports from the AWS adapters (the local twin passes its own). */
 export function wire(
-  aws: Pick<AwsPorts, 'stores' | 'callbacks' | 'deployer' | 'alarms' | 'clock' | 'config'>,
+  aws: Pick<AwsPorts, 'stores' | 'callbacks' | 'deployer' | 'alarms' | 'clock' | 'config' | 'events'>,
 ) {
+  const stores = aws.stores();
   return createHandler({
     ...finishDeploymentPorts(aws),
     watches: aws.stores().bakeWatches,
     approvals: aws.stores().approvals,
     pollSeconds: aws.config.UPSHIFT_POLL_SECONDS,
     reconcileSeconds: aws.config.UPSHIFT_RECONCILE_SECONDS,
+    // Promotion waves' soaks (docs/waves.md): it publishes the next stage on the Upshift bus.
+    promotion: {
+      waves: stores.waves,
+      catalog: stores.catalog,
+      workflows: stores.workflows,
+      registry: stores.registry,
+      events: aws.events(),
+      alarms: aws.alarms(),
+      clock: aws.clock,
+    },
   });
 }
 
-export const handler = wire(withClients(awsBase(), dynamoPorts, deployerPorts, alarmPorts, callbackPorts));
+export const handler = wire(
+  withClients(awsBase(), dynamoPorts, deployerPorts, alarmPorts, callbackPorts, eventPorts),
+);

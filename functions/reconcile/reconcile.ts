@@ -7,6 +7,7 @@ import {
   finishBake,
   finishDeploymentWait,
 } from '../../shared/usecases/finish-waits';
+import { finishSoak, type SoakPorts } from '../../shared/usecases/waves';
 
 export interface ReconcilePorts extends FinishDeploymentPorts {
   approvals: ApprovalStore;
@@ -14,6 +15,8 @@ export interface ReconcilePorts extends FinishDeploymentPorts {
   pollSeconds: number;
   /** How often one deployment is polled; events do the fast path. */
   reconcileSeconds: number;
+  /** Promotion waves: soaks that have ended (docs/waves.md). */
+  promotion?: SoakPorts;
 }
 
 /** How much of the invocation's time one tick leaves unused: the next tick goes on from there. */
@@ -37,7 +40,8 @@ const stoppable = new Set(['InProgress', 'Created', 'Queued', 'Ready']);
  *    deadline, StopDeployment with rollback; an ended deployment resumes its execution;
  * 2. each bake whose time is up: a final DescribeAlarms, then PASSED or ALARM;
  * 3. approvals past their timeout: EXPIRED;
- * 4. waits and bakes decided but perhaps never answered: answered again, then closed.
+ * 4. waits and bakes decided but perhaps never answered: answered again, then closed;
+ * 5. promotion waves whose soak has ended: DescribeAlarms, then halt, hold or promote.
  * It reads only what is due (the index's sort key is the due time) and pages through all of it,
  * with no cap, while the invocation has time; what is left stays due for the next tick
  * (decision 0018).
@@ -45,7 +49,7 @@ const stoppable = new Set(['InProgress', 'Created', 'Queued', 'Ready']);
 export async function reconcile(
   ports: ReconcilePorts,
   budget: TickBudget = { remainingMs: () => Number.POSITIVE_INFINITY },
-): Promise<{ deployments: number; bakes: number; approvals: number; complete: boolean }> {
+): Promise<{ deployments: number; bakes: number; approvals: number; soaks: number; complete: boolean }> {
   const now = ports.clock.now();
   const due = now.toISOString();
   const hasTime = () => budget.remainingMs() > RESERVE_MS;
@@ -76,6 +80,19 @@ export async function reconcile(
     failures,
   );
 
+  let soaks = 0;
+  const promotion = ports.promotion;
+  const soaksDone = promotion
+    ? await eachDue(
+        (start) => promotion.waves.listDueSoaks(due, PAGE_SIZE, start),
+        hasTime,
+        async (soak) => {
+          if (await finishSoak(soak, promotion)) soaks++;
+        },
+        failures,
+      )
+    : true;
+
   const { expired, answered } = hasTime() ? await expireApprovals(ports) : { expired: [], answered: [] };
   // The rest were done; the first failure still fails the invocation, so it is seen.
   if (failures.length) throw failures[0];
@@ -83,7 +100,8 @@ export async function reconcile(
     deployments,
     bakes,
     approvals: expired.length + answered.length,
-    complete: waitsDone && bakesDone && hasTime(),
+    soaks,
+    complete: waitsDone && bakesDone && soaksDone && hasTime(),
   };
 }
 
