@@ -1,0 +1,23 @@
+import { Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { seedCatalog } from '../../infra/pipeline/seeding';
+import { actionsOf, bareStack, lambdaCatalog } from '../support/pipeline-parts';
+
+describe('seedCatalog (infra/pipeline/seeding.ts)', () => {
+  it('seeds the catalog from nested stacks under one role named after the stack, which may only write items to the table', () => {
+    // Arrange
+    const { stack, scope, table } = bareStack();
+    // Act
+    const seed = seedCatalog(scope, table, lambdaCatalog(['alpha', 'beta']));
+    // Assert
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::IAM::Role', { RoleName: 'Parts-catalog-seed' });
+    expect(seed.stacks.map((s) => s.node.id)).toEqual(['Seed1']);
+    template.resourceCountIs('AWS::CloudFormation::Stack', 1);
+    expect(actionsOf(stack, seed.role)).toEqual(['dynamodb:BatchWriteItem', 'dynamodb:PutItem']);
+    // The items: a custom resource in the nested stack writes both components.
+    const nested = JSON.stringify(Template.fromStack(seed.stacks[0] as never).toJSON());
+    expect(nested).toContain('alpha');
+    expect(nested).toContain('beta');
+  });
+});
