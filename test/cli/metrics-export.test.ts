@@ -1,9 +1,15 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import demoCatalog from '../../catalog/demo.catalog.json';
+import type { AwsDeps } from '../../cli/aws/cli-api';
+import { exportAudit } from '../../cli/commands/export';
+import { metrics } from '../../cli/commands/metrics';
 import { main } from '../../cli/main';
+import { type LocalDynamo, startDynalite } from '../../local/dynalite';
 import { LocalStack } from '../../local/stack';
 import { type AuditEntry, auditColumns, auditEntry, csvValues } from '../../shared/domain/audit-export';
 import { parseCatalog } from '../../shared/domain/catalog';
@@ -72,6 +78,7 @@ function parseCsv(text: string): string[][] {
 
 const state = mkdtempSync(join(tmpdir(), 'upshift-metrics-'));
 const inWindow = knownHistory.filter((r) => r.startedAt >= knownWindow.since);
+let tableName = '';
 
 beforeAll(async () => {
   // Prepare: the known history written through the workflow store into a saved state, its clock
@@ -82,6 +89,7 @@ beforeAll(async () => {
     startAt: new Date(knownWindow.until),
   });
   for (const record of knownHistory) await stack.stores.workflows.create(record);
+  tableName = stack.dynamo.tableName;
   await stack.close();
 });
 
@@ -190,5 +198,79 @@ describe('upshift export', () => {
     const { code, err } = await cli(['export', '--state', state, '--format', 'xml']);
     expect(code).toBe(2);
     expect(err).toBe('upshift: --format: expected "json" or "csv", got "xml"\n');
+  });
+});
+
+describe("--stack: the same records read from a deployed stack's table", () => {
+  // The state's table served by dynalite stands for the stack's; DescribeStacks is mocked.
+  let dynamo: LocalDynamo;
+  let cfn: ReturnType<typeof mockClient<CloudFormationClient>>;
+  const deps = (): AwsDeps => ({
+    cloudFormation: new CloudFormationClient({
+      region: 'eu-west-1',
+      credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
+    }),
+    clientConfig: { endpoint: dynamo.endpoint },
+  });
+  const capture = () => {
+    let text = '';
+    return { out: (s: string) => void (text += s), text: () => text };
+  };
+
+  beforeAll(async () => {
+    dynamo = await startDynalite({ path: join(state, 'dynamodb'), tableName });
+    cfn = mockClient(CloudFormationClient);
+    cfn.on(DescribeStacksCommand, { StackName: 'UpshiftStateless' }).resolves({
+      Stacks: [
+        {
+          StackName: 'UpshiftStateless',
+          CreationTime: new Date(0),
+          StackStatus: 'UPDATE_COMPLETE',
+          Outputs: [{ OutputKey: 'TableName', OutputValue: tableName }],
+        },
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    cfn?.restore();
+    await dynamo?.close();
+  });
+
+  it('metrics --stack --json: the figures of the records in the table, up to now', async () => {
+    // Act
+    const { out, text } = capture();
+    const code = await metrics({ stack: 'UpshiftStateless', since: '2026-11-01', json: true }, out, deps());
+    // Assess: on AWS `now` is the wall clock, so the window ends there
+    expect(code).toBe(0);
+    const m = JSON.parse(text());
+    expect(m.window.since).toBe(knownWindow.since);
+    expect(m.changeFailureRate).toEqual({ failures: 5, deployments: 9, rate: 0.5556 });
+    expect(m).toEqual(
+      JSON.parse(
+        JSON.stringify(deliveryMetrics(knownHistory, { since: knownWindow.since, until: m.window.until })),
+      ),
+    );
+  });
+
+  it('export --stack --format csv prints what the local state prints', async () => {
+    // Prepare
+    const local = await cli(['export', '--state', state, '--since', '2026-11-01', '--format', 'csv']);
+    // Act
+    const { out, text } = capture();
+    const code = await exportAudit(
+      { stack: 'UpshiftStateless', since: '2026-11-01', format: 'csv' },
+      out,
+      deps(),
+    );
+    // Assess
+    expect(code).toBe(0);
+    expect(text()).toBe(local.text);
+  });
+
+  it('--state and --stack exclude each other', async () => {
+    await expect(metrics({ stack: 'UpshiftStateless', state }, () => undefined, deps())).rejects.toThrow(
+      /--state and --stack exclude each other/,
+    );
   });
 });
