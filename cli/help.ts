@@ -27,6 +27,7 @@ Usage:
                                                  the evidence table; deploys nothing (on AWS:
                                                  --stack NAME [--function-version N])
   upshift up [--port N] [--state DIR] [--speed X] [--users FILE] [--catalog FILE] [--at ISO]
+             [--webhook-url URL --webhook-secret-file F]
                                                  the long-lived local stack: console, approvals API
                                                  and PutEvents endpoint on 127.0.0.1, wall clock
   upshift approvals list (--state DIR | --endpoint URL) --as NAME [--component C] [--env E] [--json]
@@ -69,13 +70,18 @@ ${upTarget}`;
 /** `upshift <command> --help`. */
 export const commandHelp: Record<string, string> = {
   up: `Usage: upshift up [--port N] [--state DIR] [--speed X] [--users FILE] [--catalog FILE] [--at ISO]
+                 [--webhook-url URL --webhook-secret-file F]
 
 The long-lived local stack on 127.0.0.1 (port 4600 by default, 0 for a free one): the approval
 console, the decision API and an EventBridge PutEvents endpoint, so that
 \`aws events put-events --endpoint-url URL\` and the SDK with \`endpoint\` deliver events unchanged.
 Time runs on the wall clock, --speed X times as fast (60: a 15-minute canary takes 15 seconds);
 --at starts the clock at that instant. State is kept in DIR (.upshift/up by default). Users and
-their groups come from --users (catalog/demo.users.json). Runs until stopped (Ctrl-C).`,
+their groups come from --users (catalog/demo.users.json). Runs until stopped (Ctrl-C).
+--webhook-url sends every outcome to URL as the stack does on AWS (docs/ci-feedback.md): a JSON
+POST signed with HMAC-SHA256 (X-Upshift-Signature) with the key read from --webhook-secret-file
+(or the UPSHIFT_WEBHOOK_SECRET variable), never from the command line. https, or http to
+127.0.0.1/localhost.`,
   approvals: `Usage: upshift approvals list (--state DIR | --endpoint URL) --as NAME [--component C] [--env E] [--json]
        upshift approvals list --stack NAME [--region R] [--profile P] [--component C] [--env E] [--json]
 

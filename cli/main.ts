@@ -56,6 +56,8 @@ const options = {
   since: { type: 'string' },
   format: { type: 'string' },
   out: { type: 'string' },
+  'webhook-url': { type: 'string' },
+  'webhook-secret-file': { type: 'string' },
 } as const;
 
 /** What the user can fix: a flag, a file, a folder. They print their message and exit 2. */

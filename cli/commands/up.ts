@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { loadUsers } from '../../local/server/identity';
 import { startUp } from '../../local/server/up';
+import { webhookUrl } from '../../shared/domain/feedback';
 import { loadCatalog } from '../catalog-file';
 import { type Flags, isoTime, prepareState, str, UsageError } from './shared';
 
@@ -26,6 +28,36 @@ function speedOf(flags: Flags): number {
 }
 
 /**
+ * `--webhook-url URL` with its HMAC key from `--webhook-secret-file F` or UPSHIFT_WEBHOOK_SECRET:
+ * never a flag's value, which would show in the shell's history and the process list.
+ */
+function webhookOf(flags: Flags): { url: string; secret: string } | undefined {
+  const url = str(flags['webhook-url']);
+  const file = str(flags['webhook-secret-file']);
+  if (!url) {
+    if (file) throw new UsageError('--webhook-secret-file: give --webhook-url too');
+    return undefined;
+  }
+  const checked = webhookUrl.safeParse(url);
+  if (!checked.success)
+    throw new UsageError(`--webhook-url: ${checked.error.issues[0]?.message}, got "${url}"`);
+  let secret: string | undefined;
+  if (file) {
+    try {
+      secret = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (error) {
+      throw new UsageError(`--webhook-secret-file: cannot read ${file}: ${(error as Error).message}`);
+    }
+  } else secret = process.env.UPSHIFT_WEBHOOK_SECRET;
+  if (!secret) {
+    throw new UsageError(
+      '--webhook-url: the signing key is missing: give --webhook-secret-file F (or set UPSHIFT_WEBHOOK_SECRET)',
+    );
+  }
+  return { url, secret };
+}
+
+/**
  * `upshift up --port N --state DIR [--speed X] [--users FILE] [--catalog FILE] [--at ISO]`: the
  * long-lived local stack with the console, the decision API and the PutEvents endpoint on
  * 127.0.0.1. Prints the URLs and runs until stopped (Ctrl-C).
@@ -43,6 +75,7 @@ export async function up(
   const users = loadUsers(usersFile);
   const catalog = loadCatalog(str(flags.catalog));
   const at = str(flags.at);
+  const webhook = webhookOf(flags);
   const running = await startUp({
     catalog,
     users,
@@ -50,6 +83,7 @@ export async function up(
     port,
     speed,
     ...(at ? { startAt: isoTime('--at', at) } : {}),
+    ...(webhook ? { webhook } : {}),
     log: (line) => out(`${new Date().toISOString().slice(11, 19)}  ${line}\n`),
   });
   out(
@@ -59,6 +93,7 @@ export async function up(
       `  api      ${running.urls.api}`,
       `  events   ${running.urls.events}   (aws events put-events --endpoint-url ${running.urls.events} ...)`,
       `  users    ${users.users.map((u) => u.name).join(', ')} (${usersFile})`,
+      ...(webhook ? [`  webhook  ${webhook.url}   (every outcome, signed: X-Upshift-Signature)`] : []),
       'Ctrl-C stops it.',
       '',
     ].join('\n'),

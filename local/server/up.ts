@@ -1,6 +1,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Catalog } from '../../shared/domain/catalog';
+import { twinSecretArn } from '../emulators/secrets-manager';
 import { LocalStack } from '../stack';
 import { LocalIdentityProvider, type UsersFile } from './identity';
 import { startUpServer, type UpServer } from './server';
@@ -16,7 +17,12 @@ export interface UpOptions {
   /** Where the clock starts (a kept state starts at its last instant, or now). */
   startAt?: Date;
   log?: (line: string) => void;
+  /** Feedback to CI: every outcome POSTed to `url`, signed with `secret` (docs/ci-feedback.md). */
+  webhook?: { url: string; secret: string };
 }
+
+/** The name of the webhook's key in the twin's Secrets Manager, as an operator would create it. */
+export const UP_WEBHOOK_SECRET = 'upshift/ci-feedback-webhook';
 
 export interface Up {
   stack: LocalStack;
@@ -50,6 +56,14 @@ export async function startUp(options: UpOptions): Promise<Up> {
       stateDir: options.stateDir,
       wallClock: { speed: options.speed ?? 1 },
       ...(options.startAt ? { startAt: options.startAt } : {}),
+      ...(options.webhook
+        ? {
+            ciFeedback: {
+              webhook: { url: options.webhook.url, secretArn: twinSecretArn(UP_WEBHOOK_SECRET) },
+            },
+            secrets: [{ name: UP_WEBHOOK_SECRET, value: options.webhook.secret }],
+          }
+        : {}),
     });
   } catch (error) {
     await server.close();

@@ -1,10 +1,17 @@
 import { createHmac } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import demoCatalog from '../../catalog/demo.catalog.json';
+import { UsageError } from '../../cli/commands/shared';
+import { up } from '../../cli/commands/up';
 import { twinSecretArn } from '../../local/emulators/secrets-manager';
+import { loadUsers } from '../../local/server/identity';
+import { startUp } from '../../local/server/up';
 import { LocalStack } from '../../local/stack';
 import { feedbackKey } from '../../shared/aws/feedback-claims';
 import { parseCatalog } from '../../shared/domain/catalog';
@@ -239,5 +246,67 @@ describe('CI feedback in the twin (generic webhook)', () => {
     expect(letter?.retryAttempts).toBe(8);
     expect(received).toHaveLength(0);
     expect(await claimState(s, event)).toBe('SENDING');
+  });
+});
+
+describe('upshift up --webhook-url', () => {
+  it('delivers the same signed webhook from the long-lived stack', async () => {
+    // Prepare
+    const dir = mkdtempSync(join(tmpdir(), 'upshift-up-'));
+    const running = await startUp({
+      catalog: parseCatalog(demoCatalog),
+      users: loadUsers('catalog/demo.users.json'),
+      stateDir: dir,
+      port: 0,
+      speed: 3600,
+      webhook: { url, secret: SECRET },
+    });
+    try {
+      // Act: an outcome put on the bus through the stack's PutEvents.
+      await running.stack.putEvents({
+        Entries: [
+          {
+            EventBusName: 'upshift',
+            Source: 'upshift',
+            DetailType: 'Upgrade Completed',
+            Detail: JSON.stringify(outcomeEvent('wf-up-1').detail),
+          },
+        ],
+      });
+      await until(() => received.length >= 1, 'the webhook');
+      // Assess
+      expect(verify(received[0] as Received)).toBe(true);
+      expect(JSON.parse((received[0] as Received).body)).toMatchObject({
+        workflowId: 'wf-up-1',
+        outcome: 'COMPLETED',
+      });
+    } finally {
+      await running.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a plain-http remote URL, a missing key, and a key file that cannot be read, before starting', async () => {
+    const run = (flags: Record<string, string>) =>
+      up({ port: '0', ...flags }, () => undefined, Promise.resolve());
+    await expect(
+      run({ 'webhook-url': 'http://ci.example.com/hook', 'webhook-secret-file': 'x' }),
+    ).rejects.toThrow(/--webhook-url: expected an https URL/);
+    const saved = process.env.UPSHIFT_WEBHOOK_SECRET;
+    delete process.env.UPSHIFT_WEBHOOK_SECRET;
+    try {
+      await expect(run({ 'webhook-url': url })).rejects.toThrow(/the signing key is missing/);
+    } finally {
+      if (saved !== undefined) process.env.UPSHIFT_WEBHOOK_SECRET = saved;
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'upshift-key-'));
+    writeFileSync(join(dir, 'present'), 'k\n');
+    await expect(run({ 'webhook-url': url, 'webhook-secret-file': join(dir, 'absent') })).rejects.toThrow(
+      UsageError,
+    );
+    await expect(run({ 'webhook-secret-file': join(dir, 'present') })).rejects.toThrow(
+      /give --webhook-url too/,
+    );
+    rmSync(dir, { recursive: true, force: true });
   });
 });
