@@ -14,6 +14,8 @@ Usage:
                                                  current, previous and last known-good versions
   upshift workflows list --state DIR [--limit N] [--json]
   upshift workflows show ID --state DIR [--json]
+  upshift waves list | show ID (--state DIR | --stack NAME) [--limit N] [--json]
+                                                 promotion waves: each stage, where and why one halted
   upshift rollback --component C --env E [--to VERSION] --reason TEXT [--state DIR] [--json]
                                                  stop the shift in flight, or go back to a known version
   upshift policies list | get ENV | history ENV [--state DIR] [--json]
@@ -120,6 +122,13 @@ ${stateRead}`,
        upshift workflows show ID --state DIR [--json]
 
 Recent workflows, newest first, or one workflow's record, history and evidence.
+${stateRead}`,
+  waves: `Usage: upshift waves list (--state DIR | --stack NAME [--region R] [--profile P]) [--limit N] [--json]
+       upshift waves show ID (--state DIR | --stack NAME [--region R] [--profile P]) [--json]
+
+Promotion waves, newest first (one line each: the component, the version, its status and every
+stage), or one wave: each stage's status, when it started and ended, its workflow, the soak, a
+coordinated rollback, and where and why the wave halted or what superseded it. See docs/waves.md.
 ${stateRead}`,
   rollback: `Usage: upshift rollback --component C --env E --reason TEXT [--to VERSION] [--state DIR] [--json]
 

@@ -16,6 +16,7 @@ import { type Flags, isoTime, UsageError } from './commands/shared';
 import { status, workflows } from './commands/state';
 import { up } from './commands/up';
 import { verifyCommand } from './commands/verify';
+import { waves } from './commands/waves';
 import { commandHelp, usage } from './help';
 
 const options = {
@@ -70,6 +71,7 @@ const commands: Record<string, (rest: string[], flags: Flags, out: (s: string) =
     publish: (_rest, flags, out) => publish(flags, out),
     status: (_rest, flags, out) => status(flags, out),
     workflows,
+    waves,
     policies,
     rollback: (_rest, flags, out) => rollback(flags, out),
     verify: (_rest, flags, out) => verifyCommand(flags, out),

@@ -52,7 +52,7 @@ function page(config: ConsoleConfig): string {
 <a class="skip" href="#main">Skip to content</a>
 <header>
   <h1><a href="#/">Upshift</a></h1>
-  <nav aria-label="Sections"><a href="#/">Pending</a> <a href="#/upgrades">Upgrades</a></nav>
+  <nav aria-label="Sections"><a href="#/">Pending</a> <a href="#/upgrades">Upgrades</a> <a href="#/waves">Waves</a></nav>
   <div id="who" aria-live="polite"></div>
 </header>
 <main id="main" tabindex="-1">
@@ -77,7 +77,8 @@ table { border-collapse: collapse; width: 100%; margin: .5rem 0 1.5rem; }
 th, td { border: 1px solid #c5ccd3; padding: .35rem .5rem; text-align: left; vertical-align: top; }
 th { background: #eef2f5; }
 .FAIL, .REJECTED, .ROLLED_BACK, .FAILED, .EXPIRED { color: #a4001d; font-weight: 600; }
-.PASS, .COMPLETED, .APPROVED { color: #126b2c; font-weight: 600; }
+.PASS, .COMPLETED, .APPROVED, .PASSED { color: #126b2c; font-weight: 600; }
+.HALTED, .STOPPED, .SUPERSEDED { color: #6b4a00; font-weight: 600; }
 .SHADOWED { color: #4a4f8a; font-weight: 600; font-style: italic; }
 label { display: block; font-weight: 600; margin: .75rem 0 .25rem; }
 textarea, input, select { font: inherit; padding: .4rem; width: 100%; max-width: 40rem; box-sizing: border-box; }
@@ -198,6 +199,41 @@ const script = String.raw`
     });
   }
 
+  function stagesOf(w) {
+    return w.stages.map(function (st) { return st.environment + ' ' + st.status + (st.note ? ' (' + st.note + ')' : ''); }).join(' → ');
+  }
+
+  function wavesPage() {
+    return api('GET', '/api/waves').then(function (r) {
+      if (r.status !== 200) return failed(r);
+      show([
+        el('h2', { text: 'Promotion waves' }),
+        table('Waves, newest first', ['Wave', 'Version', 'Status', 'Stages', 'Started'], r.data.waves.map(function (w) {
+          return [el('a', { href: '#/waves/' + encodeURIComponent(w.waveId), text: w.component + ' ' + w.waveId }), w.version, w.status, stagesOf(w), w.startedAt];
+        })),
+      ], 'Waves');
+    });
+  }
+
+  function wavePage(id) {
+    return api('GET', '/api/waves/' + encodeURIComponent(id)).then(function (r) {
+      if (r.status !== 200) return failed(r);
+      var w = r.data.wave;
+      var end = w.halted ? el('p', { class: 'notice error', text: 'Halted in ' + w.halted.environment + ' at ' + w.halted.at + ': ' + w.halted.reasons.map(function (x) { return x.code + ': ' + x.message; }).join('; ') })
+        : w.supersededBy ? el('p', { class: 'notice', text: 'Superseded by ' + w.supersededBy.version + ' (' + w.supersededBy.waveId + ') at ' + w.supersededBy.at })
+        : null;
+      show([
+        el('h2', { text: w.component + ' ' + w.version + ': ' + w.status }),
+        el('p', { text: 'Wave ' + w.waveId + ', started ' + w.startedAt + (w.release ? ', release ' + w.release : '') + (w.after.length ? ', after ' + w.after.join(', ') : '') + (w.coordinatedRollback ? ', coordinated rollback' : '') }),
+        end,
+        table('Stages', ['Environment', 'Status', 'Started', 'Ended', 'Outcome', 'Soak', 'Note', 'Workflow'], w.stages.map(function (st) {
+          return [st.environment, st.status, st.startedAt || st.publishedAt || '', st.endedAt || '', st.outcome || '', st.soakMinutes + ' min' + (st.status === 'SOAKING' ? ' until ' + st.soakUntil : ''),
+            (st.note || '') + (st.rollback ? ' rollback to ' + (st.rollback.toVersion || 'the version before') + (st.rollback.sent ? ' requested' : ' decided') : ''), st.workflowId || ''];
+        })),
+      ].filter(function (n) { return n; }), w.component + ' ' + w.version);
+    });
+  }
+
   function approvalPage(id) {
     return api('GET', '/api/approvals/' + encodeURIComponent(id)).then(function (r) {
       if (r.status !== 200) return failed(r);
@@ -254,6 +290,9 @@ const script = String.raw`
       var m = /^#\/approvals\/(.+)$/.exec(location.hash);
       if (m) return approvalPage(decodeURIComponent(m[1]));
       if (location.hash === '#/upgrades') return upgradesPage();
+      var wv = /^#\/waves\/(.+)$/.exec(location.hash);
+      if (wv) return wavePage(decodeURIComponent(wv[1]));
+      if (location.hash === '#/waves') return wavesPage();
       return pendingPage();
     });
   }

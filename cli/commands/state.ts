@@ -6,7 +6,7 @@ import { type Flags, formatRecord, presentRecord, str, UsageError } from './shar
 import { openWorkspace, type Workspace } from './workspace';
 
 /** Locally these commands read a saved state; on AWS the stack's table. */
-function requireStateOrStack(flags: Flags, command: string): void {
+export function requireStateOrStack(flags: Flags, command: string): void {
   if (!str(flags.state) && !awsTargetOf(flags)) {
     throw new UsageError(
       `${command}: --state DIR (the folder that run/publish --state wrote) or --stack NAME (a deployed stack) is required`,
@@ -15,7 +15,7 @@ function requireStateOrStack(flags: Flags, command: string): void {
 }
 
 /** A read or write of the workspace; on a stack, AWS's refusals become one line naming it. */
-function guarded<T>(ws: Workspace, flags: Flags, what: string, fn: () => Promise<T>): Promise<T> {
+export function guarded<T>(ws: Workspace, flags: Flags, what: string, fn: () => Promise<T>): Promise<T> {
   const target = awsTargetOf(flags);
   return ws.kind === 'aws' && target ? onStack(target, what, fn) : fn();
 }

@@ -13,6 +13,7 @@ import type {
   Clock,
   Deployer,
   TaskCallbacks,
+  WaveStore,
   WorkflowStore,
 } from '../../shared/ports';
 import { ApprovalRefused, decideApproval } from '../../shared/usecases/decide-approval';
@@ -40,6 +41,8 @@ export interface ApprovalsApiPorts {
   clock: Clock;
   /** Reads the traffic % of a shift in flight, when given. */
   deployments?: Pick<Deployer, 'getDeployment'> | undefined;
+  /** Promotion waves, read-only (docs/waves.md). */
+  waves?: Pick<WaveStore, 'list' | 'get'> | undefined;
 }
 
 const answerBody = z.strictObject({
@@ -63,6 +66,8 @@ const fail = (status: number, code: string, message: string): ApiResponse => ({
  *   POST /api/approvals/{id}/approve     {"comment": "..."}
  *   POST /api/approvals/{id}/reject      {"comment": "..."}
  *   GET  /api/workflows[?limit=]         in-flight upgrades and history
+ *   GET  /api/waves[?limit=]             promotion waves, newest first (read-only)
+ *   GET  /api/waves/{id}                 one promotion wave
  * Every route needs an identity (401 without); an identity in the body is refused (400).
  * No response carries a task token: the store never returns one.
  */
@@ -79,6 +84,10 @@ export async function handleApi(request: ApiRequest, ports: ApprovalsApiPorts): 
       return { status: 200, body: await listPending(request, ports) };
     if (method === 'GET' && path === '/api/workflows')
       return { status: 200, body: await listWorkflows(request, ports) };
+    if (method === 'GET' && path === '/api/waves')
+      return { status: 200, body: await listWaves(request, ports) };
+    const wave = /^\/api\/waves\/([A-Za-z0-9_.:-]{1,160})$/.exec(path);
+    if (method === 'GET' && wave) return { status: 200, body: await getWave(wave[1] as string, ports) };
     const one = /^\/api\/approvals\/([A-Za-z0-9_.:-]{1,128})$/.exec(path);
     if (method === 'GET' && one)
       return { status: 200, body: await getOne(one[1] as string, identity, ports) };
@@ -239,4 +248,15 @@ async function listWorkflows(request: ApiRequest, ports: ApprovalsApiPorts) {
     });
   }
   return { workflows: rows };
+}
+
+async function listWaves(request: ApiRequest, ports: ApprovalsApiPorts) {
+  const limit = Math.min(100, Math.max(1, Number(request.query.limit ?? 50) || 50));
+  return { waves: ports.waves ? await ports.waves.list(limit) : [] };
+}
+
+async function getWave(waveId: string, ports: ApprovalsApiPorts) {
+  const wave = ports.waves ? await ports.waves.get(waveId) : undefined;
+  if (!wave) throw new NotFound(`wave ${waveId} does not exist`);
+  return { wave };
 }

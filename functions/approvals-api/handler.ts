@@ -82,6 +82,7 @@ export function wire(aws: AwsPorts) {
     callbacks: aws.callbacks(),
     clock: aws.clock,
     deployments: aws.deployer(),
+    waves: aws.stores().waves,
   });
 }
 

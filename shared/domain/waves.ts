@@ -155,7 +155,7 @@ export type WaveStatus = (typeof waveStatuses)[number];
 /**
  * A stage's life: PENDING (not reached) → PUBLISHED (Upshift sent the Version Published) →
  * RUNNING (its upgrade started) → SOAKING (completed; the soak runs) → PASSED (promoted to the
- * next) or, for the last stage, COMPLETED. WAITING: soaked, held by `after`. FAILED: its upgrade
+ * next) or COMPLETED (the last stage, or one after which the wave promotes no further). WAITING: soaked, held by `after`. FAILED: its upgrade
  * ended without COMPLETED, or an alarm fired by the end of its soak. STOPPED: the wave halted or
  * was superseded before this stage was reached.
  */
@@ -421,7 +421,7 @@ function halt(
       effects.push({ type: 'rollback', environment: s.environment });
       return {
         ...s,
-        ...(s.status === 'SOAKING' || s.status === 'WAITING' ? { status: 'PASSED' as const } : {}),
+        ...(s.status === 'SOAKING' || s.status === 'WAITING' ? { status: 'COMPLETED' as const } : {}),
         rollback: {
           ...(s.fromVersion ? { toVersion: s.fromVersion } : {}),
           reason: `coordinated rollback: wave ${wave.waveId} (${wave.component} ${wave.version}) halted in ${environment}: ${summary}`,
@@ -551,7 +551,7 @@ export function supersede(wave: Wave, by: { waveId: string; version: string }, a
       s.status === 'PENDING' || s.status === 'WAITING' || s.status === 'SOAKING'
         ? {
             ...s,
-            status: s.status === 'PENDING' ? 'STOPPED' : 'PASSED',
+            status: s.status === 'PENDING' ? 'STOPPED' : 'COMPLETED',
             note: `superseded by ${by.version} (${by.waveId})`,
           }
         : s,
