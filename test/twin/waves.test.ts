@@ -1,0 +1,191 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import demoCatalog from '../../catalog/demo.catalog.json';
+import { LocalStack, type LocalStackOptions } from '../../local/stack';
+import { parseCatalog } from '../../shared/domain/catalog';
+import { PROMOTION_SOURCE, type Wave } from '../../shared/domain/waves';
+import { versionPublished } from '../support/events';
+import { busEvents, deployments } from '../support/twin';
+
+// A Wednesday: production's window (Sunday 02:00-04:00 UTC) is days away.
+const START = new Date('2026-12-02T10:00:00Z');
+const APPROVER = { approve: true, by: 'alice', groups: ['upshift-approvers', 'release-managers'] };
+let stack: LocalStack | undefined;
+
+afterEach(async () => {
+  await stack?.close();
+  stack = undefined;
+});
+
+type Doc = {
+  components: Record<string, Record<string, unknown>>;
+  policies: Record<string, Record<string, unknown>>;
+};
+
+/** The demo catalog with checkout promoting by `promotion`; `edit` changes the rest. */
+function promoting(promotion: Record<string, unknown>, edit: (doc: Doc) => void = () => undefined) {
+  const doc = structuredClone(demoCatalog) as unknown as Doc;
+  (doc.components.checkout as Record<string, unknown>).promotion = promotion;
+  edit(doc);
+  return doc;
+}
+
+async function open(catalog: unknown, options: Omit<Partial<LocalStackOptions>, 'catalog'> = {}) {
+  stack = await LocalStack.start({ startAt: START, ...options, catalog: parseCatalog(catalog) });
+  return stack;
+}
+
+async function waveOf(s: LocalStack, version: string): Promise<Wave | undefined> {
+  return (await s.stores.waves.list(20)).find((w) => w.version === version);
+}
+
+const stage = (wave: Wave | undefined, environment: string) =>
+  wave?.stages.find((st) => st.environment === environment);
+
+/** What the bus carried from the promotion, as `environment version` lines. */
+function promotions(s: LocalStack, detailType: string) {
+  return busEvents(s)
+    .filter((e) => e.source === PROMOTION_SOURCE && e['detail-type'] === detailType)
+    .map((e) => e.detail as Record<string, unknown>);
+}
+
+const minutesBetween = (a: string | undefined, b: string | undefined) =>
+  (Date.parse(String(b)) - Date.parse(String(a))) / 60_000;
+
+describe('promotion waves through the twin', () => {
+  it('1.1.0 completes in development, then in staging after the soak, then waits for production window and approval', async () => {
+    // Prepare: checkout promotes development → staging → production, soaking 10 and 30 minutes
+    const s = await open(promoting({ soakMinutes: { development: 10, staging: 30 } }), {
+      autoAnswer: APPROVER,
+    });
+    // Act: CI publishes to development only
+    const { record } = await s.run(versionPublished({ version: '1.1.0', environment: 'development' }));
+    await s.drain();
+    // Assess: each stage ran, in order, each after the previous one's soak
+    expect(record?.outcome).toBe('COMPLETED');
+    const wave = await waveOf(s, '1.1.0');
+    expect(wave?.status).toBe('COMPLETED');
+    expect(wave?.stages.map((st) => [st.environment, st.status])).toEqual([
+      ['development', 'PASSED'],
+      ['staging', 'PASSED'],
+      ['production', 'COMPLETED'],
+    ]);
+    const dev = stage(wave, 'development');
+    const staging = stage(wave, 'staging');
+    const production = stage(wave, 'production');
+    expect(minutesBetween(dev?.endedAt, staging?.startedAt)).toBeGreaterThanOrEqual(10);
+    expect(minutesBetween(staging?.endedAt, production?.startedAt)).toBeGreaterThanOrEqual(30);
+    // The promotion's events carry the wave, from source upshift.promotion, to the next environment
+    const published = promotions(s, 'Version Published');
+    expect(published.map((d) => d.environment)).toEqual(['staging', 'production']);
+    for (const d of published) {
+      expect(d.metadata).toMatchObject({ wave: wave?.waveId });
+      expect(d.publishedBy).toBe('ci@example.com');
+    }
+    // Production's own policy decided: deferred to Sunday's window, approved by a person
+    const prodRecord = await s.stores.workflows.get(String(production?.workflowId));
+    expect(prodRecord?.source).toBe(PROMOTION_SOURCE);
+    expect(prodRecord?.history.some((h) => h.stage === 'Approval' || h.status === 'MANUAL_REVIEW')).toBe(
+      true,
+    );
+    const deferred = busEvents(s).find(
+      (e) =>
+        e['detail-type'] === 'Upgrade Deferred' &&
+        (e.detail as { environment?: string }).environment === 'production',
+    );
+    expect(deferred).toBeDefined();
+    const shift = s.codedeploy.list().find((d) => d.deploymentGroupName === 'checkout-production');
+    expect(new Date(Number(shift?.createTimeMs)).toISOString() >= '2026-12-06T02:00:00.000Z').toBe(true);
+    expect(deployments(s).map((d) => [d.group, d.status, d.toVersion])).toEqual([
+      ['checkout-development', 'Succeeded', '1.1.0'],
+      ['checkout-staging', 'Succeeded', '1.1.0'],
+      ['checkout-production', 'Succeeded', '1.1.0'],
+    ]);
+  }, 180_000);
+
+  it('a faulty version halts at staging with the reason, and production is never touched', async () => {
+    // Prepare: development bakes and soaks nothing, so 1.2.0 (30% errors on live traffic) passes it
+    const s = await open(
+      promoting({ soakMinutes: { development: 0, staging: 30 } }, (doc) => {
+        doc.policies.development = { ...doc.policies.development, bakeMinutes: 0 };
+      }),
+      { autoAnswer: APPROVER },
+    );
+    // Act
+    const { record } = await s.run(versionPublished({ version: '1.2.0', environment: 'development' }));
+    await s.drain();
+    // Assess
+    expect(record?.outcome).toBe('COMPLETED');
+    const wave = await waveOf(s, '1.2.0');
+    expect(wave?.status).toBe('HALTED');
+    expect(wave?.halted?.environment).toBe('staging');
+    expect(wave?.halted?.reasons[0]?.code).toBe('STAGE_ROLLED_BACK');
+    expect(wave?.halted?.reasons[0]?.message).toContain('staging ended ROLLED_BACK');
+    expect(stage(wave, 'staging')?.status).toBe('FAILED');
+    expect(stage(wave, 'production')?.status).toBe('STOPPED');
+    expect(promotions(s, 'Version Published').map((d) => d.environment)).toEqual(['staging']);
+    expect(deployments(s).some((d) => d.group === 'checkout-production')).toBe(false);
+    // Nothing ever ran in production: no workflow, and its registry entry was never even seeded.
+    expect((await s.stores.workflows.list(50)).some((w) => w.environment === 'production')).toBe(false);
+    expect(await s.stores.registry.get('checkout', 'production')).toBeUndefined();
+  }, 180_000);
+
+  it('with coordinated rollback, a failure in production returns staging (and development) to the version before the wave', async () => {
+    // Prepare: production's deployment group refuses the deployment for good
+    const s = await open(
+      promoting({ soakMinutes: { development: 10, staging: 30 }, coordinatedRollback: true }),
+      { autoAnswer: APPROVER },
+    );
+    s.transport.injectFault({
+      service: 'codedeploy',
+      command: 'CreateDeployment',
+      caller: 'Deploy',
+      when: 'before',
+      times: 20,
+      match: (input) => input.deploymentGroupName === 'checkout-production',
+      error: () =>
+        Object.assign(new Error('No deployment group found for name: checkout-production'), {
+          name: 'DeploymentGroupDoesNotExistException',
+        }),
+    });
+    // Act
+    await s.run(versionPublished({ version: '1.1.0', environment: 'development' }));
+    await s.drain();
+    // Assess: halted in production, and the earlier environments rolled back to 1.0.0
+    const wave = await waveOf(s, '1.1.0');
+    expect(wave?.status).toBe('HALTED');
+    expect(wave?.halted?.environment).toBe('production');
+    expect(wave?.halted?.reasons[0]?.code).toBe('STAGE_FAILED');
+    const rollbacks = promotions(s, 'Rollback Requested');
+    expect(rollbacks.map((d) => [d.environment, d.toVersion])).toEqual([
+      ['development', '1.0.0'],
+      ['staging', '1.0.0'],
+    ]);
+    expect(stage(wave, 'staging')?.rollback).toMatchObject({ toVersion: '1.0.0', sent: true });
+    expect((await s.stores.registry.get('checkout', 'staging'))?.current.version).toBe('1.0.0');
+    expect((await s.stores.registry.get('checkout', 'development'))?.current.version).toBe('1.0.0');
+    expect((await s.stores.registry.get('checkout', 'production'))?.current.version).toBe('1.0.0');
+  }, 180_000);
+
+  it('a newer version supersedes an older wave that has not reached the next environment', async () => {
+    // Prepare: development → staging, a long soak in development
+    const s = await open(promoting({ order: ['development', 'staging'], soakMinutes: { development: 60 } }));
+    // Act: 1.1.0 completes in development; time stops while CI publishes 1.1.1 there
+    await s.startExecution(versionPublished({ version: '1.1.0', environment: 'development' }));
+    const thaw = s.scheduler.freeze();
+    const second = s.startExecution(versionPublished({ version: '1.1.1', environment: 'development' }));
+    thaw();
+    await second;
+    await s.drain();
+    // Assess: the older wave stopped promoting, the newer one reached staging
+    const older = await waveOf(s, '1.1.0');
+    const newer = await waveOf(s, '1.1.1');
+    expect(older?.status).toBe('SUPERSEDED');
+    expect(older?.supersededBy).toMatchObject({ version: '1.1.1', waveId: newer?.waveId });
+    expect(stage(older, 'staging')?.status).toBe('STOPPED');
+    expect(newer?.status).toBe('COMPLETED');
+    expect(
+      promotions(s, 'Version Published').map((d) => [d.environment, (d as { version?: string }).version]),
+    ).toEqual([['staging', '1.1.1']]);
+    expect((await s.stores.registry.get('checkout', 'staging'))?.current.version).toBe('1.1.1');
+  }, 180_000);
+});
