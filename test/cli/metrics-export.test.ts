@@ -210,7 +210,7 @@ describe('upshift export', () => {
 describe("--stack: the same records read from a deployed stack's table", () => {
   // The state's table served by dynalite stands for the stack's; DescribeStacks is mocked.
   let dynamo: LocalDynamo;
-  let cfn: ReturnType<typeof mockClient<CloudFormationClient>>;
+  let cfn: { restore(): void } | undefined;
   const deps = (): AwsDeps => ({
     cloudFormation: new CloudFormationClient({
       region: 'eu-west-1',
@@ -220,13 +220,19 @@ describe("--stack: the same records read from a deployed stack's table", () => {
   });
   const capture = () => {
     let text = '';
-    return { out: (s: string) => void (text += s), text: () => text };
+    return {
+      out: (s: string) => {
+        text += s;
+      },
+      text: () => text,
+    };
   };
 
   beforeAll(async () => {
     dynamo = await startDynalite({ path: join(state, 'dynamodb'), tableName });
-    cfn = mockClient(CloudFormationClient);
-    cfn.on(DescribeStacksCommand, { StackName: 'UpshiftStateless' }).resolves({
+    const mock = mockClient(CloudFormationClient);
+    cfn = mock;
+    mock.on(DescribeStacksCommand, { StackName: 'UpshiftStateless' }).resolves({
       Stacks: [
         {
           StackName: 'UpshiftStateless',
