@@ -1,7 +1,7 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { fileURLToPath } from 'node:url';
+import { AssetHashType, DockerImage, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -75,11 +75,21 @@ export class SampleFunctionStack extends Stack {
     });
     this.alias = new lambda.Alias(this, 'Alias', { aliasName: props.alias, version: this.version1 });
 
-    // Version 2: its code as an asset (a folder made at synth; the asset is hashed by content).
-    const folder = mkdtempSync(join(tmpdir(), 'upshift-demo-v2-'));
-    mkdirSync(folder, { recursive: true });
-    writeFileSync(join(folder, 'index.js'), handlerSource(2));
-    const code = new Asset(this, 'Version2Code', { path: folder });
+    // Version 2's code as an asset, written by local "bundling" straight into the asset's folder
+    // and hashed as written (no container is ever pulled: the local step always succeeds).
+    const code = new Asset(this, 'Version2Code', {
+      path: fileURLToPath(new URL('.', import.meta.url)),
+      assetHashType: AssetHashType.OUTPUT,
+      bundling: {
+        image: DockerImage.fromRegistry('public.ecr.aws/docker/library/node:24'),
+        local: {
+          tryBundle: (outputDir) => {
+            writeFileSync(join(outputDir, 'index.js'), handlerSource(2));
+            return true;
+          },
+        },
+      },
+    });
     // The provider's own role and log group, so it needs no AWSLambdaBasicExecutionRole.
     const publisherLogs = new logs.LogGroup(this, 'PublishVersion2Logs', {
       retention: logs.RetentionDays.ONE_WEEK,
