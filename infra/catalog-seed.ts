@@ -1,11 +1,19 @@
-import { NestedStack, Stack } from 'aws-cdk-lib';
+import { type CfnElement, CustomResource, NestedStack, Stack, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
 import { keys } from '../shared/aws/dynamo-store';
 import type { Catalog } from '../shared/domain/catalog';
 import { iamRoleArn } from './arns';
+
+/** The policy seeding's function (functions/seed-policies) and its custom resource type. */
+export const policySeeding = {
+  functionName: 'SeedPolicies',
+  entry: 'functions/seed-policies/handler.ts',
+  resourceType: 'Custom::UpshiftPolicies',
+} as const;
 
 /** BatchWriteItem takes at most 25 put requests. */
 export const BATCH_ITEMS = 25;
@@ -28,7 +36,7 @@ export const SEED_STACK_CHARS = 800_000;
 
 type Item = Record<string, unknown>;
 
-/** One seeding call: a batch written always, or a policy item written only if absent. */
+/** One seeding call: a batch of catalog items, written on every deploy that changes it. */
 interface SeedCall {
   id: string;
   call: (tableName: string) => cr.AwsSdkCall;
@@ -39,13 +47,20 @@ interface SeedCall {
 export interface CatalogSeedProps {
   table: dynamodb.ITableV2;
   catalog: Catalog;
+  /** Makes a function of the pipeline (UpgradePipeline.addFunction): the policy seeding's. */
+  addFunction: (name: string, entry: string) => lambda.Function;
 }
 
 /**
  * Writes the catalog's components and repositories to the table on every deploy
- * (BatchWriteItem, 25 items a call), and each environment's policy once (version 1, a PutItem
- * that only writes when the item is absent): after that, policies change through
- * `upshift policies put`, which keeps their history.
+ * (BatchWriteItem, 25 items a call), and the catalog's policies through the custom resource
+ * `Custom::UpshiftPolicies`, whose function (functions/seed-policies) writes a new policy version
+ * (author "cdk deploy", with its diff) for each environment whose policy in the catalog changed
+ * since the last deploy, and leaves the others alone, so that a policy changed with
+ * `upshift policies put` stays until the catalog's own policy changes
+ * (docs/decisions/0026-policies-from-deploys-and-people.md). CloudFormation sends the resource an
+ * Update only when the catalog's policies changed; the function compares with what the last
+ * deploy seeded anyway, so a replay (the local twin runs it on every start) writes nothing.
  *
  * The calls live in nested stacks (`Seed1`, `Seed2`, ...) of at most SEED_STACK_CHARS, because a
  * thousand components' items exceed the 1 MB a template may hold. Each stack's calls run one after
@@ -57,6 +72,9 @@ export interface CatalogSeedProps {
 export class CatalogSeed {
   readonly role: iam.Role;
   readonly stacks: NestedStack[] = [];
+  /** The function that seeds the policies, and the custom resource that runs it on deploy. */
+  readonly policySeeder: lambda.Function;
+  readonly policies: CustomResource;
 
   constructor(scope: Construct, roleName: string, props: CatalogSeedProps) {
     const { table, catalog } = props;
@@ -69,12 +87,36 @@ export class CatalogSeed {
       description: 'Upshift: the AwsCustomResource providers that seed the catalog into the table',
     });
     this.role.addToPolicy(
+      new iam.PolicyStatement({ actions: ['dynamodb:BatchWriteItem'], resources: [table.tableArn] }),
+    );
+    this.policySeeder = props.addFunction(policySeeding.functionName, policySeeding.entry);
+    // The live policy, its versions and the deployed catalog policy: single-item reads and
+    // conditional writes (shared/usecases/seed-policies.ts).
+    this.policySeeder.addToRolePolicy(
       new iam.PolicyStatement({
-        actions: ['dynamodb:BatchWriteItem', 'dynamodb:PutItem'],
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
         resources: [table.tableArn],
       }),
     );
-    const calls = [...policyCalls(catalog), ...batchCalls(catalog)];
+    const provider = new cr.Provider(scope, 'PolicySeedProvider', { onEventHandler: this.policySeeder });
+    this.policies = new CustomResource(scope, 'CatalogPolicies', {
+      serviceToken: provider.serviceToken,
+      resourceType: policySeeding.resourceType,
+      // CloudFormation passes properties as strings: the policies travel as one JSON document.
+      properties: { PoliciesJson: JSON.stringify(catalog.policies) },
+    });
+    Validations.of(provider).acknowledge(
+      {
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        reason: "CDK's custom resource provider framework writes only its own logs with it.",
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::<${Stack.of(scope).getLogicalId(this.policySeeder.node.defaultChild as CfnElement)}.Arn>:*]`,
+        reason:
+          "The provider framework invokes the seeding function by any version (CDK's grant); it invokes nothing else.",
+      },
+    );
+    const calls = batchCalls(catalog);
     const groups: SeedCall[][] = [];
     let used = Number.POSITIVE_INFINITY;
     for (const call of calls) {
@@ -109,34 +151,6 @@ export class CatalogSeed {
       this.stacks.push(stack);
     }
   }
-}
-
-/** Each environment's policy, version 1 and current, written only if absent. */
-function policyCalls(catalog: Catalog): SeedCall[] {
-  const items: Item[] = [];
-  for (const [environment, policy] of Object.entries(catalog.policies)) {
-    const stored = { environment, version: 1, policy, updatedBy: 'cdk', updatedAt: 'deploy' };
-    items.push({
-      ...keys.policyVersion(environment, 1),
-      ...stored,
-      changes: [{ path: '(root)', after: policy }],
-    });
-    items.push({ ...keys.policy(environment), ...stored, gsi1pk: 'POLICIES', gsi1sk: environment });
-  }
-  return items.map((item, i) => {
-    const Item = marshall(item);
-    return {
-      id: `Policy${i}`,
-      call: (tableName) => ({
-        service: 'DynamoDB',
-        action: 'putItem',
-        parameters: { TableName: tableName, Item, ConditionExpression: 'attribute_not_exists(pk)' },
-        physicalResourceId: cr.PhysicalResourceId.of(`${item.pk}/${item.sk}`),
-        ignoreErrorCodesMatching: 'ConditionalCheckFailed',
-      }),
-      templateChars: escapedChars(Item),
-    };
-  });
 }
 
 /** The components and ECR repositories, in catalog order, in batches of 25 items and CALL_CHARS. */

@@ -90,7 +90,7 @@ export class UpgradePipeline extends Construct {
       functions: fns,
     }).deadLetters;
     // 6. The catalog seeded into the table (pipeline/seeding.ts).
-    this.seed = seedCatalog(this, table, catalog);
+    this.seed = seedCatalog(this, table, catalog, (name, entry) => this.addFunction(name, entry));
     // 7. cdk-nag findings accepted, each with its reason (pipeline/nag.ts).
     acknowledgePipelineFindings(this, {
       functions: fns,

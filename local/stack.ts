@@ -323,6 +323,43 @@ export class LocalStack {
       this.functions.set(fn.arn, fn);
       await this.loadFunction(fn);
     }
+    for (const resource of this.model.customResources) await this.createCustomResource(resource);
+  }
+
+  /**
+   * A custom resource backed by a provider framework, as CloudFormation creates it: the framework
+   * invokes its user function with the request, under the framework's own role (so its grant to
+   * invoke is checked). The twin sends Create on every start, as a replay; the function must write
+   * nothing when nothing changed (the policy seeding compares with what the last deploy seeded).
+   * A failure fails the start, as it fails the deploy.
+   */
+  private async createCustomResource(resource: TwinModel['customResources'][number]): Promise<void> {
+    const provider = this.model.providers.get(resource.serviceToken);
+    if (!provider) {
+      throw new Error(
+        `the twin cannot create ${resource.logicalId} (${resource.type}): its service token is not a provider framework function`,
+      );
+    }
+    await this.invokeAs(
+      { roleArn: provider.roleArn, name: `cloudformation:${resource.logicalId}` },
+      provider.onEventArn,
+      {
+        RequestType: 'Create',
+        ServiceToken: resource.serviceToken,
+        ResponseURL: '',
+        StackId: `arn:aws:cloudformation:us-east-1:000000000000:stack/UpshiftStateless/${resource.logicalId}`,
+        RequestId: `${resource.logicalId}-${this.scheduler.now().getTime()}`,
+        LogicalResourceId: resource.logicalId,
+        ResourceType: resource.type,
+        // CloudFormation passes every property as a string.
+        ResourceProperties: {
+          ServiceToken: resource.serviceToken,
+          ...Object.fromEntries(
+            Object.entries(resource.properties).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]),
+          ),
+        },
+      },
+    );
   }
 
   private async loadFunction(fn: TwinFunction): Promise<void> {

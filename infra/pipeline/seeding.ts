@@ -1,4 +1,5 @@
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import type { Catalog } from '../../shared/domain/catalog';
 import { stackScopedName } from '../arns';
@@ -9,6 +10,11 @@ import { CatalogSeed } from '../catalog-seed';
  * written by custom resources in nested stacks under one shared role, named after the stack. It
  * goes into `scope` (the pipeline), as in PipelineFunctions.
  */
-export function seedCatalog(scope: Construct, table: dynamodb.ITableV2, catalog: Catalog): CatalogSeed {
-  return new CatalogSeed(scope, stackScopedName(scope, 'catalog-seed'), { table, catalog });
+export function seedCatalog(
+  scope: Construct,
+  table: dynamodb.ITableV2,
+  catalog: Catalog,
+  addFunction: (name: string, entry: string) => lambda.Function,
+): CatalogSeed {
+  return new CatalogSeed(scope, stackScopedName(scope, 'catalog-seed'), { table, catalog, addFunction });
 }

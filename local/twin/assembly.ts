@@ -36,6 +36,18 @@ export interface TwinModel {
     parameters: Record<string, unknown>;
     ignoreErrorCodesMatching?: string;
   }[];
+  /**
+   * Custom resources backed by a function (CDK's provider framework), in template order: the twin
+   * sends each a Create, as CloudFormation does, through the framework's role.
+   */
+  customResources: {
+    logicalId: string;
+    type: string;
+    serviceToken: string;
+    properties: Record<string, unknown>;
+  }[];
+  /** A provider framework function's ARN -> the user function it invokes, and its own role. */
+  providers: Map<string, { onEventArn: string; roleArn: string }>;
 }
 
 export interface TwinFunction {
@@ -298,6 +310,8 @@ export function readAssembly(app: SynthesizedApp): TwinModel {
     queues: [],
     buckets: [],
     seedCalls: [],
+    customResources: [],
+    providers: new Map(),
   };
 
   for (const [resolver, template] of [
@@ -352,8 +366,20 @@ export function readAssembly(app: SynthesizedApp): TwinModel {
           );
           const entry = tags.get(functionTags.entry);
           // Functions CDK adds for itself (custom resource providers) carry no entry: the twin
-          // runs the effect of those resources directly (seedCalls).
-          if (!entry) break;
+          // runs the effect of AwsCustomResource directly (seedCalls), and a provider framework's
+          // custom resource by invoking the function the framework would (customResources).
+          if (!entry) {
+            const variables = (props.Environment as { Variables?: Record<string, unknown> } | undefined)
+              ?.Variables;
+            const onEvent = variables?.USER_ON_EVENT_FUNCTION_ARN;
+            if (onEvent) {
+              model.providers.set(resolver.arnOf(id), {
+                onEventArn: String(onEvent),
+                roleArn: String(props.Role),
+              });
+            }
+            break;
+          }
           model.functions.push({
             logicalId: id,
             name: tags.get(functionTags.name) ?? id,
@@ -473,6 +499,19 @@ export function readAssembly(app: SynthesizedApp): TwinModel {
           if (call.service && call.action) model.seedCalls.push(...seedCallsOf(call));
           break;
         }
+        default:
+          if (
+            resource.Type.startsWith('Custom::') ||
+            resource.Type === 'AWS::CloudFormation::CustomResource'
+          ) {
+            const { ServiceToken, ...properties } = props;
+            model.customResources.push({
+              logicalId: id,
+              type: resource.Type,
+              serviceToken: String(ServiceToken),
+              properties,
+            });
+          }
       }
     }
   }

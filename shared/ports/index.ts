@@ -64,6 +64,34 @@ export interface PolicyStore {
   history(environment: string, limit: number): Promise<PolicyVersion[]>;
 }
 
+/** The catalog's policy for an environment as the last deploy that seeded it had it (decision 0026). */
+export interface DeployedCatalogPolicy {
+  environment: string;
+  policy: Policy;
+  /** Counts the deploys that changed it; each write is conditional on the one read before. */
+  revision: number;
+  deployedAt: string;
+}
+
+/**
+ * What each deploy seeded of the catalog's policies, apart from the live policy (which a person
+ * may have changed since): a deploy writes a policy version only when the catalog's own policy
+ * changed since the previous deploy.
+ */
+export interface DeployedPolicyStore {
+  get(environment: string): Promise<DeployedCatalogPolicy | undefined>;
+  /**
+   * Records the catalog's policy as deployed; with `expectedRevision` only if the stored one is
+   * still that revision (absent: only if none is stored). Throws DeployedPolicyChanged otherwise.
+   */
+  put(environment: string, policy: Policy, at: string, expectedRevision?: number): Promise<DeployedCatalogPolicy>;
+  /**
+   * The policy the seeding of earlier Upshift versions wrote as version 1 (author `cdk`), which
+   * was the catalog's policy at the first deploy; undefined when version 1 was written otherwise.
+   */
+  firstSeeded(environment: string): Promise<Policy | undefined>;
+}
+
 export interface RegistryStore {
   get(component: string, environment: string): Promise<RegistryEntry | undefined>;
   /**

@@ -123,6 +123,7 @@ const needs: Record<string, string[]> = {
     'states:SendTaskFailure',
     'states:SendTaskHeartbeat',
   ],
+  SeedPolicies: ['dynamodb:GetItem', 'dynamodb:PutItem'],
   ExecutionEnded: [
     'dynamodb:GetItem',
     'dynamodb:PutItem',

@@ -16,12 +16,15 @@ function build(acknowledge: boolean) {
   // A fresh stack's table and bus draw their own findings; those are not the pipeline's.
   Validations.of(parts.table).acknowledge({ id: 'AwsSolutions-DDB3', reason: 'test table' });
   const catalog = lambdaCatalog(['alpha']);
-  const fns = new PipelineFunctions(parts.scope, { table: parts.table, bus: parts.bus }).byName;
+  const builder = new PipelineFunctions(parts.scope, { table: parts.table, bus: parts.bus });
+  const fns = builder.byName;
   const targets = new PipelineTargets(parts.scope, fns, { catalog });
   const bucket = evidenceBucket(parts.scope, fns.Verify);
   const { stateMachine } = new UpgradeStateMachine(parts.scope, fns);
   const { deadLetters } = new PipelineRules(parts.scope, { bus: parts.bus, stateMachine, functions: fns });
-  const seed = seedCatalog(parts.scope, parts.table, catalog);
+  const seed = seedCatalog(parts.scope, parts.table, catalog, (name, entry) =>
+    builder.addFunction(name, entry),
+  );
   if (acknowledge) {
     acknowledgePipelineFindings(parts.scope, {
       functions: fns,
