@@ -14,8 +14,10 @@ export const lambdaBundle = {
   mainFields: ['module', 'main'],
   // middy is ESM-only; some dependencies still call require().
   banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-  // The Node.js 24 Lambda runtime provides the AWS SDK v3 (decision 0019 says why we trust it).
-  external: ['@aws-sdk/*'],
+  // The Node.js 24 Lambda runtime provides the AWS SDK v3 (decision 0019 says why we trust it), and
+  // the Powertools layer of the pinned version provides Logger, Metrics and Tracer with the X-Ray
+  // SDK (infra/powertools-layer.ts; decision 0024: bundling the tracer would pass 300 KB).
+  external: ['@aws-sdk/*', '@aws-lambda-powertools/*'],
   minify: true,
   // Stack traces keep function and class names; the error names the ASL matches are set explicitly.
   keepNames: true,

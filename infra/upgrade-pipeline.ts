@@ -8,13 +8,13 @@ import { Construct } from 'constructs';
 import type { Catalog } from '../shared/domain/catalog';
 import type { CatalogSeed } from './catalog-seed';
 import type { ComponentStack } from './component-stacks';
+import { type MonitoringOptions, monitoringProps, UpshiftMonitoring } from './monitoring';
 import { evidenceBucket } from './pipeline/evidence';
 import { type PipelineFunctionMap, PipelineFunctions } from './pipeline/functions';
 import { acknowledgePipelineFindings } from './pipeline/nag';
 import { PipelineRules } from './pipeline/rules';
 import { seedCatalog } from './pipeline/seeding';
 import { UpgradeStateMachine } from './pipeline/state-machine';
-import { monitoringProps, UpshiftMonitoring } from './monitoring';
 import { PipelineTargets } from './pipeline/targets';
 import { hasPromotion, PromotionWaves } from './waves';
 
@@ -33,6 +33,8 @@ export interface UpgradePipelineProps {
    * functions. Defaults to the context `upshift:managedPoliciesPerRole`, else 10.
    */
   managedPoliciesPerRole?: number;
+  /** Self-monitoring options (operator email, archive retention, in-flight age threshold). */
+  monitoring?: MonitoringOptions;
 }
 
 /**

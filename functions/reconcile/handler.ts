@@ -7,13 +7,26 @@ import { finishDeploymentPorts } from '../../shared/aws/port-sets';
 import { awsBase, withClients } from '../../shared/aws/ports';
 import { callbackPorts } from '../../shared/aws/sfn-clients';
 import type { AwsPorts } from '../../shared/aws/wiring';
-import { stepLogging } from '../../shared/runtime/middleware';
-import { type ReconcilePorts, reconcile } from './reconcile';
+import { stepObservability } from '../../shared/runtime/middleware';
+import { upshiftMetrics } from '../../shared/runtime/observability';
+import { type ReconcilePorts, type ReconcileResult, reconcile } from './reconcile';
 
 /** Runs on a schedule (every minute); see reconcile.ts. */
 export function createHandler(ports: ReconcilePorts) {
   return middy()
-    .use(stepLogging('Reconcile'))
+    .use(
+      // Each tick: the approvals waiting and the age of the oldest wait it read (the dashboard and
+      // the oldest in-flight upgrade alarm, infra/monitoring.ts).
+      stepObservability<ReconcileResult>('Reconcile', {
+        onResult: (_event, result) => {
+          upshiftMetrics.approvalsWaiting(result.approvalsWaiting);
+          const oldest = result.oldestInFlightAt ? Date.parse(result.oldestInFlightAt) : undefined;
+          upshiftMetrics.oldestInFlightAge(
+            oldest === undefined ? 0 : Math.round((ports.clock.now().getTime() - oldest) / 1000),
+          );
+        },
+      }),
+    )
     .handler((_event, context) =>
       reconcile(ports, { remainingMs: () => context.getRemainingTimeInMillis() }),
     );

@@ -25,6 +25,22 @@ export interface TickBudget {
   remainingMs(): number;
 }
 
+export interface ReconcileResult {
+  deployments: number;
+  bakes: number;
+  approvals: number;
+  /** Soaks of promotion waves ended this tick. */
+  soaks: number;
+  complete: boolean;
+  /** Approvals still pending after this tick (of the page read). */
+  approvalsWaiting: number;
+  /**
+   * When the oldest wait this tick read was opened: a deployment wait's registration, or a pending
+   * approval's request (absent when it read none). The OldestInFlightAge metric.
+   */
+  oldestInFlightAt?: string;
+}
+
 /** Stop taking new items when less than this is left of the invocation. */
 export const RESERVE_MS = 10_000;
 
@@ -49,17 +65,22 @@ const stoppable = new Set(['InProgress', 'Created', 'Queued', 'Ready']);
 export async function reconcile(
   ports: ReconcilePorts,
   budget: TickBudget = { remainingMs: () => Number.POSITIVE_INFINITY },
-): Promise<{ deployments: number; bakes: number; approvals: number; soaks: number; complete: boolean }> {
+): Promise<ReconcileResult> {
   const now = ports.clock.now();
   const due = now.toISOString();
   const hasTime = () => budget.remainingMs() > RESERVE_MS;
   const failures: unknown[] = [];
 
   let deployments = 0;
+  let oldestInFlightAt: string | undefined;
+  const older = (at: string | undefined) => {
+    if (at && (!oldestInFlightAt || at < oldestInFlightAt)) oldestInFlightAt = at;
+  };
   const waitsDone = await eachDue(
     (start) => ports.waits.listDue(due, PAGE_SIZE, start),
     hasTime,
     async (wait) => {
+      older(wait.registeredAt);
       if (await reconcileWait(wait, now, ports)) deployments++;
     },
     failures,
@@ -93,7 +114,10 @@ export async function reconcile(
       )
     : true;
 
-  const { expired, answered } = hasTime() ? await expireApprovals(ports) : { expired: [], answered: [] };
+  const { expired, answered, waiting } = hasTime()
+    ? await expireApprovals(ports)
+    : { expired: [], answered: [], waiting: { count: 0 } };
+  older(waiting.oldestRequestedAt);
   // The rest were done; the first failure still fails the invocation, so it is seen.
   if (failures.length) throw failures[0];
   return {
@@ -102,6 +126,8 @@ export async function reconcile(
     approvals: expired.length + answered.length,
     soaks,
     complete: waitsDone && bakesDone && soaksDone && hasTime(),
+    approvalsWaiting: waiting.count,
+    ...(oldestInFlightAt ? { oldestInFlightAt } : {}),
   };
 }
 

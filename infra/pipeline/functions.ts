@@ -10,6 +10,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { tableKeys } from '../../shared/aws/table-definition';
 import { functionTags } from '../function-tags';
+import { powertoolsLayer } from '../powertools-layer';
 
 /** A path from the project root. */
 export const projectPath = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
@@ -163,6 +164,9 @@ export class PipelineFunctions {
       environment: this.environment,
       logGroup,
       tracing: lambda.Tracing.ACTIVE,
+      // Logger, Metrics and Tracer (with the X-Ray SDK) of the pinned version; the bundle leaves
+      // them out (infra/lambda-bundle.ts, decision 0024).
+      layers: [powertoolsLayer(scope)],
     });
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',

@@ -1,6 +1,7 @@
 import type { Clock, EvidenceStore } from '../ports';
 import { type AwsEnv, awsEnvSchema, parseEnv } from '../runtime/config';
 import { systemClock, timeOrderedIds } from '../runtime/system';
+import { traceClient } from '../runtime/tracing';
 import type { HttpProberOptions } from './http-prober';
 
 /**
@@ -49,7 +50,8 @@ export function awsBase(env: NodeJS.ProcessEnv = process.env, options: AwsPortOp
     env,
     options,
     client: (Make, config) => {
-      const made = new Make({ ...options.clientConfig, ...config });
+      // X-Ray subsegments per call inside Lambda (shared/runtime/tracing.ts); unchanged elsewhere.
+      const made = traceClient(new Make({ ...options.clientConfig, ...config }));
       return options.decorate ? options.decorate(made) : made;
     },
   };

@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { InvalidStepInput } from '../domain/errors';
 import { describeIssues } from '../domain/zod-issues';
 import { logger, logLevelFromEnv, upshiftMetrics } from './observability';
+import { stepTracing } from './tracing';
 
 /**
  * Validates the step's input with its zod schema before the use case runs, replacing the event
@@ -28,8 +29,10 @@ function workflowOf(event: unknown): string | undefined {
 }
 
 /**
- * Powertools around one invocation: the Lambda context and the workflow id on every log line
- * (correlation across the steps of one upgrade), the step's duration as a metric, and its start, end and failure logged. `onResult` emits the
+ * Powertools around one invocation: the X-Ray subsegment of the handler with the step and the
+ * workflow id as annotations (Tracer, inside Lambda only: shared/runtime/tracing.ts), the Lambda
+ * context and the workflow id on every log line (correlation across the steps of one upgrade),
+ * the step's duration as a metric, and its start, end and failure logged. `onResult` emits the
  * step's own metrics from what it returned.
  */
 export function stepObservability<R = unknown>(
@@ -37,12 +40,14 @@ export function stepObservability<R = unknown>(
   options: { onResult?: (event: unknown, result: R) => void } = {},
 ): MiddlewareObj<unknown, R> {
   let started = 0;
+  const tracing = stepTracing(step);
   const finish = (ms: number) => {
     upshiftMetrics.stepDuration(step, ms);
     logger.removeKeys(['workflowId']);
   };
   return {
-    before: (request) => {
+    before: async (request) => {
+      await tracing.before?.(request);
       started = Date.now();
       logger.setLogLevel(logLevelFromEnv());
       if (isLambdaContext(request.context)) logger.addContext(request.context);
@@ -53,17 +58,19 @@ export function stepObservability<R = unknown>(
       }
       logger.debug('step started');
     },
-    after: (request) => {
+    after: async (request) => {
       const ms = Date.now() - started;
       logger.info('step ended', { ms });
       options.onResult?.(request.event, request.response as R);
       finish(ms);
+      await tracing.after?.(request as never);
     },
-    onError: (request) => {
+    onError: async (request) => {
       const ms = Date.now() - started;
       const error = request.error as Error | null;
       logger.error('step failed', { error: error?.name, message: error?.message, ms });
       finish(ms);
+      await tracing.onError?.(request as never);
     },
   };
 }
@@ -78,7 +85,7 @@ function isLambdaContext(context: unknown): context is Context {
 }
 
 /**
- * A step's Lambda handler: logs and metrics (Powertools), then zod validation of the input, then the use case. Every
+ * A step's Lambda handler: traces, logs and metrics (Powertools), then zod validation of the input, then the use case. Every
  * step handler is built this way, so the middleware chain is defined once.
  */
 export function stepHandler<S extends z.ZodType, R>(

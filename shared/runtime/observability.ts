@@ -8,8 +8,7 @@ type Unit = (typeof MetricUnit)[keyof typeof MetricUnit];
  * by every middleware of the function. On AWS they write JSON logs with the request id and the
  * workflow id, and CloudWatch embedded metrics (namespace `Upshift`). Elsewhere (the twin, the
  * CLI, tests) the same code runs and writes nothing: the twin sets UPSHIFT_LOG_LEVEL=silent, and
- * metrics leave the process only inside Lambda (docs/operations.md). X-Ray traces each function
- * (active tracing); SDK subsegments through Powertools Tracer wait on decision 0019's size budget.
+ * metrics leave the process only inside Lambda (docs/operations.md). Traces: shared/runtime/tracing.ts.
  */
 export const SERVICE = 'upshift';
 export const METRICS_NAMESPACE = 'Upshift';
@@ -35,17 +34,37 @@ export function metricsEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
  */
 export const upshiftMetrics = {
   /** One per finished workflow, by outcome (COMPLETED, ROLLED_BACK, REJECTED, ...). */
-  upgradeEnded: (outcome: string) => single('Upgrades', MetricUnit.Count, 1, { Outcome: outcome }),
+  upgradeEnded: (outcome: string) => single(metricNames.upgrades, MetricUnit.Count, 1, { Outcome: outcome }),
   /** One per rollback or revert that ended a workflow. */
-  rolledBack: () => single('Rollbacks', MetricUnit.Count, 1, {}),
+  rolledBack: () => single(metricNames.rollbacks, MetricUnit.Count, 1, {}),
   /** How long one step's handler ran, by step. */
   stepDuration: (step: string, ms: number) =>
-    single('StepDuration', MetricUnit.Milliseconds, ms, { Step: step }),
+    single(metricNames.stepDuration, MetricUnit.Milliseconds, ms, { Step: step }),
   /** Approvals still waiting for an answer after a reconciler tick (at most the page read). */
-  approvalsWaiting: (count: number) => single('ApprovalsWaiting', MetricUnit.Count, count, {}),
+  approvalsWaiting: (count: number) => single(metricNames.approvalsWaiting, MetricUnit.Count, count, {}),
   /** From an alarm entering ALARM to the bake watching it being ended. */
-  reactionTime: (ms: number) => single('ReactionTime', MetricUnit.Milliseconds, ms, {}),
+  reactionTime: (ms: number) => single(metricNames.reactionTime, MetricUnit.Milliseconds, ms, {}),
+  /**
+   * Each reconciler tick: how long the oldest wait it read has been open (a deployment in flight,
+   * since it was registered; an approval pending, since it was requested), 0 when none. The alarm
+   * on the oldest in-flight upgrade reads its Maximum (infra/monitoring.ts).
+   */
+  oldestInFlightAge: (seconds: number) =>
+    single(metricNames.oldestInFlightAge, MetricUnit.Seconds, Math.max(0, seconds), {}),
 };
+
+/** The metric names above, for the dashboard and alarms (infra/monitoring.ts). */
+export const metricNames = {
+  upgrades: 'Upgrades',
+  rollbacks: 'Rollbacks',
+  stepDuration: 'StepDuration',
+  approvalsWaiting: 'ApprovalsWaiting',
+  reactionTime: 'ReactionTime',
+  oldestInFlightAge: 'OldestInFlightAge',
+} as const;
+
+/** Every metric carries Powertools' default dimension `service`, then its own (Outcome, Step). */
+export const DEFAULT_DIMENSIONS = { service: SERVICE } as const;
 
 /** A metric with its own dimensions (so `Step` does not leak onto `Upgrades`), kept until flushed. */
 function single(name: string, unit: Unit, value: number, dimensions: Record<string, string>) {

@@ -16,14 +16,24 @@ export interface ExpireApprovalsPorts {
  * First, answers again the approvals decided whose answer may have been lost.
  * Runs on a schedule on AWS and on the virtual clock locally.
  */
-export async function expireApprovals(
-  ports: ExpireApprovalsPorts,
-): Promise<{ expired: string[]; answered: string[] }> {
+export async function expireApprovals(ports: ExpireApprovalsPorts): Promise<{
+  expired: string[];
+  answered: string[];
+  waiting: { count: number; oldestRequestedAt?: string };
+}> {
   const now = ports.clock.now();
   const answered = await answerDecidedApprovals(ports);
   const expired: string[] = [];
+  // The approvals still waiting after this pass (of the page read): the ApprovalsWaiting metric.
+  const waiting: { count: number; oldestRequestedAt?: string } = { count: 0 };
   for (const approval of await ports.approvals.listPending(100)) {
-    if (Date.parse(approval.expiresAt) > now.getTime()) continue;
+    if (Date.parse(approval.expiresAt) > now.getTime()) {
+      waiting.count++;
+      if (!waiting.oldestRequestedAt || approval.requestedAt < waiting.oldestRequestedAt) {
+        waiting.oldestRequestedAt = approval.requestedAt;
+      }
+      continue;
+    }
     const decided = await ports.approvals.decide(approval.approvalId, {
       status: 'EXPIRED',
       by: 'upshift',
@@ -56,7 +66,7 @@ export async function expireApprovals(
     await ports.approvals.markAnswered(approval.approvalId, now.toISOString());
     expired.push(approval.approvalId);
   }
-  return { expired, answered };
+  return { expired, answered, waiting };
 }
 
 /**

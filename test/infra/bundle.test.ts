@@ -65,7 +65,11 @@ describe('the Lambda bundle', () => {
     // Act
     const lock = await bundleFunction('functions/lock/handler.ts', join(outdir, 'lock.mjs'));
     // Assess: the stack's options, and what the bundle is made of.
-    expect(lambdaBundle).toMatchObject({ minify: true, sourcemap: false, external: ['@aws-sdk/*'] });
+    expect(lambdaBundle).toMatchObject({
+      minify: true,
+      sourcemap: false,
+      external: ['@aws-sdk/*', '@aws-lambda-powertools/*'],
+    });
     const inputs = Object.keys(Object.values(lock.metafile.outputs)[0]?.inputs ?? {});
     expect(inputs.some((i) => i.includes('zod/v4/locales/de.js'))).toBe(false);
     expect(inputs.some((i) => i.includes('shared/aws/codedeploy-clients'))).toBe(false);
@@ -76,5 +80,10 @@ describe('the Lambda bundle', () => {
     expect(code).not.toContain('sourceMappingURL');
     expect(code).toMatch(/from\s*"@aws-sdk\/client-dynamodb"/);
     expect(code).not.toMatch(/@aws-sdk\/client-(codedeploy|lambda|s3|ecs|sfn|cloudwatch|eventbridge)/);
+    // Powertools comes from its layer (decision 0024); the X-Ray SDK is never bundled, and the
+    // tracer is imported only when tracing is on (inside Lambda).
+    expect(code).toMatch(/from\s*"@aws-lambda-powertools\/logger"/);
+    expect(code).toMatch(/import\("@aws-lambda-powertools\/tracer"\)/);
+    expect(inputs.some((i) => /aws-xray-sdk|@aws-lambda-powertools/.test(i))).toBe(false);
   });
 });

@@ -28,7 +28,17 @@ describe('stack outputs for upshift --stack', () => {
     const outputs = plainOutputs(stateless);
     // Assess
     expect(Object.keys(outputs).sort()).toEqual(
-      ['CliApiUrl', 'ConsoleUrl', 'EventBusName', 'StateMachineArn', 'TableName'].sort(),
+      [
+        'CliApiUrl',
+        'ConsoleUrl',
+        'EventBusName',
+        'StateMachineArn',
+        'TableName',
+        // Self-monitoring (infra/monitoring.ts)
+        'OperationsTopicArn',
+        'DashboardName',
+        'EventArchiveArn',
+      ].sort(),
     );
     for (const name of Object.values(stackOutputNames)) expect(outputs).toHaveProperty(name);
     const cliApiId = Object.keys(stateless.findResources('AWS::ApiGatewayV2::Api')).find((id) =>
