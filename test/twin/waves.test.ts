@@ -166,6 +166,51 @@ describe('promotion waves through the twin', () => {
     expect((await s.stores.registry.get('checkout', 'production'))?.current.version).toBe('1.0.0');
   }, 180_000);
 
+  it('a component that comes after another promotes a stage only once that wave of the same release completed it', async () => {
+    // Prepare: inventory (a copy of checkout) soaks 40 minutes in development; checkout 10, after inventory
+    const s = await open(
+      promoting(
+        { order: ['development', 'staging'], soakMinutes: { development: 10 }, after: ['inventory'] },
+        (doc) => {
+          const copy = JSON.parse(
+            JSON.stringify(doc.components.checkout).replaceAll('"checkout"', '"inventory"'),
+          );
+          copy.promotion = { order: ['development', 'staging'], soakMinutes: { development: 40 } };
+          doc.components.inventory = copy;
+        },
+      ),
+    );
+    // Act: CI publishes both from the same commit; time stops between the two publications
+    await s.startExecution(
+      versionPublished({ component: 'inventory', version: '1.1.0', environment: 'development' }),
+    );
+    const thaw = s.scheduler.freeze();
+    const second = s.startExecution(versionPublished({ version: '1.1.0', environment: 'development' }));
+    thaw();
+    await second;
+    await s.drain();
+    // Assess: checkout waited in development for inventory's staging, then went on
+    const all = await s.stores.waves.list(20);
+    const checkout = all.find((w) => w.component === 'checkout');
+    const inventory = all.find((w) => w.component === 'inventory');
+    expect(checkout?.release).toBe('abc1234');
+    expect(inventory?.release).toBe('abc1234');
+    expect([checkout?.status, inventory?.status]).toEqual(['COMPLETED', 'COMPLETED']);
+    const held = busEvents(s).filter(
+      (e) =>
+        e['detail-type'] === 'Promotion Wave Updated' &&
+        (e.detail as { component?: string }).component === 'checkout' &&
+        JSON.stringify((e.detail as { stages?: unknown }).stages).includes('"WAITING"'),
+    );
+    expect(held.length).toBeGreaterThan(0);
+    expect(
+      minutesBetween(stage(inventory, 'staging')?.endedAt, stage(checkout, 'staging')?.startedAt),
+    ).toBeGreaterThanOrEqual(0);
+    expect(
+      minutesBetween(stage(checkout, 'development')?.endedAt, stage(checkout, 'staging')?.startedAt),
+    ).toBeGreaterThan(10);
+  }, 180_000);
+
   it('a newer version supersedes an older wave that has not reached the next environment', async () => {
     // Prepare: development → staging, a long soak in development
     const s = await open(promoting({ order: ['development', 'staging'], soakMinutes: { development: 60 } }));
