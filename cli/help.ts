@@ -1,5 +1,8 @@
 /** `upshift --help`: every command in one screen. */
-export const usage = `upshift: a policy-gated upgrade pipeline for AWS (local mode)
+export const usage = `upshift: a policy-gated upgrade pipeline for AWS
+
+Runs against the local twin (--state DIR, or a fresh in-memory stack) or, with
+--stack NAME [--region R] [--profile P], against a deployed stack as your AWS credentials.
 
 Usage:
   upshift demo                                   the scripted local demo (npm start)
@@ -9,18 +12,22 @@ Usage:
                                                  --approver (a user of the users file) votes in turn
   upshift publish --component C --version V [--env E] [--function-version N] [--label L]...
                   [--catalog FILE] [--state DIR] [--at ISO] [--approve|--reject] [--json]
-                                                 publish a Version Published event on the local bus
-  upshift status --state DIR [--component C] [--catalog FILE] [--json]
+                                                 publish a Version Published event on the bus and
+                                                 show the workflow it starts (on AWS: --stack NAME
+                                                 --function-version N [--timeout MIN] [--interval S])
+  upshift status (--state DIR | --stack NAME) [--component C] [--catalog FILE] [--json]
                                                  current, previous and last known-good versions
-  upshift workflows list --state DIR [--limit N] [--json]
-  upshift workflows show ID --state DIR [--json]
+  upshift workflows list (--state DIR | --stack NAME) [--limit N] [--json]
+  upshift workflows show ID (--state DIR | --stack NAME) [--json]
+  upshift workflows watch ID --stack NAME [--interval S] [--timeout MIN] [--json]
+                                                 follow a workflow on a stack until it ends
   upshift waves list | show ID (--state DIR | --stack NAME) [--limit N] [--json]
                                                  promotion waves: each stage, where and why one halted
-  upshift rollback --component C --env E [--to VERSION] --reason TEXT [--state DIR] [--json]
+  upshift rollback --component C --env E [--to VERSION] --reason TEXT [--state DIR | --stack NAME] [--json]
                                                  stop the shift in flight, or go back to a known version
-  upshift policies list | get ENV | history ENV [--state DIR] [--json]
+  upshift policies list | get ENV | history ENV [--state DIR | --stack NAME] [--json]
   upshift policies validate --file F             check a policies document; each problem names its path
-  upshift policies put --file F --state DIR [--comment TEXT]
+  upshift policies put --file F (--state DIR | --stack NAME) [--comment TEXT] [--as NAME]
                                                  write new policy versions, with who, when and the diff
   upshift policies explain --event F [--at ISO] [--verdict PASS|FAIL|INCONCLUSIVE] [--approved] [--json]
                                                  dry run: the decision and its trace; starts nothing
@@ -69,6 +76,20 @@ or when NAME published the version and the policy forbids it. A repeat by the sa
 changes nothing and says so. See docs/approvals.md.
 ${upTarget}`;
 
+/** How a command that waits behaves on a deployed stack. */
+const stackWait = (command: string) =>
+  `--stack NAME [--region R] [--profile P] works on a deployed stack as your AWS credentials
+(the SDK's default chain, or the profile): its outputs (TableName, EventBusName) from
+DescribeStacks, then its table and bus.${
+    command === 'watch'
+      ? ''
+      : `
+A PutEvents failure is reported with its error code (exit 2): nothing started.`
+  }
+The CLI reads the workflow's record every --interval seconds (5) until it ends or --timeout
+minutes pass (60; 0: print it as soon as it is recorded). Ctrl-C stops the watching (exit 130),
+never the workflow; after a timeout it exits 0 with the record as it stands (status RUNNING).`;
+
 /** `upshift <command> --help`. */
 export const commandHelp: Record<string, string> = {
   up: `Usage: upshift up [--port N] [--state DIR] [--speed X] [--users FILE] [--catalog FILE] [--at ISO]
@@ -109,20 +130,33 @@ ${stateWrite}
 ${at}`,
   publish: `Usage: upshift publish --component C --version V [--env E] [--function-version N] [--label L]...
                        [--catalog FILE] [--state DIR] [--at ISO] [--approve|--reject] [--json]
+       upshift publish --component C --version V [--env E] --function-version N [--label L]...
+                       --stack NAME [--region R] [--profile P] [--timeout MIN] [--interval S] [--json]
 
-Puts a Version Published event on the local bus and waits for the workflows it starts.
+Puts a Version Published event (source upshift.cli) on the Upshift bus and shows the workflow it
+starts, found by the event id PutEvents returned. Locally the twin runs it to its end.
 ${stateWrite}
-${at}`,
-  status: `Usage: upshift status --state DIR [--component C] [--catalog FILE] [--json]
+${at}
+${stackWait('publish')}
+The artifact is the Lambda function the stack's catalog names for E, at --function-version N
+(required on a stack: the published version CI made); an ECS or EC2 component is published from CI
+with its artifact (README, "Send an event from CI"). publishedBy is your AWS principal's ARN.`,
+  status: `Usage: upshift status (--state DIR | --stack NAME [--region R] [--profile P]) [--component C]
+                      [--catalog FILE] [--json]
 
 The registry per component and environment: current, previous and last known-good versions, and
-who holds the lock.
+who holds the lock. On a stack the components are the catalog in its table.
 ${stateRead}`,
-  workflows: `Usage: upshift workflows list --state DIR [--limit N] [--json]
-       upshift workflows show ID --state DIR [--json]
+  workflows: `Usage: upshift workflows list (--state DIR | --stack NAME) [--limit N] [--json]
+       upshift workflows show ID (--state DIR | --stack NAME) [--json]
+       upshift workflows watch ID (--state DIR | --stack NAME) [--interval S] [--timeout MIN] [--json]
 
-Recent workflows, newest first, or one workflow's record, history and evidence.
-${stateRead}`,
+Recent workflows, newest first, or one workflow's record, history and evidence. --json prints the
+record with "status" (RUNNING or ENDED) and "outcome" (null while running). watch follows a
+workflow on a stack, printing each new history line, until it ends; a local state does not change
+between commands, so there it prints the record as it stands.
+${stateRead}
+${stackWait('watch')}`,
   waves: `Usage: upshift waves list (--state DIR | --stack NAME [--region R] [--profile P]) [--limit N] [--json]
        upshift waves show ID (--state DIR | --stack NAME [--region R] [--profile P]) [--json]
 
@@ -131,10 +165,14 @@ stage), or one wave: each stage's status, when it started and ended, its workflo
 coordinated rollback, and where and why the wave halted or what superseded it. See docs/waves.md.
 ${stateRead}`,
   rollback: `Usage: upshift rollback --component C --env E --reason TEXT [--to VERSION] [--state DIR] [--json]
+       upshift rollback --component C --env E --reason TEXT [--to VERSION] --stack NAME [--region R]
+                        [--profile P] [--timeout MIN] [--interval S] [--json]
 
-Puts Rollback Requested on the local bus: a shift in flight is stopped with rollback; otherwise
-the component goes back to VERSION, or to the version before the current one.
-${stateWrite}`,
+Puts Rollback Requested on the Upshift bus: a shift in flight is stopped with rollback; otherwise
+the component goes back to VERSION, or to the version before the current one. requestedBy is you
+(your AWS principal's ARN on a stack). It shows the workflow as publish does.
+${stateWrite}
+${stackWait('rollback')}`,
   verify: `Usage: upshift verify --component C --candidate V [--baseline V] [--env E] [--catalog FILE]
                       [--state DIR] [--at ISO] [--json]
        upshift verify --component C --candidate V --stack NAME [--region R] [--profile P]
@@ -152,16 +190,22 @@ ${stateWrite}
 serving version from the stack's table (its TableName output), Lambda versions invoked by qualifier
 (--function-version N names the candidate's published version), HTTP probes at the catalog's URLs.
 Nothing is written; ECS targets are not supported there yet.`,
-  policies: `Usage: upshift policies list | get ENV | history ENV [--state DIR] [--json]
+  policies: `Usage: upshift policies list | get ENV | history ENV [--state DIR | --stack NAME] [--json]
        upshift policies validate --file F [--json]
-       upshift policies put --file F --state DIR [--comment TEXT]
-       upshift policies explain --event F [--at ISO] [--verdict PASS|FAIL|INCONCLUSIVE] [--approved] [--json]
+       upshift policies put --file F (--state DIR | --stack NAME) [--comment TEXT] [--as NAME]
+       upshift policies explain --event F [--at ISO] [--verdict PASS|FAIL|INCONCLUSIVE] [--approved]
+                                [--state DIR | --stack NAME] [--json]
 
 validate checks a policies document; each problem names its path, and an unknown key gets a
 did-you-mean (production.bakeMinuts: unknown key, did you mean "bakeMinutes"?). put writes new
-versions with who, when and the diff. explain is a dry run of the decision; it starts nothing.
+versions with who, when and the diff (a put that changes nothing writes nothing); the author is
+you (the OS user locally, your AWS principal's ARN on a stack), "NAME (ARN)" with --as NAME.
+explain is a dry run of the decision; it starts nothing (on a stack it reads the table and, with
+no --verdict, invokes the versions as Verify would).
 With --state, list, get, history and explain read a saved state (the folder must exist); without
-it they read the catalog's policies.`,
+it they read the catalog's policies. With --stack NAME [--region R] [--profile P] they read and
+write the stack's table; a deploy whose catalog policy changed also writes a version ("cdk
+deploy"), and one whose catalog policy did not change never undoes a put (docs/policies.md).`,
   metrics: `Usage: upshift metrics (--state DIR | --stack NAME [--region R] [--profile P])
                        [--component C] [--env E] [--since D] [--json]
 
