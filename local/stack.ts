@@ -6,6 +6,7 @@ import { FileEvidenceStore, MemoryEvidenceStore } from '../functions/verify/evid
 import type { Stores } from '../shared/aws/dynamo-store';
 import { type AwsPorts, awsPorts } from '../shared/aws/wiring';
 import type { Catalog } from '../shared/domain/catalog';
+import { type CiFeedbackInput, ciFeedbackContextKey } from '../shared/domain/feedback';
 import { WAVE_UPDATED } from '../shared/domain/waves';
 import type { WorkflowRecord } from '../shared/domain/workflow';
 import type { EvidenceStore } from '../shared/ports';
@@ -29,11 +30,13 @@ import {
 } from './emulators/eventbridge';
 import { LambdaEmulator, type LambdaSnapshot } from './emulators/lambda';
 import { S3Emulator } from './emulators/s3';
+import { type SecretSpec, SecretsManagerEmulator } from './emulators/secrets-manager';
 import { SnsEmulator, type TopicSpec, topicsOf } from './emulators/sns';
 import { StepFunctionsEmulator, TaskTokenRegistry } from './emulators/stepfunctions';
 import { type ExecutionResult, LocalEngine } from './engine';
 import { VirtualScheduler, WallClock } from './scheduler';
 import { ensureStateDir, lockStateDir } from './state-lock';
+import { invokeApiDestination, readApiDestinations } from './twin/api-destinations';
 import { readAssembly, type TwinFunction, type TwinModel } from './twin/assembly';
 import type { AuthorizationRequest, Caller, ServicePrefix } from './twin/contracts';
 import { accessDeniedMessage, evaluateResourcePolicy, RolePolicies } from './twin/iam';
@@ -72,6 +75,13 @@ export interface LocalStackOptions {
    * default). Time starts at `startAt`, else now (or a kept state's last instant when later).
    */
   wallClock?: { speed?: number };
+  /**
+   * Feedback to CI (docs/ci-feedback.md), synthesized into the app as the context
+   * `upshift:ciFeedback` would be on AWS: the notifier and its rules run in the twin.
+   */
+  ciFeedback?: CiFeedbackInput;
+  /** Secrets the account holds (Secrets Manager), such as the webhook's HMAC key. */
+  secrets?: SecretSpec[];
 }
 
 export interface RunResult {
@@ -130,6 +140,15 @@ export class LocalStack {
   readonly stepFunctions: StepFunctionsEmulator;
   /** SNS: the app's topics (the approvals topic), published to by rule targets. */
   readonly sns: SnsEmulator;
+  /** Secrets Manager: the secrets the options name (GetSecretValue with IAM). */
+  readonly secrets: SecretsManagerEmulator;
+  /** The template's API destinations and connections (rule targets send HTTP requests through them). */
+  private apiDestinations: ReturnType<typeof readApiDestinations> = {
+    connections: new Map(),
+    destinations: new Map(),
+  };
+  /** The template's roles, for what the twin authorizes itself (a rule target's role). */
+  private readonly roles: RolePolicies;
   readonly tokens = new TaskTokenRegistry();
   readonly transport: TwinTransport;
   /** The app's ports with the user's own credentials: what the CLI reads and writes with. */
@@ -162,6 +181,7 @@ export class LocalStack {
     });
     this.events = events;
     this.sns = new SnsEmulator(clock, topics);
+    this.secrets = new SecretsManagerEmulator(clock, options.secrets ?? []);
     this.lambda = new LambdaEmulator({ clock });
     this.ecs = new EcsEmulator({ clock });
     this.alarms = new CloudWatchEmulator({ clock, events, sources: [this.lambda, this.ecs] });
@@ -220,10 +240,12 @@ export class LocalStack {
       ['events', events],
       ['states', this.stepFunctions],
       ['s3', new S3Emulator(model.buckets, options.stateDir)],
+      ['secretsmanager', this.secrets],
     ]);
     const roles = new RolePolicies(
       [...model.roles.values()].map((r) => ({ roleArn: r.arn, documents: r.documents })),
     );
+    this.roles = roles;
     this.transport = new TwinTransport(emulators, {
       authorize: (caller, request) =>
         caller === ADMIN ? { allowed: true, decision: 'allowed' } : roles.authorize(caller, request),
@@ -267,6 +289,7 @@ export class LocalStack {
         catalog: options.catalog,
         ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
         ...(options.customizeApp ? { customize: options.customizeApp } : {}),
+        ...(options.ciFeedback ? { context: { [ciFeedbackContextKey]: options.ciFeedback } } : {}),
       });
       if (options.mutateTemplates) {
         const copy = structuredClone(app);
@@ -280,6 +303,7 @@ export class LocalStack {
       });
       const stack = new LocalStack(options, model, scheduler, dynamo, saved, topicsOf(app));
       stack.unlock = unlock;
+      stack.apiDestinations = readApiDestinations(app);
       stack.executions = saved?.executions ?? 0;
       await stack.deploy();
       stack.abortLost(saved?.running);
@@ -492,7 +516,40 @@ export class LocalStack {
       );
       return;
     }
+    if (target.arn.includes(':api-destination/')) {
+      await this.deliverToApiDestination(target, event, rule);
+      return;
+    }
     throw new Error(`the twin cannot deliver to ${target.arn}`);
+  }
+
+  /**
+   * An API destination target (local/twin/api-destinations.ts): the target's role must allow
+   * events:InvokeApiDestination on it; then the HTTP request with the connection's credentials.
+   */
+  private async deliverToApiDestination(target: RuleTarget, event: BusEvent, rule: RuleSpec): Promise<void> {
+    const destination = this.apiDestinations.destinations.get(target.arn);
+    const connection = destination && this.apiDestinations.connections.get(destination.connectionArn);
+    if (!destination || !connection) {
+      throw Object.assign(new Error(`rule ${rule.name}: no API destination ${target.arn}`), {
+        name: 'ResourceNotFoundException',
+      });
+    }
+    const caller: Caller = { roleArn: target.roleArn ?? '', name: `events:${rule.name}` };
+    const request: AuthorizationRequest = { action: 'events:InvokeApiDestination', resource: target.arn };
+    const result = this.roles.authorize(caller, request);
+    if (!target.roleArn || !result.allowed) {
+      throw Object.assign(new Error(accessDeniedMessage(caller, request, result)), { name: 'AccessDeniedException' });
+    }
+    const ruleArn = this.model.rules.find((r) => r.name === rule.name)?.arn ?? '';
+    await invokeApiDestination({
+      destination,
+      connection,
+      target,
+      event,
+      rule: { name: rule.name, arn: ruleArn },
+      secrets: this.secrets,
+    });
   }
 
   /**

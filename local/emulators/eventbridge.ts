@@ -58,6 +58,13 @@ export interface RuleTarget {
   retryPolicy?: RetryPolicy;
   /** The SQS queue ARN of the target's dead-letter queue. */
   deadLetterArn?: string;
+  /** An API destination target's request shaping (local/twin/api-destinations.ts sends it). */
+  inputTransformer?: { InputTemplate: string; InputPathsMap?: Record<string, string> };
+  httpParameters?: {
+    HeaderParameters?: Record<string, string>;
+    QueryStringParameters?: Record<string, string>;
+    PathParameterValues?: string[];
+  };
 }
 
 /** A rule (resolved AWS::Events::Rule properties, lower-cased). */

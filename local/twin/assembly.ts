@@ -1,4 +1,5 @@
 import { functionTags } from '../../infra/function-tags';
+import { apiDestinationArn, connectionArn, type HttpTargetOptions } from './api-destinations';
 import {
   type PolicyDocument,
   type PolicyStatement,
@@ -80,7 +81,7 @@ export interface TwinRule {
   eventPattern?: Record<string, unknown>;
   scheduleExpression?: string;
   state: 'ENABLED' | 'DISABLED';
-  targets: {
+  targets: ({
     id: string;
     arn: string;
     roleArn?: string;
@@ -88,7 +89,7 @@ export interface TwinRule {
     inputPath?: string;
     retryPolicy?: { maximumRetryAttempts?: number; maximumEventAgeInSeconds?: number };
     deadLetterArn?: string;
-  }[];
+  } & HttpTargetOptions)[];
 }
 
 export interface TwinStateMachine {
@@ -144,6 +145,8 @@ class Resolver {
       'AWS::StepFunctions::StateMachine': 'StateMachineName',
       'AWS::SNS::Topic': 'TopicName',
       'AWS::S3::Bucket': 'BucketName',
+      'AWS::Events::ApiDestination': 'Name',
+      'AWS::Events::Connection': 'Name',
     };
     const prop = explicit[r.Type];
     if (prop && p[prop] !== undefined) return String(this.resolve(p[prop]));
@@ -183,6 +186,10 @@ class Resolver {
         return arn('sns', name);
       case 'AWS::S3::Bucket':
         return `arn:${TWIN_PARTITION}:s3:::${name}`;
+      case 'AWS::Events::ApiDestination':
+        return apiDestinationArn(name);
+      case 'AWS::Events::Connection':
+        return connectionArn(name);
       default:
         throw new TemplateError(`${this.stackName}: no ARN for ${id} (${r.Type})`);
     }
@@ -433,6 +440,12 @@ export function readAssembly(app: SynthesizedApp): TwinModel {
                 ...(t.RoleArn ? { roleArn: String(t.RoleArn) } : {}),
                 ...(t.Input ? { input: String(t.Input) } : {}),
                 ...(t.InputPath ? { inputPath: String(t.InputPath) } : {}),
+                ...(t.InputTransformer
+                  ? { inputTransformer: t.InputTransformer as HttpTargetOptions['inputTransformer'] }
+                  : {}),
+                ...(t.HttpParameters
+                  ? { httpParameters: t.HttpParameters as HttpTargetOptions['httpParameters'] }
+                  : {}),
                 ...(retry
                   ? {
                       retryPolicy: {

@@ -31,14 +31,18 @@ const jsonField = z
   .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'expected a JSON key of the secret (letters, digits, _ . -)');
 
 /** https anywhere; plain http only to this machine (a receiver under test, `upshift up`). */
-export const webhookUrl = z
-  .string({ error: 'expected the receiver URL' })
-  .url('expected an absolute URL such as https://ci.example.com/upshift')
-  .refine((text) => {
-    const url = new URL(text);
-    if (url.protocol === 'https:') return true;
-    return url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
-  }, 'expected an https URL (plain http only to 127.0.0.1, localhost or [::1])')
+function httpsOrLoopback(what: string, example: string) {
+  return z
+    .string({ error: `expected ${what}` })
+    .url(`expected an absolute URL such as ${example}`)
+    .refine((text) => {
+      const url = new URL(text);
+      if (url.protocol === 'https:') return true;
+      return url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+    }, 'expected an https URL (plain http only to 127.0.0.1, localhost or [::1])');
+}
+
+export const webhookUrl = httpsOrLoopback('the receiver URL', 'https://ci.example.com/upshift')
   .refine((text) => !new URL(text).username && !new URL(text).password, {
     error: 'expected no credentials in the URL: the secret signs the body instead',
   });
@@ -67,7 +71,9 @@ export const githubFeedbackSchema = strictObject({
     .regex(/^[a-z0-9][a-z0-9_.-]{0,59}$/, 'expected lowercase letters, digits, _ . - (up to 60)')
     .default('upshift'),
   /** GitHub Enterprise Server: https://HOST/api/v3. */
-  apiUrl: z.string().url().startsWith('https://', 'expected an https URL').default('https://api.github.com'),
+  apiUrl: httpsOrLoopback('the API URL', 'https://api.github.com')
+    .transform((u) => u.replace(/\/+$/, ''))
+    .default('https://api.github.com'),
 });
 
 export const gitlabFeedbackSchema = strictObject({
@@ -88,7 +94,9 @@ export const gitlabFeedbackSchema = strictObject({
   }),
   /** The branch or tag the triggered pipeline runs on. */
   ref: z.string().min(1).max(255).default('main'),
-  baseUrl: z.string().url().startsWith('https://', 'expected an https URL').default('https://gitlab.com'),
+  baseUrl: httpsOrLoopback('the GitLab URL', 'https://gitlab.com')
+    .transform((u) => u.replace(/\/+$/, ''))
+    .default('https://gitlab.com'),
   secretArn,
   secretJsonField: jsonField.optional(),
 });

@@ -31,6 +31,7 @@ const SECRET_NAME = 'upshift/ci-webhook';
 interface Received {
   headers: IncomingHttpHeaders;
   body: string;
+  url?: string;
 }
 
 let server: Server;
@@ -45,7 +46,11 @@ beforeAll(async () => {
     const chunks: Buffer[] = [];
     request.on('data', (c: Buffer) => chunks.push(c));
     request.on('end', () => {
-      received.push({ headers: request.headers, body: Buffer.concat(chunks).toString('utf8') });
+      received.push({
+        headers: request.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+        url: request.url ?? '',
+      });
       response.statusCode = script.shift() ?? 200;
       response.end(response.statusCode === 200 ? 'ok' : 'nope');
     });
@@ -308,5 +313,112 @@ describe('upshift up --webhook-url', () => {
       /give --webhook-url too/,
     );
     rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe("GitHub and GitLab through the twin's API destinations", () => {
+  it('an outcome published twice becomes one repository dispatch and one pipeline trigger, with the connections credentials', async () => {
+    // Prepare: the API base URLs point at the local receiver; the tokens are in Secrets Manager.
+    const origin = new URL(url).origin;
+    const s = await LocalStack.start({
+      catalog: parseCatalog(demoCatalog),
+      // Speed 60: the 90 s claim lease outlasts the real time of two racing invocations.
+      wallClock: { speed: 60 },
+      ciFeedback: {
+        github: {
+          owner: 'acme',
+          repo: 'shop',
+          mode: 'repository_dispatch',
+          secretArn: twinSecretArn('upshift/github'),
+          secretJsonField: 'token',
+          apiUrl: `${origin}/gh`,
+        },
+        gitlab: {
+          projectId: 42,
+          mode: 'trigger',
+          ref: 'release',
+          baseUrl: `${origin}/gl`,
+          secretArn: twinSecretArn('upshift/gitlab'),
+        },
+      },
+      secrets: [
+        { name: 'upshift/github', value: JSON.stringify({ token: 'ghp_twin' }) },
+        { name: 'upshift/gitlab', value: 'glptt-twin' },
+      ],
+    });
+    stack = s;
+    const event = outcomeEvent('wf-api-1', 'ROLLED_BACK');
+    // Act
+    await s.publish(event);
+    await s.publish({ ...event, id: 'a-duplicate' });
+    await until(() => received.length >= 2, 'both requests');
+    await until(() => s.events.delivered >= 4, 'two notifier invocations and two API destination calls');
+    // Assess
+    expect(received).toHaveLength(2);
+    const github = received.find((r) => r.url?.startsWith('/gh/')) as Received;
+    const gitlab = received.find((r) => r.url?.startsWith('/gl/')) as Received;
+    expect(github.url).toBe('/gh/repos/acme/shop/dispatches');
+    expect(github.headers.authorization).toBe('Bearer ghp_twin');
+    expect(github.headers.accept).toBe('application/vnd.github+json');
+    expect(github.headers['x-github-api-version']).toBe('2022-11-28');
+    const notice = noticeOf(upshiftEventSchema.parse(event));
+    expect(github.headers['x-upshift-delivery']).toBe(notice.deliveryId);
+    expect(JSON.parse(github.body)).toEqual({
+      event_type: 'upshift-rolled-back',
+      client_payload: {
+        deliveryId: notice.deliveryId,
+        type: 'Upgrade Rolled Back',
+        workflowId: 'wf-api-1',
+        component: 'checkout',
+        environment: 'staging',
+        version: '1.2.0',
+        outcome: 'ROLLED_BACK',
+        reasons: event.detail.reasons,
+        time: '2026-12-02T10:00:00Z',
+      },
+    });
+    expect(gitlab.url).toBe('/gl/api/v4/projects/42/trigger/pipeline?token=glptt-twin');
+    expect(JSON.parse(gitlab.body)).toMatchObject({
+      ref: 'release',
+      variables: {
+        UPSHIFT_OUTCOME: 'ROLLED_BACK',
+        UPSHIFT_DELIVERY_ID: notice.deliveryId,
+        UPSHIFT_VERSION: '1.2.0',
+      },
+    });
+  });
+
+  it('a 5xx from GitHub is retried by the target retry policy; a 404 goes to the dead-letter queue', async () => {
+    const origin = new URL(url).origin;
+    const s = await LocalStack.start({
+      catalog: parseCatalog(demoCatalog),
+      wallClock: { speed: 3600 },
+      ciFeedback: {
+        github: {
+          owner: 'acme',
+          repo: 'shop',
+          mode: 'repository_dispatch',
+          secretArn: twinSecretArn('upshift/github'),
+          apiUrl: `${origin}/gh`,
+        },
+      },
+      secrets: [{ name: 'upshift/github', value: 'ghp_plain' }],
+    });
+    stack = s;
+    script = [502, 200, 404];
+    // Act: one retried into success, one refused.
+    await s.publish(outcomeEvent('wf-api-2'));
+    await until(() => received.length >= 2, 'the retry');
+    await s.publish(outcomeEvent('wf-api-3'));
+    await until(() => [...s.events.deadLetters.values()].flat().length >= 1, 'the dead letter');
+    // Assess
+    expect(received.map((r) => r.headers.authorization)).toEqual([
+      'Bearer ghp_plain',
+      'Bearer ghp_plain',
+      'Bearer ghp_plain',
+    ]);
+    const [letter] = [...s.events.deadLetters.values()].flat();
+    expect(letter?.error).toMatch(/answered 404/);
+    expect(letter?.retryAttempts).toBe(0);
   });
 });
