@@ -94,7 +94,9 @@ export function deliveryMetrics(records: readonly WorkflowRecord[], query: Metri
   for (const r of population) {
     if (!r.component || !r.environment) continue;
     const key = `${r.component}\u0000${r.environment}`;
-    groups.set(key, [...(groups.get(key) ?? []), r]);
+    const group = groups.get(key);
+    if (group) group.push(r);
+    else groups.set(key, [r]);
   }
   const targets = [...groups.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
