@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Duration, SecretValue, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, SecretValue, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -117,6 +117,16 @@ export class CiFeedback extends Construct {
           resources: [config.webhook.secretArn],
         }),
       );
+      if (config.webhook.kmsKeyArn) {
+        // Only to decrypt the secret, through Secrets Manager in this region.
+        fn.addToRolePolicy(
+          new iam.PolicyStatement({
+            actions: ['kms:Decrypt'],
+            resources: [config.webhook.kmsKeyArn],
+            conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Aws.REGION}.amazonaws.com` } },
+          }),
+        );
+      }
     }
     if (config.github || config.gitlab) {
       // Only its own forwards: the source is a condition key of PutEvents.

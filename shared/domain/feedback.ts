@@ -42,10 +42,12 @@ function httpsOrLoopback(what: string, example: string) {
     }, 'expected an https URL (plain http only to 127.0.0.1, localhost or [::1])');
 }
 
-export const webhookUrl = httpsOrLoopback('the receiver URL', 'https://ci.example.com/upshift')
-  .refine((text) => !new URL(text).username && !new URL(text).password, {
+export const webhookUrl = httpsOrLoopback('the receiver URL', 'https://ci.example.com/upshift').refine(
+  (text) => !new URL(text).username && !new URL(text).password,
+  {
     error: 'expected no credentials in the URL: the secret signs the body instead',
-  });
+  },
+);
 
 const githubName = z
   .string()
@@ -106,6 +108,14 @@ export const webhookFeedbackSchema = strictObject({
   /** The HMAC key: the whole SecretString, or one JSON key of it. */
   secretArn,
   secretJsonField: jsonField.optional(),
+  /** The customer managed KMS key that encrypts the secret, if not the default aws/secretsmanager. */
+  kmsKeyArn: z
+    .string()
+    .regex(
+      /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/,
+      'expected the ARN of a KMS key (arn:aws:kms:REGION:ACCOUNT:key/ID)',
+    )
+    .optional(),
   /** How long one POST may take (the function's timeout is longer). */
   timeoutSeconds: z.number().int().min(1).max(30).default(10),
 });

@@ -7,7 +7,11 @@ import { feedbackDetailType, feedbackSource, parseCiFeedbackConfig } from '../..
 
 const arn = (name: string) => `arn:aws:secretsmanager:eu-west-1:111122223333:secret:${name}-AbC123`;
 const config = {
-  webhook: { url: 'https://ci.example.com/upshift', secretArn: arn('upshift/webhook') },
+  webhook: {
+    url: 'https://ci.example.com/upshift',
+    secretArn: arn('upshift/webhook'),
+    kmsKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/0f3c1a2b-1111-4222-8333-444455556666',
+  },
   github: {
     owner: 'acme',
     repo: 'shop',
@@ -197,6 +201,19 @@ describe('CI feedback on AWS', () => {
     );
     expect(statements).toContainEqual(
       expect.objectContaining({ Action: 'secretsmanager:GetSecretValue', Resource: arn('upshift/webhook') }),
+    );
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Action: 'kms:Decrypt',
+        Resource: 'arn:aws:kms:eu-west-1:111122223333:key/0f3c1a2b-1111-4222-8333-444455556666',
+        Condition: {
+          StringEquals: {
+            'kms:ViaService': {
+              'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']],
+            },
+          },
+        },
+      }),
     );
     expect(statements).toContainEqual(
       expect.objectContaining({
