@@ -99,6 +99,10 @@ export function duration(minutes: number | null): string {
   return `${round1(minutes / 1440)} d`;
 }
 
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 function round1(x: number): string {
   return (Math.round(x * 10) / 10).toFixed(1);
 }
@@ -137,7 +141,7 @@ function figureLines(f: DeliveryFigures, indent: string): string[] {
     ],
     [
       'time to restore',
-      `${distribution(f.timeToRestore)}; ${f.timeToRestore.incidents} incidents, ${f.timeToRestore.open} open`,
+      `${distribution(f.timeToRestore)}; ${count(f.timeToRestore.incidents, 'incident')}, ${f.timeToRestore.open} open`,
     ],
     [
       'rollbacks',
@@ -161,14 +165,14 @@ export function formatMetrics(m: DeliveryMetrics): string {
     .filter(Boolean)
     .join(', ');
   const lines = [
-    `Delivery metrics, workflows started ${m.window.since ?? '(the first)'} .. ${m.window.until}${filters ? ` (${filters})` : ''}: ${m.workflows.total} workflows`,
+    `Delivery metrics, workflows started ${m.window.since ?? '(the first)'} .. ${m.window.until}${filters ? ` (${filters})` : ''}: ${count(m.workflows.total, 'workflow')}`,
   ];
   if (!m.workflows.total) return `${lines[0]}\n`;
   lines.push(...figureLines(m, '  '));
   for (const t of m.targets) {
     lines.push(
       '',
-      `${t.component} in ${t.environment}: ${t.workflows.total} workflows`,
+      `${t.component} in ${t.environment}: ${count(t.workflows.total, 'workflow')}`,
       ...figureLines(t, '  '),
     );
   }
