@@ -947,11 +947,14 @@ export class CloudWatchEmulator implements ServiceEmulator, AlarmStateReader {
     // Without AlarmTypes only metric alarms are returned; composite alarms do not exist here.
     const wantMetric = !types || types.includes('MetricAlarm');
     const stateValue = input.StateValue as string | undefined;
-    let candidates = wantMetric ? [...this.alarms.values()] : [];
-    if (names && names.length > 0) {
-      const wanted = new Set(names);
-      candidates = candidates.filter((a) => wanted.has(a.name));
-    }
+    let candidates: Alarm[] = [];
+    if (wantMetric && names && names.length > 0) {
+      // By name: looked up, not scanned (the cost must not grow with the alarms of other components).
+      for (const name of new Set(names)) {
+        const alarm = this.alarms.get(name);
+        if (alarm) candidates.push(alarm);
+      }
+    } else if (wantMetric) candidates = [...this.alarms.values()];
     if (prefix !== undefined) candidates = candidates.filter((a) => a.name.startsWith(prefix));
     if (stateValue !== undefined) candidates = candidates.filter((a) => a.state === stateValue);
     candidates.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

@@ -534,11 +534,51 @@ interface GlobOptions {
 
 const regexCache = new Map<string, RegExp>();
 
+/**
+ * A pattern without policy variables compiled once: its literal text before the first wildcard
+ * (a cheap test that rejects most values of a long Resource list, such as one ARN per component),
+ * and the regular expression, or none when the pattern is all literal text.
+ */
+interface CompiledGlob {
+  prefix: string;
+  regex: RegExp | undefined;
+}
+
+/** Compiled patterns by flags (index: 2 when case is ignored, + 1 with wildcards), then by text. */
+const compiledGlobs: Map<string, CompiledGlob>[] = [0, 1, 2, 3].map(() => new Map());
+
 function globMatches(pattern: string, value: string, options: GlobOptions): boolean {
-  if (pattern === '*' && options.wildcards !== false) return true;
-  const tokens = tokenize(pattern, options);
-  if (tokens === undefined) return false;
-  return tokensToRegExp(tokens, options.ignoreCase).test(value);
+  const wildcards = options.wildcards !== false;
+  if (pattern === '*' && wildcards) return true;
+  if (options.variables && pattern.includes('${')) {
+    // Variables make the pattern depend on the request: tokenize it each time.
+    const tokens = tokenize(pattern, options);
+    if (tokens === undefined) return false;
+    return tokensToRegExp(tokens, options.ignoreCase).test(value);
+  }
+  const cache = compiledGlobs[(options.ignoreCase ? 2 : 0) + (wildcards ? 1 : 0)] as Map<
+    string,
+    CompiledGlob
+  >;
+  let compiled = cache.get(pattern);
+  if (compiled === undefined) {
+    const tokens = tokenize(pattern, { ignoreCase: options.ignoreCase, wildcards }) as Token[];
+    const literal = tokens.every((t) => t.kind === 'text');
+    let prefix = '';
+    for (const t of tokens) {
+      if (t.kind !== 'text') break;
+      prefix += t.text;
+    }
+    compiled = {
+      prefix: options.ignoreCase ? '' : prefix,
+      regex: literal && !options.ignoreCase ? undefined : tokensToRegExp(tokens, options.ignoreCase),
+    };
+    // Policies are finite, but keep a long-lived twin bounded all the same.
+    if (cache.size >= 50_000) cache.clear();
+    cache.set(pattern, compiled);
+  }
+  if (compiled.regex === undefined) return value === compiled.prefix;
+  return value.startsWith(compiled.prefix) && compiled.regex.test(value);
 }
 
 /** Splits a pattern into literal text and wildcards; undefined when a variable has no value. */
