@@ -1,4 +1,4 @@
-import middy from '@middy/core';
+import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { z } from 'zod';
 import { consoleAsset } from '../../console/assets';
@@ -9,6 +9,7 @@ import {
   identityFromIamPrincipal,
 } from '../../shared/domain/approvals';
 import { createLogger } from '../../shared/runtime/logger';
+import { stepLogging } from '../../shared/runtime/middleware';
 import { type ApprovalsApiPorts, handleApi } from './api';
 
 /** How the console signs people in on AWS: the user pool's hosted sign-in (docs/approvals.md). */
@@ -40,7 +41,10 @@ export function identityOf(event: APIGatewayProxyEventV2): ApproverIdentity | un
 }
 
 export function createHandler(ports: ApprovalsApiPorts) {
-  return middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>().handler(async (event) => {
+  // Powertools around each request (traces, the request id on the logs, the duration metric).
+  const api = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>();
+  api.use(stepLogging('ApprovalsApi') as MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyResultV2>);
+  return api.handler(async (event) => {
     const method = event.requestContext.http.method;
     const path = event.rawPath;
     if (method === 'GET' && !path.startsWith('/api/')) {
