@@ -307,6 +307,7 @@ export class LocalStack {
       stack.executions = saved?.executions ?? 0;
       await stack.deploy();
       stack.abortLost(saved?.running);
+      await stack.resumeSoaks();
       return stack;
     } catch (error) {
       await dynamo?.close();
@@ -918,8 +919,17 @@ export class LocalStack {
    * execution running, as it would on AWS (docs/waves.md).
    */
   private tickForSoak(event: BusEvent): void {
+    this.tickForSoakAt(String(event.detail.nextCheckAt));
+  }
+
+  /** Soaks a kept state left pending (the first 100): the schedule fires at each one's end. */
+  private async resumeSoaks(): Promise<void> {
+    for (const soak of await this.stores.waves.listPendingSoaks(100)) this.tickForSoakAt(soak.until);
+  }
+
+  private tickForSoakAt(nextCheckAt: string): void {
     const rule = this.model.rules.find((r) => r.scheduleExpression);
-    const due = Date.parse(String(event.detail.nextCheckAt));
+    const due = Date.parse(nextCheckAt);
     if (!rule || !Number.isFinite(due)) return;
     const tickAt = this.events.nextScheduledFire(rule.name, due - 1);
     if (!tickAt) return;

@@ -104,11 +104,15 @@ export function promotionProblems(
         problems.push(`${at}.order[${i}]: "${env}" is not an environment of ${name}`);
       if (policy.order?.indexOf(env) !== i) problems.push(`${at}.order[${i}]: "${env}" appears twice`);
     }
-    for (const env of order.slice(1)) {
+    // Promotions go to every stage but the first; coordinated rollbacks to every stage but the last.
+    for (const [i, env] of order.entries()) {
+      const promoted = i > 0;
+      const rolledBack = policy.coordinatedRollback && i < order.length - 1;
       const trusted = trustedSourcesOf(env);
-      if (trusted && !trusted.includes(PROMOTION_SOURCE)) {
+      if ((promoted || rolledBack) && trusted && !trusted.includes(PROMOTION_SOURCE)) {
+        const what = promoted ? `promotes to ${env}` : `may roll ${env} back`;
         problems.push(
-          `${at}: ${name} promotes to ${env}, whose policy's trustedSources lacks "${PROMOTION_SOURCE}" (the promotion would be IGNORED there)`,
+          `${at}: ${name} ${what}, whose policy's trustedSources lacks "${PROMOTION_SOURCE}" (its events would be IGNORED there)`,
         );
       }
     }

@@ -9,6 +9,7 @@ import {
   promotionPolicySchema,
   publishFailed,
   rollbackSent,
+  type StageEvent,
   soakMinutesFor,
   startWave,
   supersede,
@@ -38,8 +39,13 @@ function wave(
   });
 }
 
-const completed = (workflowId: string, minutes: number) =>
-  ({ kind: 'ended', workflowId, at: at(minutes), outcome: 'COMPLETED', reasons: [] }) as const;
+const completed = (workflowId: string, minutes: number): StageEvent => ({
+  kind: 'ended',
+  workflowId,
+  at: at(minutes),
+  outcome: 'COMPLETED',
+  reasons: [],
+});
 
 /** Development completed and soaked: staging is published. */
 function atStaging(policy: Record<string, unknown> = {}): Wave {
@@ -121,6 +127,16 @@ describe('the promotion policy', () => {
     (doc.components.pricing as Record<string, unknown>).promotion = undefined;
     expect(() => parseCatalog(doc)).toThrow(
       'checkout promotes to production, whose policy\'s trustedSources lacks "upshift.promotion"',
+    );
+    doc.policies.production = {
+      ...doc.policies.production,
+      trustedSources: ['ci.github', 'upshift.promotion'],
+    };
+    doc.policies.development = { ...doc.policies.development, trustedSources: ['ci.github'] };
+    expect(() => parseCatalog(doc)).not.toThrow();
+    (doc.components.checkout as Record<string, unknown>).promotion = { coordinatedRollback: true };
+    expect(() => parseCatalog(doc)).toThrow(
+      'checkout may roll development back, whose policy\'s trustedSources lacks "upshift.promotion"',
     );
   });
 });
