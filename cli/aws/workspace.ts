@@ -39,7 +39,8 @@ export async function openAwsWorkspace(target: AwsTarget, deps: AwsDeps = {}): P
     proberPorts,
     alarmPorts,
   );
-  const stores = aws.stores();
+  const raw = aws.stores();
+  const stores = refusalsAsUsage(target, raw);
   const sts = deps.sts ?? new STSClient(clientConfig);
   let actor: Promise<string> | undefined;
   return {
@@ -47,7 +48,7 @@ export async function openAwsWorkspace(target: AwsTarget, deps: AwsDeps = {}): P
     where: `stack ${target.stack}`,
     flag: `--stack ${target.stack}`,
     stores,
-    components: () => onStack(target, 'read the catalog', () => stores.catalog.listComponents()),
+    components: () => onStack(target, 'read the catalog', () => raw.catalog.listComponents()),
     now: () => aws.clock.now(),
     actor: () => {
       actor ??= onStack(target, 'identify the caller', async () => {
@@ -87,6 +88,27 @@ export async function openAwsWorkspace(target: AwsTarget, deps: AwsDeps = {}): P
     explainPorts: () => ({ prober: aws.prober(), alarms: aws.alarms(), clock: aws.clock }),
     close: async () => undefined,
   };
+}
+
+/**
+ * The stores with every call's refusal by AWS (access denied on the table, a missing table) turned
+ * into one line naming the stack and the call, as `onStack` does; results and other errors pass.
+ */
+function refusalsAsUsage<S extends object>(target: AwsTarget, stores: S): S {
+  const wrapped: Record<string, unknown> = {};
+  for (const [name, store] of Object.entries(stores)) {
+    wrapped[name] = new Proxy(store as object, {
+      get(object, key, receiver) {
+        const value = Reflect.get(object, key, receiver);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) =>
+          onStack(target, `read or write ${name} (${String(key)})`, () =>
+            Promise.resolve(value.apply(object, args)),
+          );
+      },
+    });
+  }
+  return wrapped as S;
 }
 
 /**

@@ -4,7 +4,6 @@ import { parsePolicies } from '../../shared/domain/policy';
 import { explainDecision } from '../../shared/usecases/explain-decision';
 import type { AwsDeps } from '../aws/cli-api';
 import { awsTargetOf } from '../aws/stack';
-import { onStack } from '../aws/workspace';
 import { type Flags, isoTime, str, UsageError } from './shared';
 import { openWorkspace } from './workspace';
 
@@ -79,12 +78,11 @@ export async function policies(
   // On a stack, --at still sets the instant of a dry run (explain); nothing else takes a time.
   const localOnly = sub === 'explain' ? ['state', 'catalog'] : ['state', 'catalog', 'at'];
   const ws = await openWorkspace(flags, sub === 'put' ? 'write' : 'read', deps, localOnly);
-  const guard = <T>(what: string, fn: () => Promise<T>) => (target ? onStack(target, what, fn) : fn());
   try {
     const store = ws.stores.policies;
     switch (sub) {
       case 'list': {
-        const all = await guard('list the policies', () => store.list());
+        const all = await store.list();
         print(
           all.map((p) => ({
             environment: p.environment,
@@ -102,7 +100,7 @@ export async function policies(
         return 0;
       }
       case 'get': {
-        const p = await guard('read the policy', () => store.get(env as string));
+        const p = await store.get(env as string);
         if (!p) throw new UsageError(`no policy for environment "${env}" in ${ws.where}`);
         print(p, `${JSON.stringify(p, null, 2)}\n`);
         return 0;
@@ -111,7 +109,7 @@ export async function policies(
         const limit = Number(str(flags.limit) ?? 20);
         if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
           throw new UsageError('--limit: expected a whole number from 1 to 1000');
-        const versions = await guard('read the policy history', () => store.history(env as string, limit));
+        const versions = await store.history(env as string, limit);
         print(
           versions,
           versions
@@ -135,11 +133,9 @@ export async function policies(
         for (const [environment, policy] of Object.entries(parsed)) {
           let stored: Awaited<ReturnType<typeof store.put>>;
           try {
-            stored = await guard('write the policy', () =>
-              store.put(environment, policy, by, ws.now().toISOString(), {
-                ...(str(flags.comment) ? { comment: str(flags.comment) as string } : {}),
-              }),
-            );
+            stored = await store.put(environment, policy, by, ws.now().toISOString(), {
+              ...(str(flags.comment) ? { comment: str(flags.comment) as string } : {}),
+            });
           } catch (error) {
             if (!(error instanceof PolicyConflict)) throw error;
             // Someone wrote between our read and our conditional write: nothing of ours was lost
@@ -163,23 +159,21 @@ export async function policies(
           throw new UsageError(`--verdict: expected one of ${verdicts.join(', ')}, got "${verdict}"`);
         }
         const event = readJson(str(flags.event), '--event');
-        const explanation = await guard('read what the decision needs', () =>
-          explainDecision(
-            {
-              event,
-              ...(verdict ? { verdict: verdict as (typeof verdicts)[number] } : {}),
-              approved: !!flags.approved,
-            },
-            {
-              catalog: ws.stores.catalog,
-              policies: store,
-              registry: ws.stores.registry,
-              ...ws.explainPorts(event),
-              ...(ws.kind === 'aws' && str(flags.at)
-                ? { clock: { now: () => isoTime('--at', str(flags.at) as string) } }
-                : {}),
-            },
-          ),
+        const explanation = await explainDecision(
+          {
+            event,
+            ...(verdict ? { verdict: verdict as (typeof verdicts)[number] } : {}),
+            approved: !!flags.approved,
+          },
+          {
+            catalog: ws.stores.catalog,
+            policies: store,
+            registry: ws.stores.registry,
+            ...ws.explainPorts(event),
+            ...(ws.kind === 'aws' && str(flags.at)
+              ? { clock: { now: () => isoTime('--at', str(flags.at) as string) } }
+              : {}),
+          },
         );
         if (json) {
           out(`${JSON.stringify(explanation, null, 2)}\n`);

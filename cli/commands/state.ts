@@ -14,7 +14,11 @@ export function requireStateOrStack(flags: Flags, command: string): void {
   }
 }
 
-/** A read or write of the workspace; on a stack, AWS's refusals become one line naming it. */
+/**
+ * A read or write of the workspace; on a stack, AWS's refusals become one line naming `what`. The
+ * stack's stores already turn a refusal into a line naming the store and the call
+ * (cli/aws/workspace.ts); this names the command's own step instead, where that reads better.
+ */
 export function guarded<T>(ws: Workspace, flags: Flags, what: string, fn: () => Promise<T>): Promise<T> {
   const target = awsTargetOf(flags);
   return ws.kind === 'aws' && target ? onStack(target, what, fn) : fn();
@@ -27,7 +31,7 @@ export async function status(flags: Flags, out: (s: string) => void, deps: AwsDe
   try {
     if (ws.kind === 'aws' && str(flags.catalog))
       throw new UsageError('--catalog and --stack exclude each other: the stack’s catalog is in its table');
-    const rows = await guarded(ws, flags, 'read the registry', () => statusRows(ws, str(flags.component)));
+    const rows = await statusRows(ws, str(flags.component));
     if (flags.json) out(`${JSON.stringify(rows, null, 2)}\n`);
     else {
       for (const r of rows) {
@@ -99,7 +103,7 @@ export async function workflows(
   const ws = await openWorkspace(flags, 'read', deps, ['state', 'catalog', 'at']);
   try {
     if (sub === 'show' || sub === 'watch') {
-      const read = () => guarded(ws, flags, 'read the workflow', () => ws.stores.workflows.get(id as string));
+      const read = () => ws.stores.workflows.get(id as string);
       const record = await read();
       if (!record) throw new UsageError(`no workflow "${id}" in ${ws.where}`);
       if (sub === 'watch') {
@@ -117,7 +121,7 @@ export async function workflows(
       printWorkflow(record, flags, out, { evidence: true });
       return 0;
     }
-    const records = await guarded(ws, flags, 'list the workflows', () => ws.stores.workflows.list(limit));
+    const records = await ws.stores.workflows.list(limit);
     if (flags.json)
       out(
         `${JSON.stringify(
