@@ -12,7 +12,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct, type IConstruct } from 'constructs';
 import type { Catalog } from '../shared/domain/catalog';
 import { outcomes } from '../shared/domain/events/upshift-events';
-import { DEFAULT_DIMENSIONS, METRICS_NAMESPACE, metricNames } from '../shared/runtime/observability';
+import { DEFAULT_DIMENSIONS, METRICS_NAMESPACE, metricNames } from '../shared/runtime/metric-names';
 import { stackScopedName } from './arns';
 
 export interface UpshiftMonitoringProps {

@@ -1,5 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { METRICS_NAMESPACE, metricNames, SERVICE } from './metric-names';
+
+export { DEFAULT_DIMENSIONS, METRICS_NAMESPACE, metricNames, SERVICE } from './metric-names';
 
 type Unit = (typeof MetricUnit)[keyof typeof MetricUnit];
 
@@ -10,9 +13,6 @@ type Unit = (typeof MetricUnit)[keyof typeof MetricUnit];
  * CLI, tests) the same code runs and writes nothing: the twin sets UPSHIFT_LOG_LEVEL=silent, and
  * metrics leave the process only inside Lambda (docs/operations.md). Traces: shared/runtime/tracing.ts.
  */
-export const SERVICE = 'upshift';
-export const METRICS_NAMESPACE = 'Upshift';
-
 const levels = { debug: 'DEBUG', info: 'INFO', warn: 'WARN', error: 'ERROR', silent: 'SILENT' } as const;
 
 /** The Powertools level for UPSHIFT_LOG_LEVEL (debug, info, warn, error, silent; info by default). */
@@ -52,19 +52,6 @@ export const upshiftMetrics = {
   oldestInFlightAge: (seconds: number) =>
     single(metricNames.oldestInFlightAge, MetricUnit.Seconds, Math.max(0, seconds), {}),
 };
-
-/** The metric names above, for the dashboard and alarms (infra/monitoring.ts). */
-export const metricNames = {
-  upgrades: 'Upgrades',
-  rollbacks: 'Rollbacks',
-  stepDuration: 'StepDuration',
-  approvalsWaiting: 'ApprovalsWaiting',
-  reactionTime: 'ReactionTime',
-  oldestInFlightAge: 'OldestInFlightAge',
-} as const;
-
-/** Every metric carries Powertools' default dimension `service`, then its own (Outcome, Step). */
-export const DEFAULT_DIMENSIONS = { service: SERVICE } as const;
 
 /** A metric with its own dimensions (so `Step` does not leak onto `Upgrades`), kept until flushed. */
 function single(name: string, unit: Unit, value: number, dimensions: Record<string, string>) {

@@ -1,6 +1,6 @@
 import type { Tracer } from '@aws-lambda-powertools/tracer';
 import type { MiddlewareObj } from '@middy/core';
-import { SERVICE } from './observability';
+import { SERVICE } from './metric-names';
 
 /**
  * Powertools Tracer: the handler's subsegment (`## index.handler`, its response or error) and one
