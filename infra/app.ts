@@ -6,6 +6,7 @@ import { type Catalog, parseCatalog } from '../shared/domain/catalog';
 import { InvalidDocument } from '../shared/domain/errors';
 import { UpshiftStatefulStack } from './stateful-stack';
 import { UpshiftStatelessStack } from './stateless-stack';
+import { targetAccountStacks } from './target-account';
 
 /**
  * Reads and validates the catalog. Every problem names its path in the file (an unknown key gets
@@ -41,8 +42,15 @@ export function buildApp(app = new App()) {
       `Policy "${environment}" names no trustedSources: any source on the bus may start upgrades and rollbacks there. Add "trustedSources": ["ci.github", ...] to the policy (docs/policies.md).`,
     );
   }
+  // The roles, groups and alarms of environments in other accounts: one stack per account and
+  // region, deployed there after the pipeline (infra/target-account.ts, decision 0028).
+  const targets = targetAccountStacks(app, catalog, {
+    account: stateless.account,
+    region: stateless.region,
+    stackName: stateless.stackName,
+  });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  return { app, stateful, stateless };
+  return { app, stateful, stateless, targets };
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname)) {

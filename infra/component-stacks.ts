@@ -5,6 +5,29 @@ import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import type { Construct } from 'constructs';
 import { type AlarmDefinition, alarmName, type Component, targetFor } from '../shared/domain/catalog';
 import { codeDeployApplication, codeDeployGroup } from '../shared/domain/names';
+import { locationOf } from '../shared/domain/target-location';
+
+/** The CodeDeploy compute platforms whose service role a deployment group names. */
+export type ServicePlatform = 'lambda' | 'ecs' | 'server';
+
+/**
+ * The environments of a component that live in the pipeline's own account: their groups and alarms
+ * are in the pipeline's nested stacks. An environment whose target names another account has them
+ * in that account's TargetAccountRoleStack (infra/target-account.ts, decision 0028), because
+ * CodeDeploy deploys, and CloudWatch alarms watch, within their own account and region.
+ */
+export function localEnvironments(component: Component): string[] {
+  return Object.keys(component.environments).filter((env) => !locationOf(targetFor(component, env)));
+}
+
+/** Whether the construct provisions a deployment group for this target. */
+export function hasDeploymentGroup(target: ReturnType<typeof targetFor>): boolean {
+  return (
+    target.type === 'lambda' ||
+    (target.type === 'ecs' && Boolean(target.blueGreen)) ||
+    (target.type === 'ec2' && (target.autoScalingGroups.length > 0 || Boolean(target.ec2TagSet?.length)))
+  );
+}
 
 /**
  * How many nested stacks the components are spread over. Fixed, so that a component always lands
@@ -28,11 +51,14 @@ export function componentStackId(bucket: number): string {
 }
 
 /** Resources a component adds to its nested stack: its application, each group and alarm. */
-export function componentResourceCount(component: Component): number {
+export function componentResourceCount(
+  component: Component,
+  environments = localEnvironments(component),
+): number {
+  if (environments.length === 0) return 0;
   let count = 1;
-  for (const environment of Object.keys(component.environments)) {
-    const target = targetFor(component, environment);
-    const grouped = target.type === 'lambda' || (target.type === 'ecs' && Boolean(target.blueGreen));
+  for (const environment of environments) {
+    const grouped = hasDeploymentGroup(targetFor(component, environment));
     count += component.alarms.length + (grouped ? 1 : 0);
   }
   return count;
@@ -41,7 +67,7 @@ export function componentResourceCount(component: Component): number {
 export interface ComponentStackProps {
   components: [string, Component][];
   /** The CodeDeploy service role per platform, by ARN computed from its name (no cross-stack reference). */
-  serviceRoleArn: (platform: 'lambda' | 'ecs') => string;
+  serviceRoleArn: (platform: ServicePlatform) => string;
 }
 
 /**
@@ -54,18 +80,47 @@ export class ComponentStack extends NestedStack {
     super(scope, id, {
       description: `Upshift: CodeDeploy applications, deployment groups and alarms of ${props.components.length} component(s)`,
     });
-    for (const [name, component] of props.components) this.addComponent(name, component, props);
+    for (const [name, component] of props.components) {
+      const environments = localEnvironments(component);
+      if (environments.length > 0) {
+        new ComponentTargets(this, name, component, environments, props.serviceRoleArn);
+      }
+    }
+  }
+}
+
+/**
+ * One component's CodeDeploy application, and each given environment's deployment group and
+ * alarms, in `scope`: a nested stack of the pipeline, or a TargetAccountRoleStack for the
+ * environments in another account. Construct ids are `scope`'s own (App-, Group-, Alarm-), as
+ * they have always been in the nested stacks.
+ */
+export class ComponentTargets {
+  constructor(
+    private readonly scope: Construct,
+    componentName: string,
+    component: Component,
+    environments: string[],
+    serviceRoleArn: (platform: ServicePlatform) => string,
+  ) {
+    this.addComponent(componentName, component, environments, serviceRoleArn);
   }
 
-  private addComponent(componentName: string, component: Component, props: ComponentStackProps): void {
+  private addComponent(
+    componentName: string,
+    component: Component,
+    environments: string[],
+    serviceRoleArn: (platform: ServicePlatform) => string,
+  ): void {
+    const scope = this.scope;
     const applicationName = codeDeployApplication(componentName);
     const app =
       component.target.type === 'lambda'
-        ? new codedeploy.LambdaApplication(this, `App-${componentName}`, { applicationName })
+        ? new codedeploy.LambdaApplication(scope, `App-${componentName}`, { applicationName })
         : component.target.type === 'ecs'
-          ? new codedeploy.EcsApplication(this, `App-${componentName}`, { applicationName })
-          : new codedeploy.ServerApplication(this, `App-${componentName}`, { applicationName });
-    for (const envName of Object.keys(component.environments)) {
+          ? new codedeploy.EcsApplication(scope, `App-${componentName}`, { applicationName })
+          : new codedeploy.ServerApplication(scope, `App-${componentName}`, { applicationName });
+    for (const envName of environments) {
       const target = targetFor(component, envName);
       const groupName = codeDeployGroup(componentName, envName);
       const names = component.alarms.map((def) => alarmName(componentName, envName, def.id));
@@ -73,13 +128,13 @@ export class ComponentStack extends NestedStack {
       if (target.type === 'lambda') {
         // L1 because the function and its alias live outside this app; the group only names them.
         this.deploymentGroup(componentName, envName, app, alarms, names, {
-          serviceRoleArn: props.serviceRoleArn('lambda'),
+          serviceRoleArn: serviceRoleArn('lambda'),
           deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce',
         });
       } else if (target.type === 'ecs' && target.blueGreen) {
         const bg = target.blueGreen;
         this.deploymentGroup(componentName, envName, app, alarms, names, {
-          serviceRoleArn: props.serviceRoleArn('ecs'),
+          serviceRoleArn: serviceRoleArn('ecs'),
           deploymentConfigName: 'CodeDeployDefault.ECSAllAtOnce',
           ecsServices: [{ clusterName: target.cluster, serviceName: target.service }],
           loadBalancerInfo: {
@@ -99,8 +154,31 @@ export class ComponentStack extends NestedStack {
             },
           },
         });
+      } else if (target.type === 'ec2' && hasDeploymentGroup(target)) {
+        // An EC2/on-premises (Server) group: in place, to the instances of the Auto Scaling groups
+        // and those the tag set selects (CodeDeploy: an instance matches one filter of every list).
+        const tagSet = target.ec2TagSet ?? [];
+        this.deploymentGroup(componentName, envName, app, alarms, names, {
+          serviceRoleArn: serviceRoleArn('server'),
+          deploymentConfigName: 'CodeDeployDefault.OneAtATime',
+          deploymentStyle: { deploymentType: 'IN_PLACE', deploymentOption: 'WITHOUT_TRAFFIC_CONTROL' },
+          ...(target.autoScalingGroups.length ? { autoScalingGroups: target.autoScalingGroups } : {}),
+          ...(tagSet.length
+            ? {
+                ec2TagSet: {
+                  ec2TagSetList: tagSet.map((group) => ({
+                    ec2TagGroup: group.map((f) => ({
+                      key: f.key,
+                      type: f.type,
+                      ...(f.value !== undefined ? { value: f.value } : {}),
+                    })),
+                  })),
+                },
+              }
+            : {}),
+        });
       } else {
-        Annotations.of(this).addWarningV2(
+        Annotations.of(scope).addWarningV2(
           `upshift:no-group:${componentName}-${envName}`,
           `${componentName} in ${envName} is an ${target.type} target without the load balancer details (target.blueGreen for ECS) that its CodeDeploy deployment group needs, so none is provisioned. Create "${groupName}" in application "${applicationName}".`,
         );
@@ -114,12 +192,14 @@ export class ComponentStack extends NestedStack {
     def: AlarmDefinition,
     target: ReturnType<typeof targetFor>,
   ): cloudwatch.Alarm {
-    return new cloudwatch.Alarm(this, `Alarm-${component}-${env}-${def.id}`, {
+    return new cloudwatch.Alarm(this.scope, `Alarm-${component}-${env}-${def.id}`, {
       alarmName: alarmName(component, env, def.id),
       alarmDescription: `Upshift: ${def.metric} of ${component} in ${env} above ${def.threshold}${
         target.type === 'ecs' && !target.blueGreen
           ? ' (stand-in: service CPU; add target.blueGreen for load balancer metrics)'
-          : ''
+          : target.type === 'ec2'
+            ? ' (stand-in: failed EC2 status checks)'
+            : ''
       }`,
       metric: alarmMetric(def, target),
       threshold: def.threshold,
@@ -131,8 +211,8 @@ export class ComponentStack extends NestedStack {
   }
 
   /**
-   * A blue/green deployment group with the component's alarms and automatic rollback on failure,
-   * alarm and stop. L1, because the function or service lives outside this app.
+   * A deployment group (blue/green unless the platform says otherwise) with the component's alarms
+   * and automatic rollback on failure, alarm and stop. L1, because the target lives outside this app.
    */
   private deploymentGroup(
     component: string,
@@ -143,7 +223,7 @@ export class ComponentStack extends NestedStack {
     platform: Pick<codedeploy.CfnDeploymentGroupProps, 'serviceRoleArn' | 'deploymentConfigName'> &
       Partial<codedeploy.CfnDeploymentGroupProps>,
   ): void {
-    const group = new codedeploy.CfnDeploymentGroup(this, `Group-${component}-${environment}`, {
+    const group = new codedeploy.CfnDeploymentGroup(this.scope, `Group-${component}-${environment}`, {
       applicationName: codeDeployApplication(component),
       deploymentGroupName: codeDeployGroup(component, environment),
       deploymentStyle: { deploymentType: 'BLUE_GREEN', deploymentOption: 'WITH_TRAFFIC_CONTROL' },
@@ -221,9 +301,13 @@ function alarmMetric(def: AlarmDefinition, target: ReturnType<typeof targetFor>)
       period,
     });
   }
+  // EC2 without a load balancer: failed status checks of the Auto Scaling group's instances stand
+  // in (the alarm's description says so); the metric is per group when there is exactly one.
+  const group = target.autoScalingGroups.length === 1 ? target.autoScalingGroups[0] : undefined;
   return new cloudwatch.Metric({
     namespace: 'AWS/EC2',
     metricName: 'StatusCheckFailed',
+    ...(group ? { dimensionsMap: { AutoScalingGroupName: group } } : {}),
     statistic: 'Sum',
     period,
   });

@@ -5,7 +5,7 @@ import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { FileEvidenceStore, MemoryEvidenceStore } from '../functions/verify/evidence';
 import type { Stores } from '../shared/aws/dynamo-store';
 import { type AwsPorts, awsPorts } from '../shared/aws/wiring';
-import type { Catalog } from '../shared/domain/catalog';
+import { type Catalog, targetFor } from '../shared/domain/catalog';
 import { type CiFeedbackInput, ciFeedbackContextKey } from '../shared/domain/feedback';
 import { WAVE_UPDATED } from '../shared/domain/waves';
 import type { WorkflowRecord } from '../shared/domain/workflow';
@@ -815,13 +815,18 @@ export class LocalStack {
   }
 
   /** A version's BeforeAllowTraffic hook fails when its catalog profile says so. */
-  private hookFailure(subject: { applicationName: string; target: string }): string | undefined {
+  private hookFailure(subject: {
+    applicationName: string;
+    deploymentGroupName: string;
+    target: string;
+  }): string | undefined {
     const componentName = subject.applicationName.replace(/^upshift-/, '');
     const component = Object.hasOwn(this.options.catalog.components, componentName)
       ? this.options.catalog.components[componentName]
       : undefined;
     if (component?.local.kind !== 'profiles') return undefined;
-    const target = component.target;
+    // The group is `<component>-<environment>`: that environment's own target.
+    const target = targetFor(component, subject.deploymentGroupName.slice(componentName.length + 1));
     const label =
       target.type === 'lambda'
         ? this.lambda.codeLabel(target.functionName, subject.target)

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { LocalStack } from '../../local/stack';
+import { type Catalog, componentOf, targetFor } from '../../shared/domain/catalog';
 import { detailType } from '../../shared/domain/events/version-published';
 import type { WorkflowRecord } from '../../shared/domain/workflow';
 import { loadCatalog } from '../catalog-file';
@@ -69,6 +70,13 @@ export const demoScenarios: Scenario[] = [
 
 const DEMO_START = '2026-12-02T10:00:00Z';
 
+/** The Lambda function a component's environment deploys: its own target's. */
+function functionOf(catalog: Catalog, component: string, environment: string): string {
+  const definition = componentOf(catalog, component);
+  const target = definition ? targetFor(definition, environment) : undefined;
+  return target?.type === 'lambda' ? target.functionName : component;
+}
+
 function clock(iso: string): string {
   return `${iso.slice(5, 10)} ${iso.slice(11, 19)}`;
 }
@@ -130,7 +138,8 @@ export async function demo(_flags: Flags, out: (s: string) => void): Promise<num
           environment: scenario.environment,
           artifact: {
             type: 'lambda',
-            functionName: scenario.component,
+            // Each environment has its own function (the catalog's target for it).
+            functionName: functionOf(stack.options.catalog, scenario.component, scenario.environment),
             functionVersion: scenario.functionVersion,
           },
           labels: scenario.labels ?? [],

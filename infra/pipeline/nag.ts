@@ -67,6 +67,13 @@ export function acknowledgePipelineFindings(scope: Construct, parts: PipelineFin
       'The AWS-managed policy CodeDeploy needs for ECS blue/green: the service, its task sets, the load balancer and the alarms.',
     );
   }
+  if (targets.serviceRoles.server) {
+    ack(
+      targets.serviceRoles.server,
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRole]',
+      'The AWS-managed policy CodeDeploy needs for EC2/on-premises groups: it reads the instances by tag and Auto Scaling group, adds lifecycle hooks to the groups and reads the alarms.',
+    );
+  }
   const codedeployArn = (resource: string) =>
     `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:codedeploy:<AWS::Region>:<AWS::AccountId>:${resource}]`;
   ack(

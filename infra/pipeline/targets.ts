@@ -9,8 +9,11 @@ import {
   componentBucket,
   componentResourceCount,
   componentStackId,
+  localEnvironments,
   MAX_RESOURCES_PER_COMPONENT_STACK,
+  type ServicePlatform,
 } from '../component-stacks';
+import { grantTargetRoles, isRemote } from '../target-account';
 import { ProbeInvokePolicies } from '../probe-policies';
 import type { PipelineFunctionMap } from './functions';
 
@@ -38,7 +41,7 @@ export class PipelineTargets {
   /** The nested stacks of the components' applications, groups and alarms, by bucket. */
   readonly componentStacks: ComponentStack[];
   /** CodeDeploy's service role per platform, once a group of that platform exists. */
-  readonly serviceRoles: Partial<Record<'lambda' | 'ecs', iam.Role>> = {};
+  readonly serviceRoles: Partial<Record<ServicePlatform, iam.Role>> = {};
   readonly groupGrant: Grant;
   readonly applicationGrant: Grant;
   readonly alarmGrant: Grant | undefined;
@@ -59,9 +62,13 @@ export class PipelineTargets {
     const probedFunctions: string[] = [];
     const alarms: string[] = [];
     for (const [componentName, component] of Object.entries(catalog.components)) {
-      applications.push(`application:${codeDeployApplication(componentName)}`);
+      if (localEnvironments(component).length > 0) {
+        applications.push(`application:${codeDeployApplication(componentName)}`);
+      }
       for (const envName of Object.keys(component.environments)) {
         const target = targetFor(component, envName);
+        // A target in another account is reached as its role there (target-account.ts).
+        if (isRemote(target)) continue;
         for (const def of component.alarms) alarms.push(`alarm:${alarmName(componentName, envName, def.id)}`);
         // Also the groups a user creates for targets this construct cannot provision one for.
         groups.push(
@@ -154,6 +161,8 @@ export class PipelineTargets {
         }),
       );
     }
+    // sts:AssumeRole on the roles of the environments in other accounts (decision 0028).
+    grantTargetRoles(scope, fns, catalog);
     this.probePolicies = new ProbeInvokePolicies(scope, fns.Verify.role as iam.Role, probedFunctions, {
       managedPoliciesPerRole:
         props.managedPoliciesPerRole ?? numberContext(scope, 'upshift:managedPoliciesPerRole'),
@@ -164,14 +173,17 @@ export class PipelineTargets {
    * The service role CodeDeploy assumes to shift traffic and read the alarms, per platform. Named,
    * so that the nested stacks' deployment groups give its ARN from the name, without a parameter.
    */
-  private codeDeployRole(platform: 'lambda' | 'ecs'): iam.Role {
-    const policy =
-      platform === 'lambda' ? 'service-role/AWSCodeDeployRoleForLambdaLimited' : 'AWSCodeDeployRoleForECS';
+  private codeDeployRole(platform: ServicePlatform): iam.Role {
+    const policy = serviceRolePolicy[platform];
     let role = this.serviceRoles[platform];
     if (!role) {
       role = new iam.Role(
         this.scope,
-        platform === 'lambda' ? 'CodeDeployServiceRole' : 'CodeDeployEcsServiceRole',
+        platform === 'lambda'
+          ? 'CodeDeployServiceRole'
+          : platform === 'ecs'
+            ? 'CodeDeployEcsServiceRole'
+            : 'CodeDeployServerServiceRole',
         {
           roleName: stackScopedName(this.scope, `codedeploy-${platform}`),
           assumedBy: new iam.ServicePrincipal('codedeploy.amazonaws.com'),
@@ -190,6 +202,8 @@ export class PipelineTargets {
   private addComponentStacks(catalog: Catalog): ComponentStack[] {
     const buckets = new Map<number, [string, Component][]>();
     for (const entry of Object.entries(catalog.components)) {
+      // A component whose every environment is in another account has nothing here.
+      if (localEnvironments(entry[1]).length === 0) continue;
       const bucket = componentBucket(entry[0]);
       buckets.set(bucket, [...(buckets.get(bucket) ?? []), entry]);
     }
@@ -203,7 +217,7 @@ export class PipelineTargets {
           `Nested stack ${id} would hold ${resources} resources (${components.map(([n]) => n).join(', ')}), more than the ${MAX_RESOURCES_PER_COMPONENT_STACK} it is allowed (CloudFormation takes 500). Components with many environments and alarms need more buckets: raise COMPONENT_STACKS in infra/component-stacks.ts (this moves components between stacks; see docs/decisions/0006-construct-scale.md).`,
         );
       }
-      const usedPlatforms = new Set<'lambda' | 'ecs'>();
+      const usedPlatforms = new Set<ServicePlatform>();
       const stack = new ComponentStack(this.scope, id, {
         components,
         serviceRoleArn: (platform) => {
@@ -218,6 +232,13 @@ export class PipelineTargets {
     return stacks;
   }
 }
+
+/** The AWS-managed policy of CodeDeploy's service role per platform (CodeDeploy User Guide, service role). */
+export const serviceRolePolicy: Record<ServicePlatform, string> = {
+  lambda: 'service-role/AWSCodeDeployRoleForLambdaLimited',
+  ecs: 'AWSCodeDeployRoleForECS',
+  server: 'service-role/AWSCodeDeployRole',
+};
 
 function numberContext(scope: Construct, key: string): number | undefined {
   const value = scope.node.tryGetContext(key);

@@ -21,6 +21,14 @@ export function lambdaVersionOf(version: string): string {
   return String(100 + major * 10_000 + minor * 100 + patch);
 }
 
+/**
+ * The function a component's environment deploys in the demo catalog: checkout has one per
+ * environment (checkout-development, ...; development when the event names none), the others one.
+ */
+export function functionOf(component: string, environment?: string): string {
+  return component === 'checkout' ? `checkout-${environment ?? 'development'}` : component;
+}
+
 /** A Version Published event as a rule delivers it. */
 export function versionPublished(detail: {
   component?: string;
@@ -45,7 +53,7 @@ export function versionPublished(detail: {
       ...(detail.environment ? { environment: detail.environment } : {}),
       artifact: {
         type: 'lambda',
-        functionName: detail.component ?? 'checkout',
+        functionName: functionOf(detail.component ?? 'checkout', detail.environment),
         functionVersion: detail.functionVersion ?? lambdaVersionOf(detail.version),
       },
       labels: detail.labels ?? [],
