@@ -130,6 +130,32 @@ describe('promotion waves through the twin', () => {
     expect(await s.stores.registry.get('checkout', 'production')).toBeUndefined();
   }, 180_000);
 
+  it('an alarm in ALARM at the end of the soak halts the wave where it soaked, with the alarm named', async () => {
+    // Prepare: development bakes nothing, so 1.2.0 completes there; its alarm fires during the soak
+    const s = await open(
+      promoting({ soakMinutes: { development: 10, staging: 30 } }, (doc) => {
+        doc.policies.development = { ...doc.policies.development, bakeMinutes: 0 };
+      }),
+    );
+    s.transport.record(true);
+    // Act
+    const { record } = await s.run(versionPublished({ version: '1.2.0', environment: 'development' }));
+    await s.drain();
+    // Assess
+    expect(record?.outcome).toBe('COMPLETED');
+    const wave = await waveOf(s, '1.2.0');
+    expect(wave?.status).toBe('HALTED');
+    expect(wave?.halted?.environment).toBe('development');
+    expect(wave?.halted?.reasons[0]?.code).toBe('SOAK_ALARM');
+    expect(wave?.halted?.reasons[0]?.message).toContain('checkout-development-error-rate in ALARM');
+    expect(wave?.stages.map((st) => st.status)).toEqual(['FAILED', 'STOPPED', 'STOPPED']);
+    // The reconciler read the alarms with DescribeAlarms, as its role allows; nothing was published
+    const reads = s.transport.calls.filter((c) => c.caller === 'Reconcile' && c.command === 'DescribeAlarms');
+    expect(reads.length).toBeGreaterThan(0);
+    expect(reads.every((c) => !c.denied)).toBe(true);
+    expect(promotions(s, 'Version Published')).toEqual([]);
+  }, 180_000);
+
   it('with coordinated rollback, a failure in production returns staging (and development) to the version before the wave', async () => {
     // Prepare: production's deployment group refuses the deployment for good
     const s = await open(
