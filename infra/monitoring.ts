@@ -167,6 +167,26 @@ export class UpshiftMonitoring extends Construct {
       });
     }
 
+    // An upgrade Upshift could not finish (FAILED: a step failed and the execution recorded it) or
+    // whose revert failed (ROLLBACK_FAILED: the target may serve a bad version). Each is a human's
+    // call; Record emits them (the Upgrades metric by outcome).
+    this.alarm(
+      'UpgradesFailed',
+      new cloudwatch.MathExpression({
+        expression: 'MAX([failed, rollbackFailed])',
+        usingMetrics: {
+          failed: upshiftMetric(metricNames.upgrades, 'Sum', { Outcome: 'FAILED' }, PERIOD),
+          rollbackFailed: upshiftMetric(metricNames.upgrades, 'Sum', { Outcome: 'ROLLBACK_FAILED' }, PERIOD),
+        },
+        label: 'upgrades FAILED or ROLLBACK_FAILED',
+        period: PERIOD,
+      }),
+      {
+        threshold: 1,
+        description: 'An upgrade ended FAILED or ROLLBACK_FAILED. See docs/operations.md (UpgradesFailed).',
+      },
+    );
+
     // The oldest upgrade in flight, as the reconciler measures it each tick (its open waits). The
     // Maximum over 15 minutes sees every deployment wait, which the reconciler reads at least every
     // UPSHIFT_RECONCILE_SECONDS (5 minutes by default).

@@ -140,12 +140,39 @@ describe('UpshiftMonitoring (infra/monitoring.ts)', () => {
     expect(defaultInFlightAgeThreshold().toHours()).toBe(25);
   });
 
+  it('alarms on an upgrade that ended FAILED or ROLLBACK_FAILED', () => {
+    // Act
+    const { resources } = monitoredStack(1);
+    const alarm = alarms(resources).find((a) => String(a.AlarmName).endsWith('upgrades-failed'));
+    // Assess: Record's Upgrades metric by outcome, with its exact dimensions
+    const metrics = alarm?.Metrics as {
+      Id: string;
+      Expression?: string;
+      MetricStat?: { Metric: { Namespace: string; MetricName: string; Dimensions: unknown[] } };
+    }[];
+    expect(metrics.find((m) => m.Expression)?.Expression).toBe('MAX([failed, rollbackFailed])');
+    for (const [id, outcome] of [
+      ['failed', 'FAILED'],
+      ['rollbackFailed', 'ROLLBACK_FAILED'],
+    ]) {
+      expect(metrics.find((m) => m.Id === id)?.MetricStat?.Metric).toEqual({
+        Namespace: 'Upshift',
+        MetricName: 'Upgrades',
+        Dimensions: [
+          { Name: 'Outcome', Value: outcome },
+          { Name: 'service', Value: 'upshift' },
+        ],
+      });
+    }
+    expect(alarm?.Threshold).toBe(1);
+  });
+
   it('every alarm notifies the operations topic when it fires and when it is OK again', () => {
     // Act
     const { resources } = monitoredStack(3);
     const all = alarms(resources);
-    // Assess: 3 executions + 1 queue + 1 age + Errors and Throttles
-    expect(all).toHaveLength(7);
+    // Assess: 3 executions + 1 queue + upgrades failed + 1 age + Errors and Throttles
+    expect(all).toHaveLength(8);
     for (const alarm of all) {
       expect(alarm.AlarmActions).toEqual([topicRef(resources)]);
       expect(alarm.OKActions).toEqual([topicRef(resources)]);
@@ -235,7 +262,7 @@ describe('UpshiftMonitoring (infra/monitoring.ts)', () => {
     }
     expect(body).toContain('ApproximateNumberOfMessagesVisible');
     // The alarm status widget lists every alarm, the function alarms made later included.
-    expect(monitoring.alarms.length).toBe(7);
+    expect(monitoring.alarms.length).toBe(8);
     for (const { id } of alarms(resources)) expect(body).toContain(`{"Fn::GetAtt":["${id}","Arn"]}`);
   });
 });
