@@ -4,9 +4,15 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/app';
-import { defaultInFlightAgeThreshold, METRICS_PER_ALARM, UpshiftMonitoring } from '../../infra/monitoring';
+import {
+  defaultInFlightAgeThreshold,
+  METRICS_PER_ALARM,
+  monitoringProps,
+  UpshiftMonitoring,
+} from '../../infra/monitoring';
 import { outcomes } from '../../shared/domain/events/upshift-events';
 import { lambdaCatalog } from '../support/pipeline-parts';
 
@@ -264,6 +270,49 @@ describe('UpshiftMonitoring (infra/monitoring.ts)', () => {
     // The alarm status widget lists every alarm, the function alarms made later included.
     expect(monitoring.alarms.length).toBe(8);
     for (const { id } of alarms(resources)) expect(body).toContain(`{"Fn::GetAtt":["${id}","Arn"]}`);
+  });
+});
+
+describe('monitoringProps: the options from the props or the context', () => {
+  function pipelineWith(context: Record<string, unknown>) {
+    const stack = new Stack(new App({ context }), 'Ctx');
+    const scope = new Construct(stack, 'Pipeline');
+    return Object.assign(scope, {
+      stateMachine: new sfn.StateMachine(stack, 'Machine', {
+        definitionBody: sfn.DefinitionBody.fromChainable(new sfn.Pass(stack, 'Nothing')),
+      }),
+      deadLetters: new sqs.Queue(stack, 'DeadLetters'),
+      bus: new events.EventBus(stack, 'Bus'),
+      catalog: lambdaCatalog(['alpha']),
+    });
+  }
+
+  it('reads the operator email, the archive retention and the in-flight threshold from the context', () => {
+    // Act
+    const props = monitoringProps(
+      pipelineWith({
+        'upshift:operatorEmail': 'oncall@example.com',
+        'upshift:archiveRetentionDays': '90',
+        'upshift:inFlightAgeHours': 48,
+      }),
+    );
+    // Assess
+    expect(props.operatorEmail).toBe('oncall@example.com');
+    expect(props.archiveRetention?.toDays()).toBe(90);
+    expect(props.inFlightAgeThreshold?.toHours()).toBe(48);
+    expect(props.deadLetterQueues).toHaveLength(1);
+  });
+
+  it('lets the props win over the context, and refuses a number that is not one', () => {
+    const pipeline = pipelineWith({ 'upshift:archiveRetentionDays': 90 });
+    expect(
+      monitoringProps(pipeline, {
+        monitoring: { archiveRetention: Duration.days(7) },
+      }).archiveRetention?.toDays(),
+    ).toBe(7);
+    expect(() => monitoringProps(pipelineWith({ 'upshift:archiveRetentionDays': 'a month' }))).toThrow(
+      /upshift:archiveRetentionDays must be a positive number/,
+    );
   });
 });
 
