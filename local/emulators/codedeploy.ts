@@ -415,6 +415,7 @@ export class CodeDeployEmulator implements ServiceEmulator {
         'The description is too long; the maximum is 512 characters',
       );
     }
+    if (platform === 'Server') serverRevision(input.revision);
     const content = platform === 'Server' ? undefined : revisionContent(input.revision, platform);
     const alarms = effectiveAlarms(input.overrideAlarmConfiguration ?? group.alarmConfiguration);
     const autoRollback = effectiveAutoRollback(
@@ -1129,6 +1130,51 @@ function parseAppSpec(content: string): AppSpecResource | string {
 }
 
 /** The AppSpec text of a Lambda or ECS revision, refusing what the API refuses. */
+/**
+ * An EC2/on-premises deployment's revision, checked as CodeDeploy checks it before it accepts the
+ * deployment: an S3 location with bucket, key and an archive bundle type (zip, tar, tgz; YAML and
+ * JSON are AppSpec files of Lambda and ECS), or a GitHub repository and commit. The twin does not
+ * fetch the bundle: that it exists is not checked (AWS: the deployment fails on the instances).
+ */
+function serverRevision(revision: CreateDeploymentInput['revision']): void {
+  if (!revision)
+    throw fail(RevisionRequiredException, 'RevisionRequiredException', 'RevisionLocation must be specified');
+  const type = revision.revisionType;
+  if (type === 'S3') {
+    const s3 = revision.s3Location;
+    if (!s3?.bucket || !s3.key) {
+      throw fail(
+        InvalidRevisionException,
+        'InvalidRevisionException',
+        'The revision was specified in an invalid format: an S3 revision needs its bucket and key',
+      );
+    }
+    if (s3.bundleType !== undefined && !['zip', 'tar', 'tgz'].includes(String(s3.bundleType))) {
+      throw fail(
+        InvalidRevisionException,
+        'InvalidRevisionException',
+        `The revision was specified in an invalid format: bundle type ${String(s3.bundleType)} is not an EC2/on-premises archive (zip, tar or tgz)`,
+      );
+    }
+    return;
+  }
+  if (type === 'GitHub') {
+    if (!revision.gitHubLocation?.repository || !revision.gitHubLocation.commitId) {
+      throw fail(
+        InvalidRevisionException,
+        'InvalidRevisionException',
+        'The revision was specified in an invalid format: a GitHub revision needs its repository and commit id',
+      );
+    }
+    return;
+  }
+  throw fail(
+    InvalidRevisionException,
+    'InvalidRevisionException',
+    `The revision was specified in an invalid format: ${String(type)} is not a revision of the Server compute platform (S3 or GitHub)`,
+  );
+}
+
 function revisionContent(revision: CreateDeploymentInput['revision'], platform: ComputePlatform): string {
   if (!revision)
     throw fail(RevisionRequiredException, 'RevisionRequiredException', 'RevisionLocation must be specified');

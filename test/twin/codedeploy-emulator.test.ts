@@ -1000,3 +1000,84 @@ describe('CodeDeployEmulator behind the real adapter: findDeployment', () => {
     expect(none).toBeUndefined();
   });
 });
+
+describe('CodeDeployEmulator: EC2/on-premises (Server) deployments', () => {
+  const serverSetup = () =>
+    setup({
+      applications: [{ name: 'upshift-web', computePlatform: 'Server' }],
+      groups: [
+        {
+          applicationName: 'upshift-web',
+          deploymentGroupName: 'web-staging',
+          deploymentConfigName: 'CodeDeployDefault.OneAtATime',
+          autoRollbackConfiguration: { enabled: true, events: ['DEPLOYMENT_FAILURE'] },
+        },
+      ],
+    });
+  const request: DeploymentRequest = {
+    workflowId: 'wf-ec2',
+    component: 'web',
+    environment: 'staging',
+    platform: 'ec2',
+    target: { type: 'ec2', autoScalingGroups: ['web-asg'] },
+    version: '1.1.0',
+    artifact: { type: 'ec2', revision: { bucket: 'builds-bucket', key: 'web/1.1.0.zip', bundleType: 'zip' } },
+    deploymentConfig: 'CodeDeployDefault.HalfAtATime',
+    alarmNames: [],
+  };
+
+  it("accepts the Deploy step's S3 revision (CodeDeployDeployer's exact request) and runs it to Succeeded", async () => {
+    // Prepare
+    const { emulator, clock } = serverSetup();
+    const input = await import('../../shared/aws/codedeploy-deployer').then((m) =>
+      m.buildCreateDeploymentInput(request),
+    );
+    // Act
+    const id = await create(emulator, input as unknown as Record<string, unknown>);
+    await clock.advanceTo(60 * MINUTE);
+    // Assess
+    expect(input.revision).toEqual({
+      revisionType: 'S3',
+      s3Location: { bucket: 'builds-bucket', key: 'web/1.1.0.zip', bundleType: 'zip' },
+    });
+    expect((await info(emulator, id)).status).toBe('Succeeded');
+  });
+
+  it('refuses a Server deployment without a revision, with an AppSpec, or with a bundle that is no archive', async () => {
+    // Prepare
+    const { emulator } = serverSetup();
+    const base = { applicationName: 'upshift-web', deploymentGroupName: 'web-staging' };
+    // Act
+    const missing = await rejection(emulator.handle('CreateDeployment', base, caller));
+    const appSpec = await rejection(
+      emulator.handle('CreateDeployment', { ...base, revision: appSpecRevision({ version: 0.0 }) }, caller),
+    );
+    const yaml = await rejection(
+      emulator.handle(
+        'CreateDeployment',
+        {
+          ...base,
+          revision: {
+            revisionType: 'S3',
+            s3Location: { bucket: 'b', key: 'appspec.yml', bundleType: 'YAML' },
+          },
+        },
+        caller,
+      ),
+    );
+    const noKey = await rejection(
+      emulator.handle(
+        'CreateDeployment',
+        { ...base, revision: { revisionType: 'S3', s3Location: { bucket: 'b' } } },
+        caller,
+      ),
+    );
+    // Assess
+    expect(missing).toBeInstanceOf(RevisionRequiredException);
+    expect(appSpec).toBeInstanceOf(InvalidRevisionException);
+    expect(appSpec.message).toContain('not a revision of the Server compute platform');
+    expect(yaml).toBeInstanceOf(InvalidRevisionException);
+    expect(yaml.message).toContain('zip, tar or tgz');
+    expect(noKey).toBeInstanceOf(InvalidRevisionException);
+  });
+});
