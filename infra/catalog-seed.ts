@@ -1,7 +1,8 @@
-import { type CfnElement, CustomResource, NestedStack, Stack, Validations } from 'aws-cdk-lib';
+import { type CfnElement, CustomResource, NestedStack, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
 import { keys } from '../shared/aws/dynamo-store';
@@ -98,7 +99,14 @@ export class CatalogSeed {
         resources: [table.tableArn],
       }),
     );
-    const provider = new cr.Provider(scope, 'PolicySeedProvider', { onEventHandler: this.policySeeder });
+    const provider = new cr.Provider(scope, 'PolicySeedProvider', {
+      onEventHandler: this.policySeeder,
+      // Its own log group in the template, deleted with the stack (not one Lambda makes and leaves).
+      logGroup: new logs.LogGroup(scope, 'PolicySeedProviderLogs', {
+        retention: logs.RetentionDays.ONE_MONTH,
+        removalPolicy: RemovalPolicy.DESTROY,
+      }),
+    });
     this.policies = new CustomResource(scope, 'CatalogPolicies', {
       serviceToken: provider.serviceToken,
       resourceType: policySeeding.resourceType,

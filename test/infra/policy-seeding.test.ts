@@ -39,6 +39,10 @@ describe('the policy seeding on deploy (infra/catalog-seed.ts, decision 0026)', 
     const [framework] = Object.values(providers) as {
       Properties: { Environment: { Variables: Record<string, unknown> } };
     }[];
+    // The framework logs to a group of the template (deleted with the stack), not one Lambda makes.
+    expect(
+      JSON.stringify((framework?.Properties as Record<string, unknown> | undefined)?.LoggingConfig),
+    ).toContain('PolicySeedProviderLogs');
     expect(JSON.stringify(framework?.Properties.Environment.Variables.USER_ON_EVENT_FUNCTION_ARN)).toContain(
       'SeedPolicies',
     );
