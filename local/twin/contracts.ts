@@ -28,7 +28,8 @@ export type ServicePrefix =
   | 'states'
   | 'dynamodb'
   | 's3'
-  | 'secretsmanager';
+  | 'secretsmanager'
+  | 'sts';
 
 /**
  * One authorization AWS performs for a call: the action, the resource ARN it is checked on, and

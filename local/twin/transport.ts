@@ -8,6 +8,7 @@ import { LambdaServiceException } from '@aws-sdk/client-lambda';
 import { S3ServiceException } from '@aws-sdk/client-s3';
 import { SecretsManagerServiceException } from '@aws-sdk/client-secrets-manager';
 import { SFNServiceException } from '@aws-sdk/client-sfn';
+import { STSServiceException } from '@aws-sdk/client-sts';
 import {
   type AuthorizationRequest,
   type AuthorizationResult,
@@ -33,6 +34,7 @@ const prefixOfClient: Record<string, ServicePrefix> = {
   DynamoDBClient: 'dynamodb',
   S3Client: 's3',
   SecretsManagerClient: 'secretsmanager',
+  STSClient: 'sts',
 };
 
 // biome-ignore lint/suspicious/noExplicitAny: SDK exception constructors differ in their option types.
@@ -46,6 +48,7 @@ const exceptionOf: Record<ServicePrefix, new (options: any) => Error> = {
   dynamodb: DynamoDBServiceException as never,
   s3: S3ServiceException as never,
   secretsmanager: SecretsManagerServiceException as never,
+  sts: STSServiceException as never,
 };
 
 export interface Authorizer {
@@ -218,6 +221,10 @@ export class TwinTransport {
         const message = this.iam.deniedMessage(caller, request, result);
         this.note(caller, service, command, { denied: request.action });
         // As AWS answers: the service's AccessDeniedException, a client error, never retried.
+        // STS (a Query API) names it AccessDenied, with HTTP 403.
+        if (service === 'sts') {
+          throw serviceError(exceptionOf[service], 'AccessDenied', message, { httpStatusCode: 403 });
+        }
         throw serviceError(exceptionOf[service], 'AccessDeniedException', message, { httpStatusCode: 400 });
       }
     }

@@ -26,6 +26,15 @@ type Doc = {
 function promoting(promotion: Record<string, unknown>, edit: (doc: Doc) => void = () => undefined) {
   const doc = structuredClone(demoCatalog) as unknown as Doc;
   (doc.components.checkout as Record<string, unknown>).promotion = promotion;
+  // A wave promotes one Lambda artifact through the environments: here each checkout environment
+  // is an alias of one function (the demo catalog gives each environment its own function, whose
+  // versions a wave would name per stage in metadata.artifacts).
+  const environments = (doc.components.checkout as { environments: Record<string, Record<string, unknown>> })
+    .environments;
+  for (const [name, env] of Object.entries(environments)) {
+    env.target = { type: 'lambda', functionName: 'checkout-development', alias: name };
+    (env.baseline as { artifact: { functionName: string } }).artifact.functionName = 'checkout-development';
+  }
   edit(doc);
   return doc;
 }
