@@ -53,6 +53,15 @@ const OUT_OF_REACH_SECONDS = 2_000_000;
  */
 export const MAX_INPUT_DEPTH = 1000;
 
+/**
+ * How many task invocations run at once. Work due at the same virtual instant still all runs at
+ * that instant (the clock holds still while any of it waits here); only the real-time breadth is
+ * bounded, so a thousand executions started together do not each hold a handler's SDK calls,
+ * sockets and buffers in memory at the same time. Lambda runs each invocation in its own sandbox,
+ * and the order of invocations at one instant is not defined there either.
+ */
+export const MAX_CONCURRENT_TASKS = 32;
+
 /** The placeholder the library passes as `$$.Task.Token`; each callback task gets a real one. */
 const TOKEN_PLACEHOLDER = 'twin-task-token-placeholder';
 
@@ -72,6 +81,7 @@ export class LocalEngine {
   private readonly taskStates: string[];
   private readonly executionTimeoutSeconds: number | undefined;
   private listeners: ((t: StateTransition) => void)[] = [];
+  private readonly slots = new Slots(MAX_CONCURRENT_TASKS);
 
   constructor(
     definition: { States: Record<string, StateDef>; TimeoutSeconds?: number },
@@ -164,12 +174,12 @@ export class LocalEngine {
         if (!callback) {
           // A handler takes no virtual time (the execution holds the clock while it runs), so a
           // plain task's TimeoutSeconds cannot pass during it.
-          const value = await this.invoke(functionArn, payload);
+          const value = await this.slots.run(() => this.invoke(functionArn, payload));
           return (integrated ? { Payload: value, StatusCode: 200 } : value) as Json;
         }
         const { token, answer } = this.tokens.create(executionArn);
         try {
-          await this.invoke(functionArn, replaceToken(payload, token));
+          await this.slots.run(() => this.invoke(functionArn, replaceToken(payload, token)));
         } catch (error) {
           this.tokens.close(token);
           throw error;
@@ -328,4 +338,25 @@ async function settleWithin(work: Promise<unknown>): Promise<void> {
     }),
   ]);
   clearTimeout(timer);
+}
+
+/** A counting semaphore: at most `size` calls of `run` are inside at once, the rest wait in order. */
+class Slots {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly size: number) {}
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.active >= this.size) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.active++;
+    try {
+      return await work();
+    } finally {
+      // The slot passes straight to the next in line, or is given back.
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active--;
+    }
+  }
 }
