@@ -99,6 +99,12 @@ export class StsEmulator implements ServiceEmulator {
     return session;
   }
 
+  /** The caller a session's credentials act as (the transport's `actAsSessions`), while valid. */
+  callerOf(accessKeyId: string): Caller | undefined {
+    const session = this.sessionOf(accessKeyId);
+    return session ? { roleArn: session.roleArn, name: session.sessionName } : undefined;
+  }
+
   private assumeRole(input: Record<string, unknown>, caller: Caller): Record<string, unknown> {
     const roleArn = String(input.RoleArn ?? '');
     const sessionName = String(input.RoleSessionName ?? '');

@@ -97,10 +97,22 @@ export class TwinTransport {
   private readonly counts = new Map<string, number>();
   private readonly faults: Fault[] = [];
 
+  /** Who acts for credentials an STS emulator handed out (set by `actAsSessions`). */
+  private sessionOf?: (accessKeyId: string) => Caller | undefined;
+
   constructor(
     private readonly emulators: Map<ServicePrefix, ServiceEmulator>,
     private readonly iam: Authorizer,
   ) {}
+
+  /**
+   * Calls signed with credentials from the twin's STS act as the assumed role's session and are
+   * authorized against that role's policies, as on AWS (decision 0028). Without it (the default),
+   * every client acts as the function it was made for, and no credentials are read per call.
+   */
+  actAsSessions(sessionOf: (accessKeyId: string) => Caller | undefined): void {
+    this.sessionOf = sessionOf;
+  }
 
   /** Keep every call in `calls` (tests); counts by service and command are always kept. */
   record(on: boolean): void {
@@ -156,7 +168,7 @@ export class TwinTransport {
         requestHandler: { httpAgent: loopbackAgent },
       },
       decorate: <C extends { middlewareStack: unknown }>(client: C): C => {
-        (client.middlewareStack as MiddlewareStack).add(this.middleware(caller), {
+        (client.middlewareStack as MiddlewareStack).add(this.middleware(caller, client), {
           step: 'initialize',
           name: 'upshiftTwinTransport',
           priority: 'high',
@@ -188,7 +200,7 @@ export class TwinTransport {
     return output;
   }
 
-  private middleware(caller: Caller) {
+  private middleware(functionCaller: Caller, client?: unknown) {
     return (
       next: (args: { input: Record<string, unknown> }) => Promise<unknown>,
       context: MiddlewareContext,
@@ -197,6 +209,7 @@ export class TwinTransport {
         const service = prefixOfClient[context.clientName ?? ''];
         const command = (context.commandName ?? '').replace(/Command$/, '');
         if (!service) throw new Error(`the twin has no transport for ${context.clientName}`);
+        const caller = this.sessionOf ? await this.actingAs(functionCaller, client) : functionCaller;
         if (service === 'dynamodb') {
           this.authorizeAll(caller, service, command, this.dynamoAuthorizations(command, args.input));
           this.fault(caller, service, command, args.input, 'before');
@@ -207,6 +220,14 @@ export class TwinTransport {
         const output = await this.call(caller, service, command, args.input);
         return { output: { $metadata: { httpStatusCode: 200, requestId: 'twin' }, ...output }, response: {} };
       };
+  }
+
+  /** The assumed role's session when the client's credentials are an STS session's, else the function. */
+  private async actingAs(caller: Caller, client: unknown): Promise<Caller> {
+    const provider = (client as { config?: { credentials?: unknown } } | undefined)?.config?.credentials;
+    if (typeof provider !== 'function' || !this.sessionOf) return caller;
+    const credentials = (await provider()) as { accessKeyId?: string } | undefined;
+    return (credentials?.accessKeyId && this.sessionOf(credentials.accessKeyId)) || caller;
   }
 
   private authorizeAll(

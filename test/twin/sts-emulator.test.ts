@@ -1,3 +1,4 @@
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { describe, expect, it } from 'vitest';
 import { type AssumableRole, StsEmulator } from '../../local/emulators/sts';
@@ -49,6 +50,22 @@ function twin(options: { identityAllows?: boolean; trusted?: string[]; maxSessio
   const identity = options.identityAllows === false ? [] : [targetRole];
   const roles = new RolePolicies([
     {
+      // The target account role's own policy, as TargetAccountRoleStack grants it.
+      roleArn: targetRole,
+      documents: [
+        {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Action: 'cloudwatch:DescribeAlarms',
+              Resource: ['arn:aws:cloudwatch:eu-central-1:111122223333:alarm:checkout-production-error-rate'],
+            },
+          ],
+        },
+      ],
+    },
+    {
       roleArn: deployRole,
       documents: [
         {
@@ -58,10 +75,27 @@ function twin(options: { identityAllows?: boolean; trusted?: string[]; maxSessio
       ],
     },
   ]);
-  const transport = new TwinTransport(new Map<ServicePrefix, ServiceEmulator>([['sts', sts]]), {
-    authorize: (caller, request) => roles.authorize(caller, request),
-    deniedMessage: (caller, request, result) => accessDeniedMessage(caller, request, result),
-  });
+  // CloudWatch of the target account, as far as this test needs: DescribeAlarms, authorized on each alarm.
+  const cloudwatch: ServiceEmulator = {
+    prefix: 'cloudwatch',
+    authorizations: (_command, input) =>
+      ((input.AlarmNames as string[] | undefined) ?? []).map((name) => ({
+        action: 'cloudwatch:DescribeAlarms',
+        resource: `arn:aws:cloudwatch:eu-central-1:111122223333:alarm:${name}`,
+      })),
+    handle: async () => ({ MetricAlarms: [] }),
+  };
+  const transport = new TwinTransport(
+    new Map<ServicePrefix, ServiceEmulator>([
+      ['sts', sts],
+      ['cloudwatch', cloudwatch],
+    ]),
+    {
+      authorize: (caller, request) => roles.authorize(caller, request),
+      deniedMessage: (caller, request, result) => accessDeniedMessage(caller, request, result),
+    },
+  );
+  transport.actAsSessions((accessKeyId) => sts.callerOf(accessKeyId));
   const client = new STSClient({
     region: 'us-east-1',
     credentials: { accessKeyId: 'twin', secretAccessKey: 'twin' },
@@ -171,6 +205,34 @@ describe('StsEmulator: AssumeRole, both sides enforced as AWS does', () => {
     // Assess
     expect(error).toBeInstanceOf(DependencyRejected);
     expect(error.message).toContain(`STS AssumeRole ${targetRole} failed: AccessDenied`);
+  });
+
+  it("calls made with the assumed credentials act as the role's session and are authorized against its policies", async () => {
+    // Prepare
+    const { transport } = twin();
+    const base = awsBase(
+      { UPSHIFT_TABLE_NAME: 't', UPSHIFT_EVENT_BUS_NAME: 'b' },
+      { ...transport.clientOptions(deploy, 'http://127.0.0.1:1'), clock: { now: () => new Date(T0) } },
+    );
+    const location = {
+      account: '111122223333',
+      region: 'eu-central-1',
+      roleName: 'upshift-checkout-production',
+    };
+    const cloudwatch = await new TargetClients(base).client(CloudWatchClient, location, 'wf-1');
+    // Act
+    const allowed = await cloudwatch.send(
+      new DescribeAlarmsCommand({ AlarmNames: ['checkout-production-error-rate'] }),
+    );
+    const denied = await rejection(
+      cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: ['checkout-staging-error-rate'] })),
+    );
+    // Assess
+    expect(allowed.MetricAlarms).toEqual([]);
+    expect(denied.name).toBe('AccessDeniedException');
+    expect(denied.message).toBe(
+      'User: arn:aws:sts::111122223333:assumed-role/upshift-checkout-production/upshift-wf-1 is not authorized to perform: cloudwatch:DescribeAlarms on resource: arn:aws:cloudwatch:eu-central-1:111122223333:alarm:checkout-staging-error-rate because no identity-based policy allows the cloudwatch:DescribeAlarms action',
+    );
   });
 
   it('an expired session is refused with ExpiredTokenException', async () => {

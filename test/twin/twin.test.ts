@@ -224,9 +224,9 @@ describe('CodeDeploy semantics the twin enforces', () => {
     version: '1.1.0',
     platform: 'lambda' as const,
     deploymentConfig: 'CodeDeployDefault.LambdaCanary10Percent5Minutes',
-    target: { type: 'lambda' as const, functionName: 'checkout', alias: 'staging' },
-    artifact: { type: 'lambda' as const, functionName: 'checkout', functionVersion: target },
-    currentArtifact: { type: 'lambda' as const, functionName: 'checkout', functionVersion: current },
+    target: { type: 'lambda' as const, functionName: 'checkout-staging', alias: 'live' },
+    artifact: { type: 'lambda' as const, functionName: 'checkout-staging', functionVersion: target },
+    currentArtifact: { type: 'lambda' as const, functionName: 'checkout-staging', functionVersion: current },
     alarmNames: [],
   });
 

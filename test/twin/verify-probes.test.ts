@@ -97,7 +97,7 @@ describe('verification on the twin with the demo catalog', () => {
   });
 
   it('a throttled function leaves verification INCONCLUSIVE, never FAIL', async () => {
-    stack.lambda.throttle('checkout', true);
+    stack.lambda.throttle('checkout-staging', true);
     try {
       const { result } = await verifyOnTwin(stack, {
         component: 'checkout',
@@ -108,7 +108,7 @@ describe('verification on the twin with the demo catalog', () => {
       expect(result.findings[0]?.code).toBe('PROBES_INCONCLUSIVE');
       expect(result.checks?.every((c) => c.status === 'INCONCLUSIVE')).toBe(true);
     } finally {
-      stack.lambda.throttle('checkout', false);
+      stack.lambda.throttle('checkout-staging', false);
     }
   });
 });
