@@ -33,6 +33,7 @@ import { S3Emulator } from './emulators/s3';
 import { type SecretSpec, SecretsManagerEmulator } from './emulators/secrets-manager';
 import { SnsEmulator, type TopicSpec, topicsOf } from './emulators/sns';
 import { StepFunctionsEmulator, TaskTokenRegistry } from './emulators/stepfunctions';
+import { StsEmulator } from './emulators/sts';
 import { type ExecutionResult, LocalEngine } from './engine';
 import { VirtualScheduler, WallClock } from './scheduler';
 import { ensureStateDir, lockStateDir } from './state-lock';
@@ -232,6 +233,11 @@ export class LocalStack {
       () => this.nextExecutionName(),
     );
 
+    // Calls signed with an STS session's credentials act as its role, once there is one (never
+    // with no role to assume: no credentials are read per call until then).
+    const sts: StsEmulator = new StsEmulator([], clock, () =>
+      this.transport.actAsSessions((accessKeyId) => sts.callerOf(accessKeyId)),
+    );
     const emulators = new Map<ServicePrefix, import('./twin/contracts').ServiceEmulator>([
       ['lambda', this.lambda],
       ['ecs', this.ecs],
@@ -241,6 +247,9 @@ export class LocalStack {
       ['states', this.stepFunctions],
       ['s3', new S3Emulator(model.buckets, options.stateDir)],
       ['secretsmanager', this.secrets],
+      // The twin holds one account: it knows no role of another, so AssumeRole of a target's role
+      // is refused as AWS refuses an untrusted one (decision 0028).
+      ['sts', sts],
     ]);
     const roles = new RolePolicies(
       [...model.roles.values()].map((r) => ({ roleArn: r.arn, documents: r.documents })),

@@ -56,6 +56,8 @@ export class StsEmulator implements ServiceEmulator {
   constructor(
     roles: readonly AssumableRole[],
     private readonly clock: { now(): Date },
+    /** Called once, with the first session handed out (the twin then reads credentials per call). */
+    private onFirstSession?: () => void,
   ) {
     for (const role of roles) this.roles.set(role.roleArn, role);
   }
@@ -174,6 +176,9 @@ export class StsEmulator implements ServiceEmulator {
     const expiresAtMs = this.clock.now().getTime() + duration * 1000;
     const assumedRoleArn = `arn:${partition}:sts::${account}:assumed-role/${roleName}/${sessionName}`;
     this.sessions.set(accessKeyId, { accessKeyId, roleArn, sessionName, assumedRoleArn, expiresAtMs });
+    const first = this.onFirstSession;
+    this.onFirstSession = undefined;
+    first?.();
     return {
       Credentials: {
         AccessKeyId: accessKeyId,
