@@ -37,6 +37,8 @@ export function hasPromotion(catalog: Pick<Catalog, 'components'>): boolean {
 export class PromotionWaves extends Construct {
   readonly promote: lambda.Function;
   readonly rule: events.Rule;
+  /** CI's Version Published, for the later stages' artifacts it names (`metadata.artifacts`). */
+  readonly artifactsRule: events.Rule;
 
   constructor(scope: Construct, id: string, props: PromotionWavesProps) {
     super(scope, id);
@@ -52,13 +54,19 @@ export class PromotionWaves extends Construct {
     // The reconciler already reads and updates the table and queries its index; ending a soak
     // adds the next stage's Version Published (and coordinated rollbacks).
     bus.grantPutEventsTo(props.reconciler);
+    const target = () =>
+      new targets.LambdaFunction(this.promote, { deadLetterQueue: props.deadLetters, retryAttempts: 8 });
     this.rule = new events.Rule(this, 'UpgradeEventsRule', {
       eventBus: bus,
       description: "Upshift's upgrade events move promotion waves (docs/waves.md).",
       eventPattern: toCdkPattern(rulePatterns.promotionInputs),
-      targets: [
-        new targets.LambdaFunction(this.promote, { deadLetterQueue: props.deadLetters, retryAttempts: 8 }),
-      ],
+      targets: [target()],
+    });
+    this.artifactsRule = new events.Rule(this, 'VersionPublishedArtifactsRule', {
+      eventBus: bus,
+      description: 'A published version: keep the artifacts it names for the later stages of its wave.',
+      eventPattern: toCdkPattern(rulePatterns.versionPublished),
+      targets: [target()],
     });
   }
 }

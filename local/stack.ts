@@ -805,15 +805,21 @@ export class LocalStack {
       | { type?: string; functionName?: string; functionVersion?: string }
       | undefined;
     const version = typeof detail.version === 'string' ? detail.version : undefined;
-    if (
-      artifact?.type === 'lambda' &&
-      typeof artifact.functionName === 'string' &&
-      typeof artifact.functionVersion === 'string' &&
-      /^[1-9]\d{0,8}$/.test(artifact.functionVersion) &&
-      version &&
-      this.lambda.hasFunction(artifact.functionName)
-    ) {
-      ensureLambdaVersion(this.lambda, artifact.functionName, artifact.functionVersion, version);
+    // And the versions CI published for a promotion wave's later stages (docs/waves.md).
+    const metadata = detail.metadata as { artifacts?: unknown } | undefined;
+    const later =
+      metadata?.artifacts && typeof metadata.artifacts === 'object' ? Object.values(metadata.artifacts) : [];
+    for (const candidate of [artifact, ...later] as (typeof artifact)[]) {
+      if (
+        candidate?.type === 'lambda' &&
+        typeof candidate.functionName === 'string' &&
+        typeof candidate.functionVersion === 'string' &&
+        /^[1-9]\d{0,8}$/.test(candidate.functionVersion) &&
+        version &&
+        this.lambda.hasFunction(candidate.functionName)
+      ) {
+        ensureLambdaVersion(this.lambda, candidate.functionName, candidate.functionVersion, version);
+      }
     }
     const repository = detail['repository-name'];
     const digest = detail['image-digest'];

@@ -3,14 +3,15 @@ import { eventPorts } from '../../shared/aws/eventbridge-clients';
 import { awsBase, withClients } from '../../shared/aws/ports';
 import type { AwsPorts } from '../../shared/aws/wiring';
 import { stepHandler } from '../../shared/runtime/middleware';
-import { onUpgradeEvent, type WavePorts, waveInputSchema } from '../../shared/usecases/waves';
+import { promote, promoteInputSchema, type WavePorts } from '../../shared/usecases/waves';
 
 /**
  * The rule on Upshift's own upgrade events (pattern `promotionInputs`): moves the promotion wave
- * of the event's stage (docs/waves.md). The soak's end is the reconciler's (finishSoak).
+ * of the event's stage; and the rule on Version Published: keeps the later stages' artifacts the
+ * event names (docs/waves.md). The soak's end is the reconciler's (finishSoak).
  */
 export function createHandler(ports: WavePorts) {
-  return stepHandler('Promote', waveInputSchema, (event) => onUpgradeEvent(event, ports));
+  return stepHandler('Promote', promoteInputSchema, (event) => promote(event, ports));
 }
 
 /** The one wiring of this handler: its ports from the AWS adapters (the local twin passes its own). */

@@ -1,5 +1,5 @@
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { Wave } from '../domain/waves';
+import type { StageArtifacts, Wave } from '../domain/waves';
 import type { DuePage, WaveSoak, WaveStore } from '../ports';
 import { call, isConditionFailure, queryDue, queryIndex, strip } from './dynamo-store';
 
@@ -16,6 +16,7 @@ export const waveKeys = {
     pk: `RELEASE#${release}`,
     sk: `COMPONENT#${component}`,
   }),
+  eventArtifacts: (eventId: string) => ({ pk: `EVENT#${eventId}`, sk: 'ARTIFACTS' }),
 };
 
 /** The index partitions: every wave (newest first) and the soaks not yet ended (soonest due first). */
@@ -196,6 +197,32 @@ export class DynamoWaveStore implements WaveStore {
     ).catch((error) => {
       if (!isConditionFailure(error)) throw error;
     });
+  }
+
+  async saveEventArtifacts(eventId: string, artifacts: StageArtifacts, expiresAt: number): Promise<void> {
+    await call('UpdateItem', () =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: waveKeys.eventArtifacts(eventId),
+          UpdateExpression: 'SET artifacts = :a, expiresAt = :x',
+          ExpressionAttributeValues: { ':a': artifacts, ':x': expiresAt },
+        }),
+      ),
+    );
+  }
+
+  async eventArtifacts(eventId: string): Promise<StageArtifacts | undefined> {
+    const out = await call('GetItem', () =>
+      this.db.send(
+        new GetCommand({
+          TableName: this.table,
+          Key: waveKeys.eventArtifacts(eventId),
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    return out.Item?.artifacts as StageArtifacts | undefined;
   }
 
   private async readWaveId(key: { pk: string; sk: string }): Promise<string | undefined> {

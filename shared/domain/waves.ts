@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { Target } from './catalog';
+import { type Artifact, ec2Artifact, ecsArtifact, lambdaArtifact } from './events/artifact';
 import type { Reason } from './events/upshift-events';
 import { ownValue } from './own';
 import { compareVersions } from './semver';
@@ -601,6 +603,52 @@ export function rollbackSent(wave: Wave, environment: string, at: string): Trans
 /** Rollbacks decided but not yet sent (a crash between the write and PutEvents leaves them). */
 export function unsentRollbacks(wave: Wave): WaveStage[] {
   return wave.stages.filter((s) => s.rollback && !s.rollback.sent);
+}
+
+/**
+ * The artifacts CI published for the later stages, in the Version Published that starts a wave:
+ * `metadata.artifacts: { "<environment>": <artifact> }`. A component whose environments deploy
+ * different Lambda functions needs one per stage: a version number means nothing on another
+ * function (docs/waves.md).
+ */
+export const stageArtifactsSchema = z.record(
+  environmentName,
+  z.discriminatedUnion('type', [lambdaArtifact, ecsArtifact, ec2Artifact], {
+    error: 'expected an artifact with type "lambda", "ecs" or "ec2"',
+  }),
+);
+export type StageArtifacts = z.infer<typeof stageArtifactsSchema>;
+
+/**
+ * The artifact a promotion publishes to `environment`: the one CI named for it, else the one that
+ * serves in the stage before when the next stage deploys it too (the same Lambda function; an ECS
+ * task definition or an EC2 revision). Otherwise a reason that says what CI must send.
+ */
+export function promotedArtifact(input: {
+  component: string;
+  environment: string;
+  from: string;
+  target: Target;
+  named?: Artifact | undefined;
+  serving?: Artifact | undefined;
+}): { artifact: Artifact } | { refused: Reason } {
+  if (input.named) return { artifact: input.named };
+  const serving = input.serving;
+  const sameFunction =
+    serving?.type === 'lambda' && input.target.type === 'lambda'
+      ? serving.functionName === input.target.functionName
+      : serving !== undefined && serving.type !== 'image';
+  if (serving && sameFunction) return { artifact: serving };
+  const what =
+    serving?.type === 'lambda' && input.target.type === 'lambda'
+      ? `${input.from} runs ${serving.functionName}:${serving.functionVersion}, but ${input.environment} deploys ${input.target.functionName}`
+      : `no artifact of ${input.from} can be deployed to ${input.environment}`;
+  return {
+    refused: {
+      code: 'PROMOTION_NO_ARTIFACT',
+      message: `${what}; publish the version there and name it in the starting event's metadata.artifacts.${input.environment}`,
+    },
+  };
 }
 
 /** A one-line summary of where a wave is, for the CLI and the console. */

@@ -8,7 +8,7 @@ import type { Artifact } from '../domain/events/artifact';
 import type { Reason } from '../domain/events/upshift-events';
 import type { Policy } from '../domain/policy';
 import type { ProbeSample } from '../domain/verification';
-import type { Wave } from '../domain/waves';
+import type { StageArtifacts, Wave } from '../domain/waves';
 import type { HistoryEntry, RegistryEntry, WorkflowRecord } from '../domain/workflow';
 
 export interface Clock {
@@ -539,4 +539,7 @@ export interface WaveStore {
   listPendingSoaks(limit: number): Promise<WaveSoak[]>;
   /** Takes the soak off the due list (idempotent). */
   closeSoak(waveId: string, environment: string, at: string): Promise<void>;
+  /** The later stages' artifacts a Version Published named (`metadata.artifacts`), by its event id. */
+  saveEventArtifacts(eventId: string, artifacts: StageArtifacts, expiresAt: number): Promise<void>;
+  eventArtifacts(eventId: string): Promise<StageArtifacts | undefined>;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { alarmName } from '../domain/catalog';
+import { alarmName, targetFor } from '../domain/catalog';
 import * as rollbackRequested from '../domain/events/rollback-requested';
 import {
   outcomeSchema,
@@ -14,10 +14,12 @@ import {
   applyStageEvent,
   endSoak,
   PROMOTION_SOURCE,
+  promotedArtifact,
   promotionOrder,
   publishFailed,
   rollbackSent,
   type StageEvent,
+  stageArtifactsSchema,
   startWave,
   supersede,
   type Transition,
@@ -61,6 +63,41 @@ export const waveInputSchema = z.object({
 });
 export type WaveInput = z.infer<typeof waveInputSchema>;
 
+/** What the Promote function takes: Upshift's upgrade events, and CI's Version Published. */
+export const promoteInputSchema = z.union([waveInputSchema, published.schema]);
+export type PromoteInput = z.infer<typeof promoteInputSchema>;
+
+/** How long the later stages' artifacts a Version Published named are kept. */
+const EVENT_ARTIFACTS_DAYS = 90;
+
+/** Routes one input of the Promote function to its use case. */
+export async function promote(input: PromoteInput, ports: WavePorts) {
+  return input['detail-type'] === published.detailType
+    ? keepStageArtifacts(input as published.VersionPublished, ports)
+    : onUpgradeEvent(input as WaveInput, ports);
+}
+
+/**
+ * A Version Published (from CI) that names the artifacts of later stages in
+ * `metadata.artifacts` (docs/waves.md): kept by the event's id, which the workflow it starts
+ * records, so only the event that started a wave supplies its artifacts. A map that does not
+ * parse is reported and kept nowhere; the promotion then says what is missing.
+ */
+export async function keepStageArtifacts(
+  event: published.VersionPublished,
+  ports: Pick<WavePorts, 'waves'>,
+): Promise<{ kept: boolean; problems?: string[] }> {
+  const raw = event.detail.metadata?.artifacts;
+  if (raw === undefined) return { kept: false };
+  const parsed = stageArtifactsSchema.safeParse(raw);
+  if (!parsed.success) {
+    return { kept: false, problems: describeIssues(parsed.error).map((p) => `metadata.artifacts.${p}`) };
+  }
+  const expiresAt = Math.floor(Date.parse(event.time) / 1000) + EVENT_ARTIFACTS_DAYS * 86_400;
+  await ports.waves.saveEventArtifacts(event.id, parsed.data, expiresAt);
+  return { kept: true };
+}
+
 export interface WavePorts {
   waves: WaveStore;
   catalog: Pick<CatalogStore, 'getComponent'>;
@@ -92,7 +129,8 @@ export async function onUpgradeEvent(
 ): Promise<{ waveId?: string; changed: boolean }> {
   const d = input.detail;
   if (!d.component || !d.environment || !d.version) return { changed: false };
-  const at = ports.clock.now().toISOString();
+  // The event's own time: a delivery retried or reordered still dates the stage (and its soak) right.
+  const at = new Date(input.time).toISOString();
   const event = stageEventOf(input, at);
   if (!event) return { changed: false };
   let waveId = await ports.waves.findStage(d.component, d.environment, d.version);
@@ -359,12 +397,28 @@ async function publishStage(
   const first = wave.stages.find((s) => s.workflowId);
   const record = first?.workflowId ? await ports.workflows.get(first.workflowId) : undefined;
   const request = upgradeRequestSchema.safeParse(record?.evidence.request);
-  const artifact =
-    serving?.current.version === wave.version
-      ? serving.current.artifact
-      : request.success
-        ? request.data.artifact
-        : undefined;
+  const component = await ports.catalog.getComponent(wave.component);
+  if (!component) {
+    return { code: 'PROMOTION_NO_COMPONENT', message: `${wave.component} is no longer in the catalog` };
+  }
+  const named = record?.eventId
+    ? (await ports.waves.eventArtifacts(record.eventId))?.[environment]
+    : undefined;
+  const choice = promotedArtifact({
+    component: wave.component,
+    environment,
+    from: previous.environment,
+    target: targetFor(component, environment),
+    named,
+    serving:
+      serving?.current.version === wave.version
+        ? serving.current.artifact
+        : request.success
+          ? request.data.artifact
+          : undefined,
+  });
+  if ('refused' in choice) return choice.refused;
+  const artifact = choice.artifact;
   const parsed = published.detail.safeParse({
     component: wave.component,
     version: wave.version,

@@ -31,6 +31,15 @@ describe('upshift waves', () => {
       order: ['development', 'staging'],
       soakMinutes: 5,
     };
+    // `run` starts the state machine directly (no bus): each environment is an alias of one
+    // function, so the wave passes on the artifact that serves (docs/waves.md).
+    const environments = (
+      catalog.components.checkout as { environments: Record<string, Record<string, unknown>> }
+    ).environments;
+    for (const [name, env] of Object.entries(environments)) {
+      env.target = { type: 'lambda', functionName: 'checkout-development', alias: name };
+      (env.baseline as { artifact: { functionName: string } }).artifact.functionName = 'checkout-development';
+    }
     const catalogFile = join(dir, 'catalog.json');
     writeFileSync(catalogFile, JSON.stringify(catalog));
     const state = join(dir, 'state');

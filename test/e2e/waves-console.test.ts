@@ -34,9 +34,15 @@ async function publishToDevelopment(endpoint: string) {
               component: 'checkout',
               version: '1.1.0',
               environment: 'development',
-              artifact: { type: 'lambda', functionName: 'checkout', functionVersion: '7' },
+              artifact: { type: 'lambda', functionName: 'checkout-development', functionVersion: '7' },
               commit: '9f1c2ab',
               publishedBy: 'ci@example.com',
+              // Each environment runs its own function: CI published 1.1.0 on staging's too.
+              metadata: {
+                artifacts: {
+                  staging: { type: 'lambda', functionName: 'checkout-staging', functionVersion: '7' },
+                },
+              },
             }),
           },
         ],

@@ -1,5 +1,5 @@
 import { Validations } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import demoCatalog from '../../catalog/demo.catalog.json';
@@ -63,6 +63,12 @@ describe('PromotionWaves (infra/waves.ts)', () => {
           DeadLetterConfig: { Arn: { 'Fn::GetAtt': [id(deadLetters), 'Arn'] } },
         },
       ],
+    });
+    // And Version Published, for the later stages' artifacts the starting event names
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: { Ref: id(bus) },
+      EventPattern: rulePatterns.versionPublished,
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [id(waves.promote), 'Arn'] } })],
     });
     expect(rulePatterns.promotionInputs['detail-type']).toContain('Upgrade Completed');
     expect(rulePatterns.promotionInputs.source).toEqual(['upshift']);

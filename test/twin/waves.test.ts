@@ -3,7 +3,7 @@ import demoCatalog from '../../catalog/demo.catalog.json';
 import { LocalStack, type LocalStackOptions } from '../../local/stack';
 import { parseCatalog } from '../../shared/domain/catalog';
 import { PROMOTION_SOURCE, type Wave } from '../../shared/domain/waves';
-import { versionPublished } from '../support/events';
+import { lambdaVersionOf, versionPublished } from '../support/events';
 import { mulberry32 } from '../support/seeded';
 import { busEvents, deployments } from '../support/twin';
 
@@ -23,9 +23,17 @@ type Doc = {
 };
 
 /** The demo catalog with checkout promoting by `promotion`; `edit` changes the rest. */
-function promoting(promotion: Record<string, unknown>, edit: (doc: Doc) => void = () => undefined) {
+function promoting(
+  promotion: Record<string, unknown>,
+  edit: (doc: Doc) => void = () => undefined,
+  layout: 'one function' | 'a function per environment' = 'one function',
+) {
   const doc = structuredClone(demoCatalog) as unknown as Doc;
   (doc.components.checkout as Record<string, unknown>).promotion = promotion;
+  if (layout === 'a function per environment') {
+    edit(doc);
+    return doc;
+  }
   // A wave promotes one Lambda artifact through the environments: here each checkout environment
   // is an alias of one function (the demo catalog gives each environment its own function, whose
   // versions a wave would name per stage in metadata.artifacts).
@@ -42,6 +50,27 @@ function promoting(promotion: Record<string, unknown>, edit: (doc: Doc) => void 
 async function open(catalog: unknown, options: Omit<Partial<LocalStackOptions>, 'catalog'> = {}) {
   stack = await LocalStack.start({ startAt: START, ...options, catalog: parseCatalog(catalog) });
   return stack;
+}
+
+/**
+ * CI's Version Published to development of `component`, whose environments are `<component>-<env>`
+ * functions (or aliases of `<component>-development`); with `later`, CI published the version on
+ * each later stage's function too and names them in `metadata.artifacts`.
+ */
+function fromCi(version: string, component = 'checkout', later: string[] = []) {
+  const event = versionPublished({ component, version, environment: 'development' });
+  const n = lambdaVersionOf(version);
+  const fn = (env: string) => ({ type: 'lambda', functionName: `${component}-${env}`, functionVersion: n });
+  return {
+    ...event,
+    detail: {
+      ...event.detail,
+      artifact: fn('development'),
+      ...(later.length
+        ? { metadata: { artifacts: Object.fromEntries(later.map((env) => [env, fn(env)])) } }
+        : {}),
+    },
+  };
 }
 
 async function waveOf(s: LocalStack, version: string): Promise<Wave | undefined> {
@@ -68,7 +97,7 @@ describe('promotion waves through the twin', () => {
       autoAnswer: APPROVER,
     });
     // Act: CI publishes to development only
-    const { record } = await s.run(versionPublished({ version: '1.1.0', environment: 'development' }));
+    const { record } = await s.run(fromCi('1.1.0'));
     await s.drain();
     // Assess: each stage ran, in order, each after the previous one's soak
     expect(record?.outcome).toBe('COMPLETED');
@@ -121,7 +150,7 @@ describe('promotion waves through the twin', () => {
       { autoAnswer: APPROVER },
     );
     // Act
-    const { record } = await s.run(versionPublished({ version: '1.2.0', environment: 'development' }));
+    const { record } = await s.run(fromCi('1.2.0'));
     await s.drain();
     // Assess
     expect(record?.outcome).toBe('COMPLETED');
@@ -139,6 +168,53 @@ describe('promotion waves through the twin', () => {
     expect(await s.stores.registry.get('checkout', 'production')).toBeUndefined();
   }, 180_000);
 
+  it('each environment its own function: CI names the later stages artifacts, and the wave deploys each to its function', async () => {
+    // Prepare: the demo catalog as it is (checkout-development, checkout-staging)
+    const s = await open(
+      promoting(
+        { order: ['development', 'staging'], soakMinutes: { development: 10 } },
+        undefined,
+        'a function per environment',
+      ),
+    );
+    // Act: CI puts the event on the bus (both rules see it: the state machine's and Promote's)
+    await s.publish(fromCi('1.1.0', 'checkout', ['staging']) as Parameters<LocalStack['publish']>[0]);
+    await s.drain();
+    // Assess
+    const wave = await waveOf(s, '1.1.0');
+    expect(wave?.status).toBe('COMPLETED');
+    expect(promotions(s, 'Version Published').map((d) => d.artifact)).toEqual([
+      { type: 'lambda', functionName: 'checkout-staging', functionVersion: '7' },
+    ]);
+    expect(deployments(s).map((d) => [d.group, d.status, d.toVersion])).toEqual([
+      ['checkout-development', 'Succeeded', '1.1.0'],
+      ['checkout-staging', 'Succeeded', '1.1.0'],
+    ]);
+  }, 180_000);
+
+  it('without the next stage artifact (each environment its own function), the wave halts saying what CI must send', async () => {
+    // Prepare
+    const s = await open(
+      promoting(
+        { order: ['development', 'staging'], soakMinutes: { development: 10 } },
+        undefined,
+        'a function per environment',
+      ),
+    );
+    // Act: CI names only development's artifact
+    await s.run(versionPublished({ version: '1.1.0', environment: 'development' }));
+    await s.drain();
+    // Assess
+    const wave = await waveOf(s, '1.1.0');
+    expect(wave?.status).toBe('HALTED');
+    expect(wave?.halted?.environment).toBe('staging');
+    expect(wave?.halted?.reasons[0]).toMatchObject({ code: 'PROMOTION_NO_ARTIFACT' });
+    expect(wave?.halted?.reasons[0]?.message).toContain(
+      "development runs checkout-development:7, but staging deploys checkout-staging; publish the version there and name it in the starting event's metadata.artifacts.staging",
+    );
+    expect(promotions(s, 'Version Published')).toEqual([]);
+  }, 180_000);
+
   it('an alarm in ALARM at the end of the soak halts the wave where it soaked, with the alarm named', async () => {
     // Prepare: development bakes nothing, so 1.2.0 completes there; its alarm fires during the soak
     const s = await open(
@@ -148,7 +224,7 @@ describe('promotion waves through the twin', () => {
     );
     s.transport.record(true);
     // Act
-    const { record } = await s.run(versionPublished({ version: '1.2.0', environment: 'development' }));
+    const { record } = await s.run(fromCi('1.2.0'));
     await s.drain();
     // Assess
     expect(record?.outcome).toBe('COMPLETED');
@@ -184,7 +260,7 @@ describe('promotion waves through the twin', () => {
         }),
     });
     // Act
-    await s.run(versionPublished({ version: '1.1.0', environment: 'development' }));
+    await s.run(fromCi('1.1.0'));
     await s.drain();
     // Assess: halted in production, and the earlier environments rolled back to 1.0.0
     const wave = await waveOf(s, '1.1.0');
@@ -209,7 +285,7 @@ describe('promotion waves through the twin', () => {
         { order: ['development', 'staging'], soakMinutes: { development: 10 }, after: ['inventory'] },
         (doc) => {
           const copy = JSON.parse(
-            JSON.stringify(doc.components.checkout).replaceAll('"checkout"', '"inventory"'),
+            JSON.stringify(doc.components.checkout).replaceAll('checkout', 'inventory'),
           );
           copy.promotion = { order: ['development', 'staging'], soakMinutes: { development: 40 } };
           doc.components.inventory = copy;
@@ -217,11 +293,9 @@ describe('promotion waves through the twin', () => {
       ),
     );
     // Act: CI publishes both from the same commit; time stops between the two publications
-    await s.startExecution(
-      versionPublished({ component: 'inventory', version: '1.1.0', environment: 'development' }),
-    );
+    await s.startExecution(fromCi('1.1.0', 'inventory'));
     const thaw = s.scheduler.freeze();
-    const second = s.startExecution(versionPublished({ version: '1.1.0', environment: 'development' }));
+    const second = s.startExecution(fromCi('1.1.0'));
     thaw();
     await second;
     await s.drain();
@@ -255,7 +329,7 @@ describe('promotion waves through the twin', () => {
       delivery: { duplicates: 1, random: mulberry32(7) },
     });
     // Act
-    await s.run(versionPublished({ version: '1.1.0', environment: 'development' }));
+    await s.run(fromCi('1.1.0'));
     await s.drain();
     // Assess
     const wave = await waveOf(s, '1.1.0');
@@ -273,9 +347,9 @@ describe('promotion waves through the twin', () => {
     // Prepare: development → staging, a long soak in development
     const s = await open(promoting({ order: ['development', 'staging'], soakMinutes: { development: 60 } }));
     // Act: 1.1.0 completes in development; time stops while CI publishes 1.1.1 there
-    await s.startExecution(versionPublished({ version: '1.1.0', environment: 'development' }));
+    await s.startExecution(fromCi('1.1.0'));
     const thaw = s.scheduler.freeze();
-    const second = s.startExecution(versionPublished({ version: '1.1.1', environment: 'development' }));
+    const second = s.startExecution(fromCi('1.1.1'));
     thaw();
     await second;
     await s.drain();

@@ -2,13 +2,16 @@ import { describe, expect, it } from 'vitest';
 import demoCatalog from '../../catalog/demo.catalog.json';
 import { parseCatalog } from '../../shared/domain/catalog';
 import { InvalidDocument } from '../../shared/domain/errors';
+import * as published from '../../shared/domain/events/version-published';
 import {
   applyStageEvent,
   endSoak,
+  promotedArtifact,
   promotionOrder,
   promotionPolicySchema,
   publishFailed,
   rollbackSent,
+  type StageArtifacts,
   type StageEvent,
   soakMinutesFor,
   startWave,
@@ -16,6 +19,8 @@ import {
   unsentRollbacks,
   type Wave,
 } from '../../shared/domain/waves';
+import type { WaveStore } from '../../shared/ports';
+import { keepStageArtifacts } from '../../shared/usecases/waves';
 
 const T0 = '2026-12-02T10:00:00.000Z';
 const at = (minutes: number) => new Date(Date.parse(T0) + minutes * 60_000).toISOString();
@@ -334,5 +339,79 @@ describe('a wave', () => {
     // Assess
     expect(t.wave.status).toBe('HALTED');
     expect(t.wave.stages.map((s) => s.status)).toEqual(['PASSED', 'FAILED', 'STOPPED']);
+  });
+});
+
+describe('the artifact a promotion publishes', () => {
+  const target = { type: 'lambda', functionName: 'checkout-staging', alias: 'live' } as const;
+  const dev = { type: 'lambda', functionName: 'checkout-development', functionVersion: '7' } as const;
+  const shared = { type: 'lambda', functionName: 'checkout-staging', functionVersion: '7' } as const;
+
+  it('is the one CI named for the stage, else the serving one when the stage deploys the same function', () => {
+    // Act / Assess
+    const base = { component: 'checkout', environment: 'staging', from: 'development', target };
+    expect(promotedArtifact({ ...base, named: shared, serving: dev })).toEqual({ artifact: shared });
+    expect(promotedArtifact({ ...base, serving: shared })).toEqual({ artifact: shared });
+  });
+
+  it('refuses another function, saying what CI must send', () => {
+    // Act
+    const result = promotedArtifact({
+      component: 'checkout',
+      environment: 'staging',
+      from: 'development',
+      target,
+      serving: dev,
+    });
+    // Assess
+    expect(result).toEqual({
+      refused: {
+        code: 'PROMOTION_NO_ARTIFACT',
+        message:
+          "development runs checkout-development:7, but staging deploys checkout-staging; publish the version there and name it in the starting event's metadata.artifacts.staging",
+      },
+    });
+  });
+
+  it("keeps a Version Published's metadata.artifacts by its event id, and reports a map that does not parse", async () => {
+    // Prepare
+    const kept: { eventId: string; artifacts: StageArtifacts; expiresAt: number }[] = [];
+    const waves = {
+      saveEventArtifacts: async (eventId: string, artifacts: StageArtifacts, expiresAt: number) => {
+        kept.push({ eventId, artifacts, expiresAt });
+      },
+    } as unknown as WaveStore;
+    const event = (artifacts: unknown) =>
+      published.schema.parse({
+        id: 'ev-1',
+        'detail-type': 'Version Published',
+        source: 'ci.github',
+        time: '2026-12-02T10:00:00Z',
+        detail: {
+          component: 'checkout',
+          version: '1.1.0',
+          environment: 'development',
+          artifact: dev,
+          ...(artifacts === undefined ? {} : { metadata: { artifacts } }),
+        },
+      });
+    // Act
+    const none = await keepStageArtifacts(event(undefined), { waves });
+    const good = await keepStageArtifacts(event({ staging: shared }), { waves });
+    const bad = await keepStageArtifacts(event({ staging: { type: 'lambda', functionName: 'x' } }), {
+      waves,
+    });
+    // Assess
+    expect(none).toEqual({ kept: false });
+    expect(good).toEqual({ kept: true });
+    expect(kept).toEqual([
+      {
+        eventId: 'ev-1',
+        artifacts: { staging: shared },
+        expiresAt: Date.parse('2026-12-02T10:00:00Z') / 1000 + 90 * 86_400,
+      },
+    ]);
+    expect(bad.kept).toBe(false);
+    expect(bad.problems?.join('\n')).toContain('metadata.artifacts.staging.functionVersion');
   });
 });
