@@ -5,6 +5,75 @@ interface Sleeper {
   seq: number;
   /** Called with a busy slot already taken for the woken work. */
   wake: () => void;
+  /** Set when the wait ended otherwise: the sleeper stays in the heap and is skipped. */
+  cancelled?: boolean;
+}
+
+/** Earlier first; at the same instant, in the order they were scheduled. */
+const before = (a: Sleeper, b: Sleeper) => a.at < b.at || (a.at === b.at && a.seq < b.seq);
+
+/**
+ * The sleepers in a binary heap: a thousand executions and their alarms' ticks wait at once, and
+ * each wake-up takes the earliest in O(log n) instead of sorting them all.
+ */
+class SleeperHeap {
+  private readonly items: Sleeper[] = [];
+  /** Sleepers not cancelled. */
+  size = 0;
+
+  push(sleeper: Sleeper): void {
+    const items = this.items;
+    items.push(sleeper);
+    this.size++;
+    let i = items.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(sleeper, items[parent] as Sleeper)) break;
+      items[i] = items[parent] as Sleeper;
+      i = parent;
+    }
+    items[i] = sleeper;
+  }
+
+  cancel(sleeper: Sleeper): void {
+    if (sleeper.cancelled) return;
+    sleeper.cancelled = true;
+    this.size--;
+  }
+
+  /** The earliest sleeper not cancelled, left in place. */
+  peek(): Sleeper | undefined {
+    while (this.items[0]?.cancelled) this.removeTop();
+    return this.items[0];
+  }
+
+  /** Removes and returns the earliest sleeper not cancelled. */
+  pop(): Sleeper | undefined {
+    const top = this.peek();
+    if (top) {
+      this.removeTop();
+      this.size--;
+    }
+    return top;
+  }
+
+  private removeTop(): void {
+    const items = this.items;
+    const last = items.pop() as Sleeper;
+    if (items.length === 0) return;
+    let i = 0;
+    for (;;) {
+      const left = 2 * i + 1;
+      if (left >= items.length) break;
+      const right = left + 1;
+      const child =
+        right < items.length && before(items[right] as Sleeper, items[left] as Sleeper) ? right : left;
+      if (!before(items[child] as Sleeper, last)) break;
+      items[i] = items[child] as Sleeper;
+      i = child;
+    }
+    items[i] = last;
+  }
 }
 
 /**
@@ -15,7 +84,7 @@ interface Sleeper {
  */
 export class VirtualScheduler implements Clock {
   private nowMs: number;
-  private sleepers: Sleeper[] = [];
+  private readonly sleepers = new SleeperHeap();
   private busy = 0;
   private seq = 0;
   private checking = false;
@@ -58,7 +127,8 @@ export class VirtualScheduler implements Clock {
 
   /** Whether nothing runs and nothing is due at the current instant. */
   quietNow(): boolean {
-    return this.busy === 0 && !this.checking && !this.sleepers.some((x) => x.at <= this.nowMs);
+    const next = this.sleepers.peek();
+    return this.busy === 0 && !this.checking && !(next && next.at <= this.nowMs);
   }
 
   /** Runs `fn` holding a busy slot. */
@@ -117,14 +187,14 @@ export class VirtualScheduler implements Clock {
         (value) => {
           if (settled) return;
           settled = true;
-          this.sleepers = this.sleepers.filter((s) => s !== sleeper);
+          this.sleepers.cancel(sleeper);
           this.busy++;
           resolve(value);
         },
         (error) => {
           if (settled) return;
           settled = true;
-          this.sleepers = this.sleepers.filter((s) => s !== sleeper);
+          this.sleepers.cancel(sleeper);
           this.busy++;
           reject(error);
         },
@@ -144,17 +214,16 @@ export class VirtualScheduler implements Clock {
   }
 
   private kick(): void {
-    if (this.checking || this.busy > 0 || this.sleepers.length === 0) return;
+    if (this.checking || this.busy > 0 || this.sleepers.size === 0) return;
     this.checking = true;
     // Two turns of the event loop let pending I/O callbacks and microtasks run: only then is the
     // system really idle.
     setImmediate(() =>
       setImmediate(() => {
         this.checking = false;
-        if (this.busy > 0 || this.sleepers.length === 0) return;
-        this.sleepers.sort((a, b) => a.at - b.at || a.seq - b.seq);
-        if (this.frozen > 0 && (this.sleepers[0] as Sleeper).at > this.nowMs) return;
-        const first = this.sleepers.shift() as Sleeper;
+        if (this.busy > 0 || this.sleepers.size === 0) return;
+        if (this.frozen > 0 && (this.sleepers.peek() as Sleeper).at > this.nowMs) return;
+        const first = this.sleepers.pop() as Sleeper;
         this.nowMs = Math.max(this.nowMs, first.at);
         this.busy++;
         first.wake();
