@@ -1,4 +1,5 @@
 import type { Catalog, Component } from '../../shared/domain/catalog';
+import { locationOf } from '../../shared/domain/target-location';
 import type { EcsEmulator } from '../emulators/ecs';
 import type { LambdaEmulator } from '../emulators/lambda';
 import { functionCodeFromCatalog, liveTrafficFromCatalog } from '../emulators/synthetic-traffic';
@@ -15,6 +16,8 @@ export function createTargets(catalog: Catalog, lambda: LambdaEmulator, ecs: Ecs
   for (const [name, component] of Object.entries(catalog.components)) {
     for (const [, environment] of Object.entries(component.environments)) {
       const target = environment.target ?? component.target;
+      // A target in another account is not in the twin's one account (decision 0028).
+      if (locationOf(target)) continue;
       const artifact = environment.baseline.artifact;
       if (target.type === 'lambda' && artifact.type === 'lambda') {
         if (!lambdaFunctions.has(target.functionName)) {
