@@ -81,7 +81,7 @@ describe('issue 9 finding 2: failed revert', () => {
     expect(registry?.lastKnownGood.version).toBe('1.1.0');
     const revert = deployments(s).at(-1);
     expect(revert).toMatchObject({ toVersion: '1.1.0', status: 'Stopped', errorCode: 'MANUAL_STOP' });
-    expect(aliasRouting(s, 'checkout', 'development').at(-1)).toEqual({ '1.2.0': 100 });
+    expect(aliasRouting(s, 'checkout-development', 'live').at(-1)).toEqual({ '1.2.0': 100 });
     const alert = busEvents(s).find((e) => e['detail-type'] === 'Upgrade Rollback Failed');
     expect(alert?.detail).toMatchObject({ outcome: 'ROLLBACK_FAILED', version: '1.2.0' });
     expect(detailTypes(s)).not.toContain('Upgrade Rolled Back');

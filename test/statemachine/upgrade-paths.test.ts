@@ -52,12 +52,12 @@ describe('the upgrade state machine, run locally on the real ASL', () => {
     const deployment = deployments(s)[0];
     expect(deployment?.config).toBe('CodeDeployDefault.LambdaCanary10Percent5Minutes');
     // The staging alias's routing as CodeDeploy moved it; development and production never moved.
-    expect(aliasRouting(s, 'checkout', 'staging')).toEqual([
+    expect(aliasRouting(s, 'checkout-staging', 'live')).toEqual([
       { '1.0.0': 100 },
       { '1.0.0': 90, '1.1.0': 10 },
       { '1.1.0': 100 },
     ]);
-    expect(aliasRouting(s, 'checkout', 'production')).toEqual([{ '1.0.0': 100 }]);
+    expect(aliasRouting(s, 'checkout-production', 'live')).toEqual([{ '1.0.0': 100 }]);
     expect(Date.parse(record?.endedAt ?? '') - START.getTime()).toBeGreaterThanOrEqual(15 * 60_000);
   });
 
