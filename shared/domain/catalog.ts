@@ -307,6 +307,11 @@ export function parseCatalog(document: unknown, label = 'catalog'): Catalog {
         );
       }
       const target = env.target ?? component.target;
+      if (env.target && env.target.type !== component.target.type) {
+        problems.push(
+          `components.${componentName}.environments.${envName}.target.type: expected "${component.target.type}" like the component's target (its CodeDeploy application has one compute platform)`,
+        );
+      }
       problems.push(
         ...placementProblems(
           target,

@@ -41,7 +41,7 @@ export async function publishFromCi(endpoint: string, version: string) {
               component: 'checkout',
               version,
               environment: 'production',
-              artifact: { type: 'lambda', functionName: 'checkout', functionVersion: '7' },
+              artifact: { type: 'lambda', functionName: 'checkout-production', functionVersion: '7' },
               labels: [],
               commit: '9f1c2ab',
               publishedBy: 'ci@example.com',

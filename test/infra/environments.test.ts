@@ -316,6 +316,16 @@ describe('environments apart: the catalog says what is wrong, by field', () => {
     expect(() => parseCatalog(withTarget(target))).toThrow(message);
   });
 
+  it("an environment's target has the component's target type (one CodeDeploy compute platform)", () => {
+    const catalog = structuredClone(demoCatalog) as {
+      components: { checkout: { environments: { staging: { target: unknown } } } };
+    };
+    catalog.components.checkout.environments.staging.target = { type: 'ec2', autoScalingGroups: ['web'] };
+    expect(() => parseCatalog(catalog)).toThrow(
+      'components.checkout.environments.staging.target.type: expected "lambda" like the component\'s target',
+    );
+  });
+
   it('an EC2 target names its instances', () => {
     const catalog = environmentsCatalog();
     (catalog.components.web as { target: Record<string, unknown> }).target = { type: 'ec2' };
