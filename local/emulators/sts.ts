@@ -1,9 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import {
-  ExpiredTokenException,
-  MalformedPolicyDocumentException,
-  STSServiceException,
-} from '@aws-sdk/client-sts';
+import { ExpiredTokenException, STSServiceException } from '@aws-sdk/client-sts';
 import {
   type AuthorizationRequest,
   type Caller,
@@ -130,7 +126,7 @@ export class StsEmulator implements ServiceEmulator {
     }
     const m = ROLE_ARN.exec(roleArn);
     if (!m) {
-      throw serviceError(MalformedPolicyDocumentException, 'ValidationError', `${roleArn} is invalid`);
+      throw serviceError(STSServiceException, 'ValidationError', `${roleArn} is invalid`);
     }
     const denied = () =>
       serviceError(
@@ -162,6 +158,15 @@ export class StsEmulator implements ServiceEmulator {
         STSServiceException,
         'ValidationError',
         `1 validation error detected: Value '${String(input.DurationSeconds)}' at 'durationSeconds' failed to satisfy constraint: Member must have value ${duration < 900 ? 'greater than or equal to 900' : 'less than or equal to 43200'}`,
+      );
+    }
+    // Every caller in the twin is a role session (a function's role), so this is role chaining:
+    // AWS caps it at one hour whatever the role's maximum.
+    if (duration > 3_600) {
+      throw serviceError(
+        STSServiceException,
+        'ValidationError',
+        'The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.',
       );
     }
     if (duration > maxSeconds) {

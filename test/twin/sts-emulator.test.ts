@@ -178,11 +178,18 @@ describe('StsEmulator: AssumeRole, both sides enforced as AWS does', () => {
     // Act
     const badName = await rejection(client.send(assume({ RoleSessionName: 'has space' })));
     const tooLong = await rejection(client.send(assume({ DurationSeconds: 7200 })));
+    const beyondRole = await rejection(
+      twin({ maxSessionSeconds: 1800 }).client.send(assume({ DurationSeconds: 3600 })),
+    );
     // Assess
     expect(badName.name).toBe('ValidationError');
     expect(badName.message).toContain("at 'roleSessionName' failed to satisfy constraint");
     expect(tooLong.name).toBe('ValidationError');
+    // A function's role assuming another role is role chaining: one hour at most.
     expect(tooLong.message).toBe(
+      'The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.',
+    );
+    expect(beyondRole.message).toBe(
       'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.',
     );
   });
