@@ -60,7 +60,7 @@ export const MAX_INPUT_DEPTH = 1000;
  * sockets and buffers in memory at the same time. Lambda runs each invocation in its own sandbox,
  * and the order of invocations at one instant is not defined there either.
  */
-export const MAX_CONCURRENT_TASKS = 32;
+export const MAX_CONCURRENT_TASKS = 8;
 
 /** The placeholder the library passes as `$$.Task.Token`; each callback task gets a real one. */
 const TOKEN_PLACEHOLDER = 'twin-task-token-placeholder';
