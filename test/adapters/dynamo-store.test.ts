@@ -23,7 +23,7 @@ describe('DynamoDB repositories (against dynalite)', () => {
     await stores.catalog.putComponents(parseCatalog(demoCatalog), 'test', '2026-12-02T10:00:00Z');
     expect((await stores.catalog.getComponent('checkout'))?.target).toEqual({
       type: 'lambda',
-      functionName: 'checkout',
+      functionName: 'checkout-development',
       alias: 'live',
     });
     expect(await stores.catalog.findComponentByRepository('storefront')).toBe('storefront');
