@@ -43,7 +43,8 @@ export function benchEvent(
       environment,
       artifact: {
         type: 'lambda',
-        functionName: component === 'checkout' ? 'checkout' : component,
+        // The demo catalog gives each checkout environment its own function.
+        functionName: component === 'checkout' ? `checkout-${environment}` : component,
         functionVersion,
       },
     },
