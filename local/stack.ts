@@ -389,7 +389,10 @@ export class LocalStack {
         ResourceProperties: {
           ServiceToken: resource.serviceToken,
           ...Object.fromEntries(
-            Object.entries(resource.properties).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]),
+            Object.entries(resource.properties).map(([k, v]) => [
+              k,
+              typeof v === 'string' ? v : JSON.stringify(v),
+            ]),
           ),
         },
       },
@@ -549,7 +552,9 @@ export class LocalStack {
     const request: AuthorizationRequest = { action: 'events:InvokeApiDestination', resource: target.arn };
     const result = this.roles.authorize(caller, request);
     if (!target.roleArn || !result.allowed) {
-      throw Object.assign(new Error(accessDeniedMessage(caller, request, result)), { name: 'AccessDeniedException' });
+      throw Object.assign(new Error(accessDeniedMessage(caller, request, result)), {
+        name: 'AccessDeniedException',
+      });
     }
     const ruleArn = this.model.rules.find((r) => r.name === rule.name)?.arn ?? '';
     await invokeApiDestination({

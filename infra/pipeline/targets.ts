@@ -13,8 +13,8 @@ import {
   MAX_RESOURCES_PER_COMPONENT_STACK,
   type ServicePlatform,
 } from '../component-stacks';
-import { grantTargetRoles, isRemote } from '../target-account';
 import { ProbeInvokePolicies } from '../probe-policies';
+import { grantTargetRoles, isRemote } from '../target-account';
 import type { PipelineFunctionMap } from './functions';
 
 /** Exact ARNs while the list is short, else one pattern (arns.ts exactOrPattern). */

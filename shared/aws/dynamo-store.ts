@@ -83,7 +83,9 @@ export function isConditionFailure(error: unknown): boolean {
   );
 }
 
-export function strip<T extends Record<string, unknown>>(item: Record<string, unknown> | undefined): T | undefined {
+export function strip<T extends Record<string, unknown>>(
+  item: Record<string, unknown> | undefined,
+): T | undefined {
   if (!item) return undefined;
   const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, taskToken: _t, approverIds: _a, ...rest } = item;
   return rest as T;

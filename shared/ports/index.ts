@@ -84,7 +84,12 @@ export interface DeployedPolicyStore {
    * Records the catalog's policy as deployed; with `expectedRevision` only if the stored one is
    * still that revision (absent: only if none is stored). Throws DeployedPolicyChanged otherwise.
    */
-  put(environment: string, policy: Policy, at: string, expectedRevision?: number): Promise<DeployedCatalogPolicy>;
+  put(
+    environment: string,
+    policy: Policy,
+    at: string,
+    expectedRevision?: number,
+  ): Promise<DeployedCatalogPolicy>;
   /**
    * The policy the seeding of earlier Upshift versions wrote as version 1 (author `cdk`), which
    * was the catalog's policy at the first deploy; undefined when version 1 was written otherwise.

@@ -28,7 +28,9 @@ describe('issue 9 finding 8: Verify and Deploy agree on the target', () => {
     // Assess
     expect(record?.outcome).toBe('INVALID');
     expect(record?.reasons[0]?.code).toBe('ARTIFACT_MISMATCH');
-    expect(record?.reasons[0]?.message).toContain('detail.artifact.functionName: expected "checkout-staging"');
+    expect(record?.reasons[0]?.message).toContain(
+      'detail.artifact.functionName: expected "checkout-staging"',
+    );
     expect(stack.transport.calls.filter((c) => c.service === 'lambda' && c.caller === 'Verify')).toEqual([]);
     expect(deployments(stack)).toEqual([]);
   });
