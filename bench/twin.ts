@@ -69,11 +69,13 @@ export function benchEvent(
  * A catalog of `n` Lambda components cloned from the demo's checkout, one environment each
  * (development: all at once, a 1-minute bake), each its own function with its own alarms.
  *
- * Each probe takes at least 1 / maxErrorRate samples (20 against the 5 % ceiling). The profile
+ * Each probe takes at least 2 / maxErrorRate samples (40 against the 5 % ceiling). The profile
  * fails 0.1 % of requests, as a healthy service does; with the demo's 15 samples a single such
  * failure is 6.7 %, above the ceiling, so 1 − 0.999^30 ≈ 3 % of healthy upgrades were REJECTED
- * (34 of 1,000 in a burst). With 20, one stray failure is 5 %, within it; two of 20 in either
- * probe (p ≈ 4 × 10⁻⁴ per upgrade) still reject, as the ceiling says they should.
+ * (34 of 1,000 in a burst). With 40, one or two stray failures stay within it and three reject:
+ * p ≈ 2 × 10⁻⁵ per healthy upgrade, while a version failing 10 % is still caught by a probe with
+ * p ≈ 0.78, as with 15 samples (0.79). (20 samples, 1 / maxErrorRate, still rejected 1 of 1,000
+ * healthy upgrades, and catch the 10 % version with p ≈ 0.61 only.)
  */
 export function largeCatalog(n: number): Catalog {
   const demo = structuredClone(demoCatalog) as unknown as {
@@ -83,7 +85,7 @@ export function largeCatalog(n: number): Catalog {
   const ceiling = parseCatalog(demoCatalog).policies.development?.verification.maxErrorRate ?? 0.05;
   const checkout = demo.components.checkout as Record<string, unknown>;
   const probes = checkout.probes as { samples?: number };
-  probes.samples = Math.max(probes.samples ?? 0, Math.ceil(1 / ceiling - 1e-9));
+  probes.samples = Math.max(probes.samples ?? 0, Math.ceil(2 / ceiling - 1e-9));
   const components: Record<string, unknown> = {};
   for (let i = 0; i < n; i++) {
     const name = `svc-${String(i).padStart(4, '0')}`;
