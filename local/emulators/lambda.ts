@@ -219,7 +219,7 @@ export class LambdaEmulator implements ServiceEmulator, MetricSource, LambdaTraf
   private readonly clock: TwinClock;
   private readonly functions = new Map<string, FunctionState>();
   private readonly listeners: ChangeListener[] = [];
-  private readonly samples = new BoundedCache<PeriodSample & { sortedDurations: number[] }>();
+  private readonly samples = new BoundedCache<PeriodSample & { sortedDurations: number[]; ones: number[] }>();
   private readonly codes = new Map<string, Map<string, FunctionCode>>();
   private pending: LambdaSnapshot['functions'] = {};
 
@@ -654,19 +654,21 @@ export class LambdaEmulator implements ServiceEmulator, MetricSource, LambdaTraf
         (v) => this.codeOf(fn, v),
         spec,
       );
-      return { ...s, sortedDurations: [...s.durations].sort((a, b) => a - b) };
+      return {
+        ...s,
+        sortedDurations: [...s.durations].sort((a, b) => a - b),
+        // One per request, for the Invocations statistics (made once per period, not per query).
+        ones: s.failures.map(() => 1),
+      };
     });
     if (sample.count === 0) return undefined;
     switch (query.metricName) {
       case 'Invocations':
-        return statistic(
-          sample.failures.map(() => 1),
-          query.stat,
-        );
+        return statistic(sample.ones, query.stat);
       case 'Errors':
         return statistic(sample.failures, query.stat);
       case 'Duration':
-        return statistic(sample.sortedDurations, query.stat);
+        return statistic(sample.sortedDurations, query.stat, true);
       default:
         return undefined;
     }

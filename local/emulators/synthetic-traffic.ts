@@ -9,7 +9,7 @@
  * routing give identical datapoints, and the CloudWatch emulator may stop evaluating idle alarms.
  */
 import type { Component, Profile } from '../../shared/domain/catalog';
-import { percentile } from '../../shared/domain/statistics';
+import { percentile, percentileOfSorted } from '../../shared/domain/statistics';
 import { type Cart, liveCart, pricingFor } from '../demo-service/pricing';
 
 /** A deterministic number in [0, 1) from a string: FNV-1a, then a mix step. */
@@ -191,7 +191,12 @@ export function runPeriod(
  * A CloudWatch statistic over the values published in one period: Sum, Average, Minimum, Maximum,
  * SampleCount or a percentile `pNN` / `pNN.N`. Undefined for no values or an unknown statistic.
  */
-export function statistic(values: readonly number[], stat: string): number | undefined {
+export function statistic(
+  values: readonly number[],
+  stat: string,
+  /** The values are sorted ascending already: a percentile reads them in place. */
+  sorted = false,
+): number | undefined {
   if (values.length === 0) return undefined;
   switch (stat) {
     case 'Sum':
@@ -206,7 +211,7 @@ export function statistic(values: readonly number[], stat: string): number | und
       return values.length;
   }
   const p = /^p(\d{1,2}(?:\.\d+)?|100)$/.exec(stat);
-  if (p?.[1]) return percentile(values, Number(p[1]));
+  if (p?.[1]) return sorted ? percentileOfSorted(values, Number(p[1])) : percentile(values, Number(p[1]));
   return undefined;
 }
 
