@@ -53,6 +53,7 @@ export function wire(
     post,
     clock: aws.clock,
     log: (message, fields) => logger.info(message, fields),
+    warn: (message, fields) => logger.error(message, fields),
   });
 }
 

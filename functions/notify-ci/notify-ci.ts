@@ -32,12 +32,27 @@ export interface NotifyCiPorts {
   clock: Clock;
   /** Logs what happened to each delivery (never a secret). */
   log: (message: string, fields: Record<string, unknown>) => void;
+  /** Logs a delivery that needs a person (a send Upshift could not record). */
+  warn?: (message: string, fields: Record<string, unknown>) => void;
+  /** Waits between attempts at recording a result (real time by default; tests pass their own). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /** Longer than the function's 60 s timeout, so a running delivery is never taken from under it. */
 export const CLAIM_LEASE_SECONDS = 90;
 
-export type ChannelResult = 'sent' | 'already-sent' | 'in-flight' | 'rejected' | 'failed';
+/**
+ * Waits before each further attempt at recording a result once the receiver answered (about 15 s in
+ * all, on top of the SDK's own retries): the webhook's timeout is at most 30 s, the function's 60 s.
+ */
+export const FINISH_BACKOFF_MS = [250, 500, 1000, 2000, 4000, 8000] as const;
+
+/**
+ * `sent-unrecorded`: the receiver took it, but the table refused every attempt at recording it; the
+ * claim is kept (never released) and the invocation succeeds, so no retry sends it again. A
+ * duplicate event after the lease lapsed would (decision 0034, "What this does not guarantee").
+ */
+export type ChannelResult = 'sent' | 'sent-unrecorded' | 'already-sent' | 'in-flight' | 'rejected' | 'failed';
 
 /**
  * Tells CI about one Upshift event, at most once per delivery (decision 0034).
@@ -46,7 +61,9 @@ export type ChannelResult = 'sent' | 'already-sent' | 'in-flight' | 'rejected' |
  * 2. webhook: read the HMAC key, sign `<timestamp>.<body>`, POST it; GitHub or GitLab: put one
  *    `CI Feedback Requested` event on the bus for the channel's API destination rule;
  * 3. record it sent; a 4xx is recorded as refused for good; anything worth retrying gives the
- *    claim back and fails the invocation, so the retry policy sends it again.
+ *    claim back and fails the invocation, so the retry policy sends it again. Once the receiver
+ *    answered, recording is retried with backoff and the claim is never given back: a send the
+ *    table would not record is logged and lets its lease lapse (`sent-unrecorded`).
  */
 export async function notifyCi(
   event: UpshiftEvent,
@@ -66,31 +83,27 @@ export async function notifyCi(
       channels[channel] = 'rejected';
       refusals.push(`${channel}: ${claim.detail}`);
     } else {
+      let result: SendResult;
       try {
-        const result = await send(channel, notice, ports);
-        if (result.kind === 'delivered') {
-          await ports.claims.finish(notice.key, channel, 'SENT', ports.clock.now().getTime(), result.detail);
-          channels[channel] = 'sent';
-        } else if (result.kind === 'rejected') {
-          await ports.claims.finish(
-            notice.key,
-            channel,
-            'REJECTED',
-            ports.clock.now().getTime(),
-            result.detail,
-          );
-          channels[channel] = 'rejected';
-          refusals.push(`${channel}: ${result.detail}`);
-        } else {
-          await ports.claims.release(notice.key, channel, invocationId);
-          channels[channel] = 'failed';
-          failures.push(`${channel}: ${result.detail}`);
-        }
+        result = await send(channel, notice, ports);
       } catch (error) {
-        // A secret that cannot be read, a bus that refused the forward: give the claim back.
+        // A secret that cannot be read, a bus that refused the forward: nothing went out, give it back.
+        result = { kind: 'retry', detail: `${(error as Error).name}: ${(error as Error).message}` };
+      }
+      if (result.kind === 'retry') {
         await ports.claims.release(notice.key, channel, invocationId);
         channels[channel] = 'failed';
-        failures.push(`${channel}: ${(error as Error).name}: ${(error as Error).message}`);
+        failures.push(`${channel}: ${result.detail}`);
+      } else {
+        // The receiver answered: from here the claim is never given back, whatever the table says,
+        // or the retry would send it again (decision 0034).
+        const outcome = result.kind === 'delivered' ? 'SENT' : 'REJECTED';
+        const recorded = await finishWithRetry(notice, channel, outcome, result.detail, ports);
+        if (result.kind === 'delivered') channels[channel] = recorded ? 'sent' : 'sent-unrecorded';
+        else {
+          channels[channel] = 'rejected';
+          refusals.push(`${channel}: ${result.detail}`);
+        }
       }
     }
     ports.log('ci feedback', {
@@ -107,6 +120,40 @@ export async function notifyCi(
   if (refusals.length)
     throw new CiDeliveryRejected(`delivery ${notice.deliveryId} refused: ${refusals.join('; ')}`);
   return { deliveryId: notice.deliveryId, channels };
+}
+
+/**
+ * Records the receiver's answer, retrying with backoff: true once recorded, false when every
+ * attempt failed (then the claim stays `SENDING` under this invocation's lease, never released).
+ */
+async function finishWithRetry(
+  notice: FeedbackNotice,
+  channel: FeedbackChannel,
+  outcome: 'SENT' | 'REJECTED',
+  detail: string,
+  ports: NotifyCiPorts,
+): Promise<boolean> {
+  const sleep = ports.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await ports.claims.finish(notice.key, channel, outcome, ports.clock.now().getTime(), detail);
+      return true;
+    } catch (error) {
+      const wait = FINISH_BACKOFF_MS[attempt];
+      if (wait === undefined) {
+        (ports.warn ?? ports.log)('ci feedback sent but not recorded', {
+          channel,
+          outcome,
+          deliveryId: notice.deliveryId,
+          workflowId: notice.workflowId,
+          error: `${(error as Error).name}: ${(error as Error).message}`,
+          attempts: attempt + 1,
+        });
+        return false;
+      }
+      await sleep(wait);
+    }
+  }
 }
 
 type SendResult = { kind: 'delivered' | 'retry' | 'rejected'; detail: string };

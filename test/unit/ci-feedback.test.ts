@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { notifyCi, type Post } from '../../functions/notify-ci/notify-ci';
+import { FINISH_BACKOFF_MS, notifyCi, type Post } from '../../functions/notify-ci/notify-ci';
 import type { ClaimState, FeedbackClaims } from '../../shared/aws/feedback-claims';
 import { matchesPattern } from '../../shared/domain/event-pattern';
 import {
@@ -175,6 +175,7 @@ function ports(
       post,
       clock: { now: () => new Date('2026-12-02T10:00:00Z') },
       log: () => undefined,
+      sleep: async () => undefined,
     },
   };
 }
@@ -236,5 +237,67 @@ describe('notifyCi', () => {
       ref: 'release',
       variables: { UPSHIFT_OUTCOME: 'COMPLETED' },
     });
+  });
+
+  it('a 2xx whose recording fails once is recorded on a retry: one POST, never given back', async () => {
+    let posts = 0;
+    const { ports: p, claims } = ports(async () => {
+      posts++;
+      return { status: 200, text: '' };
+    });
+    const finish = claims.finish.bind(claims);
+    let finishFailures = 1;
+    const released: string[] = [];
+    claims.finish = async (...args) => {
+      if (finishFailures-- > 0)
+        throw Object.assign(new Error('Throughput exceeds the current capacity'), {
+          name: 'ProvisionedThroughputExceededException',
+        });
+      return finish(...args);
+    };
+    const release = claims.release.bind(claims);
+    claims.release = async (key, channel, owner) => {
+      released.push(owner);
+      return release(key, channel, owner);
+    };
+    expect((await notifyCi(event(), p, 'inv-1')).channels).toEqual({ webhook: 'sent' });
+    expect(released).toEqual([]);
+    expect(await notifyCi({ ...event(), id: 'e-retry' }, p, 'inv-2')).toMatchObject({
+      channels: { webhook: 'already-sent' },
+    });
+    expect(posts).toBe(1);
+  });
+
+  it('a 2xx the table never records keeps its claim: the invocation succeeds, a duplicate sends nothing', async () => {
+    let posts = 0;
+    const waits: number[] = [];
+    const warnings: Record<string, unknown>[] = [];
+    const { ports: p, claims } = ports(async () => {
+      posts++;
+      return { status: 204, text: '' };
+    });
+    claims.finish = async () => {
+      throw Object.assign(new Error('unavailable'), { name: 'InternalServerError' });
+    };
+    const out = await notifyCi(
+      event(),
+      {
+        ...p,
+        sleep: async (ms: number) => void waits.push(ms),
+        warn: (_m: string, fields: Record<string, unknown>) => void warnings.push(fields),
+      },
+      'inv-1',
+    );
+    expect(out.channels).toEqual({ webhook: 'sent-unrecorded' });
+    expect(waits).toEqual([...FINISH_BACKOFF_MS]);
+    expect(warnings).toMatchObject([
+      { channel: 'webhook', outcome: 'SENT', attempts: FINISH_BACKOFF_MS.length + 1 },
+    ]);
+    // The claim is still this invocation's, under its lease: a duplicate within it sends nothing.
+    expect([...claims.items.values()]).toMatchObject([{ state: 'SENDING', owner: 'inv-1' }]);
+    expect(await notifyCi({ ...event(), id: 'dup' }, p, 'inv-2')).toMatchObject({
+      channels: { webhook: 'in-flight' },
+    });
+    expect(posts).toBe(1);
   });
 });
