@@ -1,12 +1,9 @@
-import { z } from 'zod';
 import { dynamoPorts } from '../../shared/aws/dynamodb-clients';
 import { awsBase, withClients } from '../../shared/aws/ports';
 import type { AwsPorts } from '../../shared/aws/wiring';
-import { stepBase } from '../../shared/domain/steps';
 import { stepHandler } from '../../shared/runtime/middleware';
 import { type LockPorts, lock } from './lock';
-
-export const inputSchema = stepBase.extend({ action: z.enum(['acquire', 'release']) });
+import { inputSchema } from './schema';
 
 export function createHandler(ports: LockPorts) {
   return stepHandler('Lock', inputSchema, (input) => lock(input, ports));

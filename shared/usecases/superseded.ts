@@ -4,8 +4,9 @@ import type { RegistryEntry, UpgradeRequest, WorkflowRecord } from '../domain/wo
 
 /**
  * A newer version of the same component and environment is deployed or in flight, so this older
- * request ends SKIPPED (superseded) instead of deploying over it (decision 0011). The state machine
- * catches it by name.
+ * request ends SKIPPED (superseded) instead of deploying over it (decision 0011). Decide and Deploy
+ * throw it, and the state machine catches it by name; Lock returns its outcome instead
+ * (`newerInFlight`), and throws it only to a caller that asks for the error (functions/lock).
  */
 export class Superseded extends UpshiftError {
   constructor(message: string) {
@@ -60,16 +61,19 @@ function sameArtifact(a: unknown, b: unknown): boolean {
 }
 
 /**
- * Throws Superseded when a newer upgrade of the same target holds the lock or waits for it.
- * `holder` is the lock holder's workflow record; `waiters` the queue of other waiting workflows.
+ * Why this request is superseded by a newer upgrade of the same target holding the lock or
+ * waiting for it, or undefined when none is. `holder` is the lock holder's workflow record;
+ * `waiters` the queue of other waiting workflows. Not an error: Lock returns it as its outcome,
+ * because an older version meeting a newer one is an ordinary event of a busy pipeline, not a
+ * function failure (docs/operations.md, FunctionErrors).
  */
-export function assertNoNewerInFlight(
+export function newerInFlight(
   request: UpgradeRequest,
   workflowId: string,
   holder: WorkflowRecord | undefined,
   waiters: readonly { owner: string; version: string }[],
-): void {
-  if (!supersedable(request)) return;
+): string | undefined {
+  if (!supersedable(request)) return undefined;
   const sameTarget =
     holder?.status === 'RUNNING' &&
     holder.workflowId !== workflowId &&
@@ -82,16 +86,13 @@ export function assertNoNewerInFlight(
     holderRequest?.mode !== 'rollback' &&
     compareVersions(holder.version, request.version) > 0
   ) {
-    throw new Superseded(
-      `${holder.version} (workflow ${holder.workflowId}) is in flight for ${request.component} in ${request.environment}; ${request.version} is older`,
-    );
+    return `${holder.version} (workflow ${holder.workflowId}) is in flight for ${request.component} in ${request.environment}; ${request.version} is older`;
   }
   const newer = waiters
     .filter((w) => w.owner !== workflowId && compareVersions(w.version, request.version) > 0)
     .sort((a, b) => compareVersions(b.version, a.version))[0];
   if (newer) {
-    throw new Superseded(
-      `${newer.version} (workflow ${newer.owner}) is queued for ${request.component} in ${request.environment}; ${request.version} is older`,
-    );
+    return `${newer.version} (workflow ${newer.owner}) is queued for ${request.component} in ${request.environment}; ${request.version} is older`;
   }
+  return undefined;
 }
