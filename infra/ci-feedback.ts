@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Aws, Duration, SecretValue, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, SecretValue, Stack, Token, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -9,6 +9,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { InvalidDocument } from '../shared/domain/errors';
 import {
   type CiFeedbackConfig,
   type CiFeedbackInput,
@@ -27,9 +28,14 @@ export const CI_FEEDBACK_CONTEXT = ciFeedbackContextKey;
 /** The function's name in the pipeline (its tag; the twin finds its handler by it). */
 export const NOTIFY_CI_FUNCTION = 'NotifyCi';
 
-/** Retries of every target: EventBridge's own, with a day's margin for a receiver that is down. */
+/**
+ * Retries of every rule target: EventBridge's own, for up to a day (its maximum, 86,400 s), a
+ * margin for a receiver that is down overnight.
+ */
 const TARGET_RETRIES = 8;
-const MAX_EVENT_AGE = Duration.hours(6);
+export const TARGET_MAX_EVENT_AGE = Duration.hours(24);
+/** The notifier's own asynchronous invocations: Lambda keeps an event at most 6 hours (21,600 s). */
+export const ASYNC_MAX_EVENT_AGE = Duration.hours(6);
 
 export interface CiFeedbackProps {
   /** The pipeline that owns the notifier function (its role, log group and bundling). */
@@ -88,6 +94,8 @@ export class CiFeedback extends Construct {
   constructor(scope: Construct, id: string, props: CiFeedbackProps) {
     super(scope, id);
     const config = parseCiFeedbackConfig(props.config);
+    const regionProblems = crossRegionProblems(config, Stack.of(this).region);
+    if (regionProblems.length) throw new InvalidDocument('CI feedback configuration', regionProblems);
     this.config = config;
     this.deadLetters = new sqs.Queue(this, 'DeadLetters', {
       retentionPeriod: Duration.days(14),
@@ -129,19 +137,24 @@ export class CiFeedback extends Construct {
       }
     }
     if (config.github || config.gitlab) {
-      // Only its own forwards: the source is a condition key of PutEvents.
+      // Only its own forwards. `events:source` has one value per entry of a PutEvents request:
+      // every one must be ours (ForAllValues), and there must be one (Null false), since
+      // ForAllValues alone holds for a request without the key.
       fn.addToRolePolicy(
         new iam.PolicyStatement({
           actions: ['events:PutEvents'],
           resources: [props.bus.eventBusArn],
-          conditions: { StringEquals: { 'events:source': feedbackSource } },
+          conditions: {
+            'ForAllValues:StringEquals': { 'events:source': feedbackSource },
+            Null: { 'events:source': 'false' },
+          },
         }),
       );
     }
     // Invoked asynchronously by the rules: Lambda retries a failed delivery twice, then the DLQ.
     fn.configureAsyncInvoke({
       retryAttempts: 2,
-      maxEventAge: MAX_EVENT_AGE,
+      maxEventAge: ASYNC_MAX_EVENT_AGE,
       onFailure: new destinations.SqsDestination(this.deadLetters),
     });
 
@@ -149,7 +162,7 @@ export class CiFeedback extends Construct {
     const notifyTarget = new targets.LambdaFunction(fn, {
       deadLetterQueue: this.deadLetters,
       retryAttempts: TARGET_RETRIES,
-      maxEventAge: MAX_EVENT_AGE,
+      maxEventAge: TARGET_MAX_EVENT_AGE,
     });
     new events.Rule(this, 'OutcomesRule', {
       eventBus: props.bus,
@@ -174,9 +187,7 @@ export class CiFeedback extends Construct {
 
   /** POST /repos/{owner}/{repo}/dispatches with `{ event_type, client_payload }` and a bearer token. */
   private addGitHub(bus: events.IEventBus, github: NonNullable<CiFeedbackConfig['github']>): void {
-    const token = SecretValue.secretsManager(github.secretArn, {
-      ...(github.secretJsonField ? { jsonField: github.secretJsonField } : {}),
-    });
+    const token = connectionToken(github);
     const connection = new events.Connection(this, 'GitHubConnection', {
       description: `Upshift feedback to GitHub ${github.owner}/${github.repo}`,
       // GitHub takes `Authorization: Bearer <token>`; the token is a dynamic reference, resolved by
@@ -211,9 +222,7 @@ export class CiFeedback extends Construct {
    * must have an authorization: the same token as an API key header GitLab does not read.
    */
   private addGitLab(bus: events.IEventBus, gitlab: NonNullable<CiFeedbackConfig['gitlab']>): void {
-    const token = SecretValue.secretsManager(gitlab.secretArn, {
-      ...(gitlab.secretJsonField ? { jsonField: gitlab.secretJsonField } : {}),
-    });
+    const token = connectionToken(gitlab);
     const connection = new events.Connection(this, 'GitLabConnection', {
       description: `Upshift feedback to GitLab project ${gitlab.projectId}`,
       authorization: events.Authorization.apiKey('X-Upshift-Trigger-Token', token),
@@ -253,11 +262,53 @@ export class CiFeedback extends Construct {
           headerParameters: { [webhookHeaders.delivery]: '$.detail.deliveryId' },
           deadLetterQueue: this.deadLetters,
           retryAttempts: TARGET_RETRIES,
-          maxEventAge: MAX_EVENT_AGE,
+          maxEventAge: TARGET_MAX_EVENT_AGE,
         }),
       ],
     });
   }
+}
+
+/**
+ * A connection's token as a dynamic reference
+ * (`{{resolve:secretsmanager:ARN:SecretString:json-key:version-stage:version-id}}`). CloudFormation
+ * copies the secret into the connection only when this text changes, so a rotated token reaches
+ * the connection when its version id is set here and the stack deployed (docs/ci-feedback.md).
+ */
+function connectionToken(channel: {
+  secretArn: string;
+  secretJsonField?: string | undefined;
+  secretVersionId?: string | undefined;
+}): SecretValue {
+  return SecretValue.secretsManager(channel.secretArn, {
+    ...(channel.secretJsonField ? { jsonField: channel.secretJsonField } : {}),
+    ...(channel.secretVersionId ? { versionId: channel.secretVersionId } : {}),
+  });
+}
+
+/**
+ * The secrets and key in another region than the stack's, each named by its field. The notifier's
+ * Secrets Manager client and the key's kms:ViaService condition are the stack's region, and a
+ * connection's dynamic reference resolves there too. None when the region is not known at synth.
+ */
+export function crossRegionProblems(config: CiFeedbackConfig, stackRegion: string): string[] {
+  if (Token.isUnresolved(stackRegion)) return [];
+  const arns: [string, string | undefined][] = [
+    ['github.secretArn', config.github?.secretArn],
+    ['gitlab.secretArn', config.gitlab?.secretArn],
+    ['webhook.secretArn', config.webhook?.secretArn],
+    ['webhook.kmsKeyArn', config.webhook?.kmsKeyArn],
+  ];
+  return arns.flatMap(([field, arn]) => {
+    if (!arn) return [];
+    // arn:PARTITION:SERVICE:REGION:ACCOUNT:..., as the schema has checked.
+    const region = arn.split(':')[3];
+    return region === stackRegion
+      ? []
+      : [
+          `${field}: expected a resource in the stack's region ${stackRegion}, got ${region} (${arn}); replicate the secret or key to ${stackRegion}`,
+        ];
+  });
 }
 
 /** Our patterns are plain EventBridge JSON; CDK's EventPattern type names the same keys. */

@@ -141,10 +141,14 @@ export async function resolveDynamicReferences(
   let out = '';
   let last = 0;
   for (const match of text.matchAll(DYNAMIC_REFERENCE)) {
-    const [whole, secretId, jsonKey, stage] = match;
+    const [whole, secretId, jsonKey, stage, versionId] = match;
     const got = await secrets.handle(
       'GetSecretValue',
-      { SecretId: secretId, ...(stage ? { VersionStage: stage } : {}) },
+      {
+        SecretId: secretId,
+        ...(stage ? { VersionStage: stage } : {}),
+        ...(versionId ? { VersionId: versionId } : {}),
+      },
       deployer,
     );
     let value = String(got.SecretString);

@@ -25,6 +25,18 @@ const secretArn = z
     'expected the complete ARN of a Secrets Manager secret (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-ABCDEF, with the six characters Secrets Manager appends)',
   );
 
+/**
+ * A Secrets Manager version id (a UUID as PutSecretValue and rotation make it). Set in a GitHub or
+ * GitLab connection's dynamic reference, so that a new value reaches the connection: CloudFormation
+ * copies the secret only when the resource's text changes (docs/ci-feedback.md, "Rotating a token").
+ */
+const secretVersionId = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9-]{32,64}$/,
+    'expected a secret version id (32 to 64 letters, digits or -, such as a UUID)',
+  );
+
 /** The key of the JSON secret that holds the credential; absent: the whole SecretString. */
 const jsonField = z
   .string()
@@ -67,6 +79,8 @@ export const githubFeedbackSchema = strictObject({
   secretArn,
   /** The JSON key holding the token; the whole SecretString when absent. */
   secretJsonField: jsonField.optional(),
+  /** The version of the secret the connection copies; AWSCURRENT at the last update when absent. */
+  secretVersionId: secretVersionId.optional(),
   /** The dispatch's `event_type` prefix: `<prefix>-completed`, `<prefix>-rolled-back`... */
   eventTypePrefix: z
     .string()
@@ -101,6 +115,8 @@ export const gitlabFeedbackSchema = strictObject({
     .default('https://gitlab.com'),
   secretArn,
   secretJsonField: jsonField.optional(),
+  /** The version of the secret the connection copies; AWSCURRENT at the last update when absent. */
+  secretVersionId: secretVersionId.optional(),
 });
 
 export const webhookFeedbackSchema = strictObject({

@@ -46,6 +46,36 @@ beforeAll(() => {
   }
 });
 
+/** The demo app with this feedback configuration, in `region` when given (else environment-agnostic). */
+function synthWith(feedback: unknown, region?: string) {
+  const saved = { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION };
+  if (region) {
+    process.env.CDK_DEFAULT_ACCOUNT = '111122223333';
+    process.env.CDK_DEFAULT_REGION = region;
+  } else {
+    delete process.env.CDK_DEFAULT_ACCOUNT;
+    delete process.env.CDK_DEFAULT_REGION;
+  }
+  try {
+    const app = new App({
+      context: {
+        'aws:cdk:bundling-stacks': [],
+        'upshift:catalog': 'catalog/demo.catalog.json',
+        [CI_FEEDBACK_CONTEXT]: JSON.stringify(feedback),
+      },
+    });
+    return buildApp(app);
+  } finally {
+    for (const [key, value] of [
+      ['CDK_DEFAULT_ACCOUNT', saved.account],
+      ['CDK_DEFAULT_REGION', saved.region],
+    ] as const) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  }
+}
+
 /** The rule whose pattern matches `detail.channel`, with its one target. */
 function forwardRule(channel: string) {
   const rules = template.findResources('AWS::Events::Rule', {
@@ -138,7 +168,8 @@ describe('CI feedback on AWS', () => {
       expect(target.HttpParameters).toEqual({
         HeaderParameters: { 'X-Upshift-Delivery': '$.detail.deliveryId' },
       });
-      expect(target.RetryPolicy).toEqual({ MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 21600 });
+      // EventBridge keeps retrying for a day (its maximum, 86,400 s).
+      expect(target.RetryPolicy).toEqual({ MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 86400 });
       expect(JSON.stringify(target.DeadLetterConfig)).toContain('CiFeedbackDeadLetters');
       expect(target.RoleArn).toBeDefined();
     }
@@ -149,7 +180,7 @@ describe('CI feedback on AWS', () => {
       EventPattern: { source: ['upshift'], detail: { outcome: [{ exists: true }] } },
       Targets: [
         Match.objectLike({
-          RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 21600 },
+          RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 86400 },
           DeadLetterConfig: Match.objectLike({ Arn: Match.anyValue() }),
         }),
       ],
@@ -161,6 +192,7 @@ describe('CI feedback on AWS', () => {
         detail: { outcome: [{ exists: false }] },
       },
     });
+    // Lambda's own asynchronous queue keeps an event at most 6 hours (21,600 s).
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       MaximumRetryAttempts: 2,
       MaximumEventAgeInSeconds: 21600,
@@ -218,7 +250,11 @@ describe('CI feedback on AWS', () => {
     expect(statements).toContainEqual(
       expect.objectContaining({
         Action: 'events:PutEvents',
-        Condition: { StringEquals: { 'events:source': feedbackSource } },
+        // One events:source per entry: every entry's must be ours, and the key must be there.
+        Condition: {
+          'ForAllValues:StringEquals': { 'events:source': feedbackSource },
+          Null: { 'events:source': 'false' },
+        },
       }),
     );
     const env = Object.values(template.findResources('AWS::Lambda::Function')).find((f) =>
@@ -255,6 +291,43 @@ describe('CI feedback configuration', () => {
     expect(() => parseCiFeedbackConfig({ webhok: {} })).toThrow(
       /webhok: unknown key, did you mean "webhook"\?/,
     );
+  });
+
+  it("a secret version id goes into the connection's dynamic reference, so a rotation redeploys it", () => {
+    const withVersion = {
+      github: { ...config.github, secretVersionId: '5c1f0a4e-7e2b-4c55-9d61-0a1b2c3d4e5f' },
+      gitlab: { ...config.gitlab, secretVersionId: 'b7c8d9e0-1111-4222-8333-444455556666' },
+    };
+    const built = synthWith(withVersion);
+    const connections = Template.fromStack(built.stateless).findResources('AWS::Events::Connection');
+    const refs = JSON.stringify(connections).match(/\{\{resolve:secretsmanager:[^}]*\}\}/g);
+    expect(refs).toContain(
+      `{{resolve:secretsmanager:${arn('upshift/github')}:SecretString:token::5c1f0a4e-7e2b-4c55-9d61-0a1b2c3d4e5f}}`,
+    );
+    expect(refs).toContain(
+      `{{resolve:secretsmanager:${arn('upshift/gitlab')}:SecretString:::b7c8d9e0-1111-4222-8333-444455556666}}`,
+    );
+    expect(() =>
+      parseCiFeedbackConfig({ github: { ...config.github, secretVersionId: 'AWSCURRENT:1' } }),
+    ).toThrow(/github\.secretVersionId: expected a secret version id/);
+  });
+
+  it("refuses a secret or key in another region than the stack's, naming the field", () => {
+    const otherRegion = {
+      webhook: {
+        ...config.webhook,
+        secretArn: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:upshift/webhook-AbC123',
+        kmsKeyArn: 'arn:aws:kms:us-east-2:111122223333:key/0f3c1a2b-1111-4222-8333-444455556666',
+      },
+      github: config.github,
+    };
+    expect(() => synthWith(otherRegion, 'eu-west-1')).toThrow(
+      /webhook\.secretArn: expected a resource in the stack's region eu-west-1, got us-east-1[\s\S]*webhook\.kmsKeyArn: expected a resource in the stack's region eu-west-1, got us-east-2/,
+    );
+    expect(() => synthWith(otherRegion, 'eu-west-1')).not.toThrow(/github\.secretArn/);
+    // Same region: accepted; an environment-agnostic stack (region unknown at synth): accepted.
+    expect(() => synthWith(config, 'eu-west-1')).not.toThrow();
+    expect(() => synthWith(otherRegion)).not.toThrow();
   });
 
   it('fails synth on a bad context value, naming the context key', () => {

@@ -129,4 +129,17 @@ describe('API destination requests', () => {
       await resolveDynamicReferences(`{{resolve:secretsmanager:${twinSecretArn('gl')}:SecretString:::}}`, sm),
     ).toBe('glptt-2');
   });
+
+  it("resolves a reference's version id as GetSecretValue's VersionId, and fails for another version", async () => {
+    const sm = new SecretsManagerEmulator(clock, [{ name: 'gh', value: '{"token":"ghp_1"}' }]);
+    const { VersionId } = await sm.handle('GetSecretValue', { SecretId: 'gh' }, role);
+    const reference = (version: string) =>
+      `{{resolve:secretsmanager:${twinSecretArn('gh')}:SecretString:token::${version}}}`;
+    expect(await resolveDynamicReferences(reference(String(VersionId)), sm)).toBe('ghp_1');
+    await expect(
+      resolveDynamicReferences(reference('00000000-0000-4000-8000-999999999999'), sm),
+    ).rejects.toThrow(
+      /can't find the specified secret value for VersionId: 00000000-0000-4000-8000-999999999999/,
+    );
+  });
 });
