@@ -9,6 +9,7 @@ import {
   feedbackDetailType,
   feedbackSource,
   forwardedDetail,
+  isDuplicateSkip,
   type NotifierConfig,
   noticeOf,
   type UpshiftEvent,
@@ -56,7 +57,8 @@ export type ChannelResult = 'sent' | 'sent-unrecorded' | 'already-sent' | 'in-fl
 
 /**
  * Tells CI about one Upshift event, at most once per delivery (decision 0034).
- * Primary course, for each configured channel:
+ * A duplicate delivery's skip is not sent (`isDuplicateSkip`). Primary course, for each
+ * configured channel:
  * 1. claim the delivery (workflow + outcome + channel) in the table; one already sent is skipped;
  * 2. webhook: read the HMAC key, sign `<timestamp>.<body>`, POST it; GitHub or GitLab: put one
  *    `CI Feedback Requested` event on the bus for the channel's API destination rule;
@@ -72,6 +74,14 @@ export async function notifyCi(
 ): Promise<{ deliveryId: string; channels: Partial<Record<FeedbackChannel, ChannelResult>> }> {
   const notice = noticeOf(event);
   const channels: Partial<Record<FeedbackChannel, ChannelResult>> = {};
+  if (isDuplicateSkip(notice)) {
+    ports.log('ci feedback not sent: a duplicate delivery skipped', {
+      deliveryId: notice.deliveryId,
+      workflowId: notice.workflowId,
+      reason: notice.reasons[0]?.message,
+    });
+    return { deliveryId: notice.deliveryId, channels };
+  }
   const failures: string[] = [];
   const refusals: string[] = [];
   for (const channel of (['webhook', 'github', 'gitlab'] as const).filter((c) => ports.config[c])) {

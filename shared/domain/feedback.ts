@@ -306,6 +306,16 @@ export function noticeOf(event: UpshiftEvent): FeedbackNotice {
   };
 }
 
+/**
+ * A skip that is not an outcome of its own: a second delivery of a publication Intake already
+ * handles (`SKIPPED`, first reason `DUPLICATE`). Each such delivery runs its own workflow, so its
+ * skip would be a delivery with a new id, for a publication whose real outcome CI gets anyway.
+ * (The rule pattern cannot say "first reason": EventBridge matches any element of an array.)
+ */
+export function isDuplicateSkip(notice: Pick<FeedbackNotice, 'outcome' | 'reasons'>): boolean {
+  return notice.outcome === 'SKIPPED' && notice.reasons[0]?.code === 'DUPLICATE';
+}
+
 /** `Upgrade Rolled Back` → `rolled-back`; a stage → its own words (`approval-requested`). */
 export function noticeSlug(notice: FeedbackNotice): string {
   const words = notice.outcome ? notice.outcome : notice.type.replace(/^Upgrade /, '');

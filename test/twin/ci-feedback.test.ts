@@ -201,6 +201,35 @@ describe('CI feedback in the twin (generic webhook)', () => {
     expect(verify(received[0] as Received)).toBe(true);
   });
 
+  it('a Version Published delivered twice: one POST for the real outcome, none for the duplicate skip', async () => {
+    // Prepare
+    const s = await open();
+    // Act: the same event (same id) reaches the state machine twice, as at-least-once allows.
+    const first = await s.run(published);
+    const second = await s.run(published);
+    await until(() => received.length >= 1, 'the webhook');
+    await until(() => s.events.delivered >= notifierDeliveries(s), 'the rule deliveries');
+    // Assess
+    expect(first.record?.outcome).toBe('COMPLETED');
+    expect(second.record).toMatchObject({ outcome: 'SKIPPED', reasons: [{ code: 'DUPLICATE' }] });
+    const outcomes = s.events.log.filter(
+      (e) => e.event.source === 'upshift' && (e.event.detail as { outcome?: string }).outcome,
+    );
+    expect(outcomes.map((e) => (e.event.detail as { outcome: string }).outcome)).toEqual([
+      'COMPLETED',
+      'SKIPPED',
+    ]);
+    // Both reach the notifier; the skip claims nothing and sends nothing.
+    expect(outcomes.every((e) => e.rules.some((r) => r.includes('CiFeedbackOutcomesRule')))).toBe(true);
+    await until(async () => (await claimState(s, outcomes[0]?.event)) === 'SENT', 'the outcome SENT');
+    expect(await claimState(s, outcomes[1]?.event)).toBeUndefined();
+    expect(received).toHaveLength(1);
+    expect(JSON.parse((received[0] as Received).body)).toMatchObject({
+      outcome: 'COMPLETED',
+      workflowId: first.record?.workflowId,
+    });
+  });
+
   it('retries a 500 through the rule retry policy until the receiver takes it, with the same delivery id', async () => {
     // Prepare
     const s = await open();

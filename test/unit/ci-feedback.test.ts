@@ -10,6 +10,7 @@ import {
   forwardedPattern,
   githubDispatchBody,
   gitlabTriggerBody,
+  isDuplicateSkip,
   noticeOf,
   signWebhook,
   upshiftEventSchema,
@@ -299,5 +300,28 @@ describe('notifyCi', () => {
       channels: { webhook: 'in-flight' },
     });
     expect(posts).toBe(1);
+  });
+
+  it("a duplicate delivery's skip (first reason DUPLICATE) is not sent; any other skip is", async () => {
+    let posts = 0;
+    const { ports: p, claims } = ports(async () => {
+      posts++;
+      return { status: 200, text: '' };
+    });
+    const skip = (code: string, workflowId: string) =>
+      event({ workflowId, outcome: 'SKIPPED', reasons: [{ code, message: 'm' }] }, 'Upgrade Skipped');
+    expect(await notifyCi(skip('DUPLICATE', 'wf-dup'), p, 'inv-1')).toMatchObject({ channels: {} });
+    expect(claims.items.size).toBe(0);
+    expect(posts).toBe(0);
+    expect((await notifyCi(skip('VERSION_NOT_NEWER', 'wf-old'), p, 'inv-2')).channels).toEqual({
+      webhook: 'sent',
+    });
+    expect(posts).toBe(1);
+    expect(isDuplicateSkip({ outcome: 'SKIPPED', reasons: [{ code: 'SUPERSEDED', message: 'm' }] })).toBe(
+      false,
+    );
+    expect(isDuplicateSkip({ outcome: 'COMPLETED', reasons: [{ code: 'DUPLICATE', message: 'm' }] })).toBe(
+      false,
+    );
   });
 });
