@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { EventBridgeEmulator } from '../../local/emulators/eventbridge';
 import {
   type AuthorizationRequest,
   type Caller,
@@ -15,11 +16,13 @@ import {
   RolePolicies,
   unknownActions,
 } from '../../local/twin/iam';
+import { FakeClock } from '../support/fake-clock';
 
 const GROUP_ARN = twinArn('codedeploy', 'deploymentgroup:app/group');
 const FUNCTION_ARN = twinArn('lambda', 'function:Deploy');
 const RULE_ARN = twinArn('events', 'rule/upshift/OnVersionPublished');
 const DEPLOY_ROLE = 'arn:aws:iam::000000000000:role/UpshiftDeployRole';
+const BUS_ARN = twinArn('events', 'event-bus/upshift');
 
 const policy = (...statements: PolicyStatement[]): PolicyDocument => ({
   Version: '2012-10-17',
@@ -491,6 +494,49 @@ describe('evaluateIdentityPolicies: conditions', () => {
 
     // Assess
     expect(results).toEqual(['allowed', 'implicit-deny', 'allowed']);
+  });
+
+  it("ForAllValues:StringEquals with Null false on events:source: every PutEvents entry's source, and at least one", () => {
+    // Prepare: the notifier's grant (infra/ci-feedback.ts). events:source has one value per entry.
+    const documents = [
+      policy({
+        Effect: 'Allow',
+        Action: 'events:PutEvents',
+        Resource: BUS_ARN,
+        Condition: {
+          'ForAllValues:StringEquals': { 'events:source': 'upshift.ci-feedback' },
+          Null: { 'events:source': 'false' },
+        },
+      }),
+    ];
+    const decide = (context: AuthorizationRequest['context']) =>
+      evaluateIdentityPolicies(documents, request('events:PutEvents', BUS_ARN, context)).decision;
+
+    // Act: the key as one request's values, and as the twin's emulator asks (one request per entry).
+    const results = [
+      decide({ 'events:source': ['upshift.ci-feedback', 'upshift.ci-feedback'] }),
+      decide({ 'events:source': ['upshift.ci-feedback', 'upshift'] }),
+      decide({ 'events:source': [] }),
+      decide({}),
+    ];
+    const emulator = new EventBridgeEmulator({ clock: new FakeClock(0), deliver: async () => {} });
+    const perEntry = (sources: string[]) =>
+      emulator
+        .authorizations('PutEvents', {
+          Entries: sources.map((Source) => ({
+            Source,
+            DetailType: 'x',
+            Detail: '{}',
+            EventBusName: 'upshift',
+          })),
+        })
+        .map((r) => evaluateIdentityPolicies(documents, r).decision);
+
+    // Assess: only a request whose every entry is the notifier's is allowed; no source, no grant
+    // (ForAllValues alone would hold for a request without the key).
+    expect(results).toEqual(['allowed', 'implicit-deny', 'implicit-deny', 'implicit-deny']);
+    expect(perEntry(['upshift.ci-feedback', 'upshift.ci-feedback'])).toEqual(['allowed']);
+    expect(perEntry(['upshift.ci-feedback', 'upshift'])).toEqual(['allowed', 'implicit-deny']);
   });
 
   it('a set operator applies a Not-operator to each request value (AWS doc example)', () => {
