@@ -3,7 +3,13 @@ import { Annotations, Duration, NestedStack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import type { Construct } from 'constructs';
-import { type AlarmDefinition, alarmName, type Component, targetFor } from '../shared/domain/catalog';
+import {
+  type AlarmDefinition,
+  alarmName,
+  type Component,
+  MAX_EC2_ALARM_GROUPS,
+  targetFor,
+} from '../shared/domain/catalog';
 import { codeDeployApplication, codeDeployGroup } from '../shared/domain/names';
 import { locationOf } from '../shared/domain/target-location';
 
@@ -301,15 +307,30 @@ function alarmMetric(def: AlarmDefinition, target: ReturnType<typeof targetFor>)
       period,
     });
   }
-  // EC2 without a load balancer: failed status checks of the Auto Scaling group's instances stand
-  // in (the alarm's description says so); the metric is per group when there is exactly one.
-  const group = target.autoScalingGroups.length === 1 ? target.autoScalingGroups[0] : undefined;
-  return new cloudwatch.Metric({
-    namespace: 'AWS/EC2',
-    metricName: 'StatusCheckFailed',
-    ...(group ? { dimensionsMap: { AutoScalingGroupName: group } } : {}),
-    statistic: 'Sum',
+  // EC2 without a load balancer: failed status checks of the Auto Scaling groups' instances stand
+  // in (the alarm's description says so), one metric per group, the worst of them (MAX). Never
+  // without a dimension: that is every instance of the account. parseCatalog refuses a target with
+  // alarms and no group, or more groups than an alarm's math takes (decision 0029); so does synth.
+  const groups = target.autoScalingGroups;
+  if (groups.length === 0 || groups.length > MAX_EC2_ALARM_GROUPS) {
+    throw new Error(
+      `alarm ${def.id}: target.autoScalingGroups: expected 1 to ${MAX_EC2_ALARM_GROUPS} Auto Scaling groups for an EC2 status-check alarm, got ${groups.length}`,
+    );
+  }
+  const statusChecks = (group: string) =>
+    new cloudwatch.Metric({
+      namespace: 'AWS/EC2',
+      metricName: 'StatusCheckFailed',
+      dimensionsMap: { AutoScalingGroupName: group },
+      statistic: 'Sum',
+      period,
+    });
+  if (groups.length === 1) return statusChecks(groups[0] as string);
+  return new cloudwatch.MathExpression({
+    expression: `MAX([${groups.map((_, i) => `asg${i}`).join(', ')}])`,
+    usingMetrics: Object.fromEntries(groups.map((group, i) => [`asg${i}`, statusChecks(group)])),
     period,
+    label: 'failed status checks, worst Auto Scaling group',
   });
 }
 

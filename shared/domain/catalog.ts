@@ -312,14 +312,11 @@ export function parseCatalog(document: unknown, label = 'catalog'): Catalog {
           `components.${componentName}.environments.${envName}.target.type: expected "${component.target.type}" like the component's target (its CodeDeploy application has one compute platform)`,
         );
       }
-      problems.push(
-        ...placementProblems(
-          target,
-          env.target
-            ? `components.${componentName}.environments.${envName}.target`
-            : `components.${componentName}.target`,
-        ),
-      );
+      const targetPath = env.target
+        ? `components.${componentName}.environments.${envName}.target`
+        : `components.${componentName}.target`;
+      problems.push(...placementProblems(target, targetPath));
+      problems.push(...ec2AlarmProblems(target, component.alarms.length, targetPath));
       const artifactType = env.baseline.artifact.type === 'image' ? 'ecs' : env.baseline.artifact.type;
       if (artifactType !== target.type) {
         problems.push(
@@ -357,6 +354,29 @@ function placementProblems(target: Target, path: string): string[] {
     );
   }
   return problems;
+}
+
+/** The most Auto Scaling groups an EC2 target's alarm watches: CloudWatch's metrics per alarm. */
+export const MAX_EC2_ALARM_GROUPS = 10;
+
+/**
+ * An EC2 target's alarms watch AWS/EC2 StatusCheckFailed of each Auto Scaling group, combined with
+ * MAX (decision 0029). A tag set selects instances for CodeDeploy but is no metric dimension, and
+ * the metric without one is every instance of the account; an alarm's math takes at most 10 metrics.
+ */
+function ec2AlarmProblems(target: Target, alarms: number, path: string): string[] {
+  if (target.type !== 'ec2' || alarms === 0) return [];
+  if (target.autoScalingGroups.length === 0) {
+    return [
+      `${path}.autoScalingGroups: expected the Auto Scaling groups of the instances, since the component has alarms: an EC2 alarm watches StatusCheckFailed per Auto Scaling group, and ec2TagSet selects no metric (without a dimension it is every instance of the account); name the groups, or give the component no alarms`,
+    ];
+  }
+  if (target.autoScalingGroups.length > MAX_EC2_ALARM_GROUPS) {
+    return [
+      `${path}.autoScalingGroups: expected at most ${MAX_EC2_ALARM_GROUPS} Auto Scaling groups when the component has alarms (one metric each in the alarm's MAX expression, and CloudWatch takes ${MAX_EC2_ALARM_GROUPS} metrics an alarm), got ${target.autoScalingGroups.length}`,
+    ];
+  }
+  return [];
 }
 
 /**

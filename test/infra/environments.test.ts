@@ -50,6 +50,7 @@ function environmentsCatalog() {
   catalog.components.batch = {
     target: {
       type: 'ec2',
+      autoScalingGroups: ['batch-blue', 'batch-green'],
       ec2TagSet: [[{ key: 'app', value: 'batch' }]],
       account: TARGET_ACCOUNT,
       region: 'eu-central-1',
@@ -285,6 +286,54 @@ describe('environments apart: a target in another account (decision 0028)', () =
       ),
     ).toBe(true);
   });
+
+  it("an EC2 alarm watches each Auto Scaling group's failed status checks, never the account's aggregate", () => {
+    // One group: its own metric, with the group as dimension.
+    const nested = result.built.stateless.pipeline.componentStacks.map((s) => Template.fromStack(s));
+    const web = nested.flatMap((t) =>
+      Object.values(
+        t.findResources('AWS::CloudWatch::Alarm', { Properties: { AlarmName: 'web-staging-status' } }),
+      ),
+    );
+    expect(web).toHaveLength(1);
+    expect(web[0]?.Properties).toMatchObject({
+      Namespace: 'AWS/EC2',
+      MetricName: 'StatusCheckFailed',
+      Dimensions: [{ Name: 'AutoScalingGroupName', Value: 'web-asg' }],
+      Statistic: 'Sum',
+    });
+    // Two groups: one metric each, the alarm watches their MAX.
+    const batch = Object.values(
+      target.findResources('AWS::CloudWatch::Alarm', { Properties: { AlarmName: 'batch-staging-status' } }),
+    );
+    expect(batch).toHaveLength(1);
+    const properties = batch[0]?.Properties as { Metrics: Record<string, unknown>[] };
+    expect(properties).not.toHaveProperty('MetricName');
+    expect(properties.Metrics).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ Expression: 'MAX([asg0, asg1])', ReturnData: true }),
+        ...['batch-blue', 'batch-green'].map((group) =>
+          expect.objectContaining({
+            ReturnData: false,
+            MetricStat: expect.objectContaining({
+              Metric: {
+                Namespace: 'AWS/EC2',
+                MetricName: 'StatusCheckFailed',
+                Dimensions: [{ Name: 'AutoScalingGroupName', Value: group }],
+              },
+              Stat: 'Sum',
+            }),
+          }),
+        ),
+      ]),
+    );
+    expect(properties.Metrics).toHaveLength(3);
+    // No StatusCheckFailed anywhere without its group.
+    for (const template of [...nested, target]) {
+      const text = JSON.stringify(template.findResources('AWS::CloudWatch::Alarm'));
+      expect(text.match(/StatusCheckFailed/g)?.length).toBe(text.match(/AutoScalingGroupName/g)?.length);
+    }
+  });
 });
 
 describe('environments apart: the catalog says what is wrong, by field', () => {
@@ -324,6 +373,25 @@ describe('environments apart: the catalog says what is wrong, by field', () => {
     expect(() => parseCatalog(catalog)).toThrow(
       'components.checkout.environments.staging.target.type: expected "lambda" like the component\'s target',
     );
+  });
+
+  it('an EC2 target with alarms names its Auto Scaling groups (a tag set is no metric), at most 10', () => {
+    const catalog = environmentsCatalog();
+    const web = catalog.components.web as { target: Record<string, unknown>; alarms: unknown[] };
+    web.target = { type: 'ec2', ec2TagSet: [[{ key: 'app', value: 'web' }]] };
+    expect(() => parseCatalog(catalog)).toThrow(
+      /components\.web\.target\.autoScalingGroups: expected the Auto Scaling groups of the instances, since the component has alarms: .*ec2TagSet selects no metric .*name the groups, or give the component no alarms/,
+    );
+    web.target = { type: 'ec2', autoScalingGroups: Array.from({ length: 11 }, (_, i) => `web-${i}`) };
+    expect(() => parseCatalog(catalog)).toThrow(
+      "components.web.target.autoScalingGroups: expected at most 10 Auto Scaling groups when the component has alarms (one metric each in the alarm's MAX expression, and CloudWatch takes 10 metrics an alarm), got 11",
+    );
+    // Without alarms, a tag set alone or many groups are fine: the deployment group takes them.
+    web.alarms = [];
+    web.target = { type: 'ec2', ec2TagSet: [[{ key: 'app', value: 'web' }]] };
+    expect(() => parseCatalog(catalog)).not.toThrow();
+    web.target = { type: 'ec2', autoScalingGroups: Array.from({ length: 11 }, (_, i) => `web-${i}`) };
+    expect(() => parseCatalog(catalog)).not.toThrow();
   });
 
   it('an EC2 target names its instances', () => {

@@ -356,6 +356,50 @@ describe('CloudWatchEmulator', () => {
     ).toThrow(/only over an array/);
   });
 
+  it("evaluates an EC2 alarm's MAX over its Auto Scaling groups' failed status checks", async () => {
+    // Prepare: the synthesized EC2 stand-in (infra/component-stacks.ts), one group failing.
+    const failing = new Set(['batch-green']);
+    const { clock, cw } = setup((q) =>
+      q.namespace === 'AWS/EC2' && q.metricName === 'StatusCheckFailed' && q.stat === 'Sum'
+        ? failing.has(q.dimensions.AutoScalingGroupName ?? '')
+          ? 1
+          : 0
+        : undefined,
+    );
+    const group = (name: string) => ({
+      Metric: {
+        Namespace: 'AWS/EC2',
+        MetricName: 'StatusCheckFailed',
+        Dimensions: [{ Name: 'AutoScalingGroupName', Value: name }],
+      },
+      Period: 60,
+      Stat: 'Sum',
+    });
+    const base = errorsAlarm({ Namespace: undefined, MetricName: undefined, Dimensions: undefined });
+    delete base.Statistic;
+    delete base.Period;
+    const alarm = (name: string, groups: string[]) => ({
+      ...base,
+      AlarmName: name,
+      Threshold: 0,
+      Metrics: [
+        { Id: 'expr_1', Expression: `MAX([${groups.map((_, i) => `asg${i}`).join(', ')}])` },
+        ...groups.map((g, i) => ({ Id: `asg${i}`, MetricStat: group(g), ReturnData: false })),
+      ],
+    });
+
+    // Act
+    cw.defineAlarm(alarm('batch', ['batch-blue', 'batch-green']));
+    cw.defineAlarm(alarm('web', ['web-blue', 'web-green']));
+    await clock.advanceTo(T0 + 5 * MIN);
+
+    // Assess: the failing group's alarm fires; the healthy groups' does not.
+    expect(cw.alarmStates(['batch', 'web'])).toEqual([
+      { name: 'batch', state: 'ALARM' },
+      { name: 'web', state: 'OK' },
+    ]);
+  });
+
   it('authorizes DescribeAlarms on each named alarm, and on * without names', () => {
     // Prepare
     const { cw } = setup(() => 0);
