@@ -30,8 +30,14 @@ export class DynamoDeployedPolicyStore implements DeployedPolicyStore {
       ),
     );
     if (!out.Item) return undefined;
-    const { environment: env, policy, revision, deployedAt } = out.Item;
-    return { environment: env, policy, revision, deployedAt } as DeployedCatalogPolicy;
+    const { environment: env, policy, revision, deployedAt, pending } = out.Item;
+    return {
+      environment: env,
+      policy,
+      revision,
+      deployedAt,
+      ...(pending === true ? { pending: true } : {}),
+    } as DeployedCatalogPolicy;
   }
 
   async put(
@@ -39,12 +45,14 @@ export class DynamoDeployedPolicyStore implements DeployedPolicyStore {
     policy: Policy,
     at: string,
     expectedRevision?: number,
+    options: { pending?: boolean } = {},
   ): Promise<DeployedCatalogPolicy> {
     const stored: DeployedCatalogPolicy = {
       environment,
       policy,
       revision: (expectedRevision ?? 0) + 1,
       deployedAt: at,
+      ...(options.pending ? { pending: true } : {}),
     };
     try {
       await this.db.send(

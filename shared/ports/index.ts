@@ -68,9 +68,14 @@ export interface PolicyStore {
 export interface DeployedCatalogPolicy {
   environment: string;
   policy: Policy;
-  /** Counts the deploys that changed it; each write is conditional on the one read before. */
+  /** Counts its writes (two per deploy that changes it); each is conditional on the one read before. */
   revision: number;
   deployedAt: string;
+  /**
+   * Recorded before the deploy wrote the policy's version, cleared after: a deploy that died in
+   * between left it, so the next one writes its policy whatever this item says.
+   */
+  pending?: boolean;
 }
 
 /**
@@ -83,12 +88,14 @@ export interface DeployedPolicyStore {
   /**
    * Records the catalog's policy as deployed; with `expectedRevision` only if the stored one is
    * still that revision (absent: only if none is stored). Throws DeployedPolicyChanged otherwise.
+   * `pending`: the deploy has yet to write the policy's version (DeployedCatalogPolicy.pending).
    */
   put(
     environment: string,
     policy: Policy,
     at: string,
     expectedRevision?: number,
+    options?: { pending?: boolean },
   ): Promise<DeployedCatalogPolicy>;
   /**
    * The policy the seeding of earlier Upshift versions wrote as version 1 (author `cdk`), which

@@ -36,11 +36,15 @@ export interface SeededPolicy {
  * Primary course, per environment:
  * 1. read what the last deploy seeded (its catalog policy), or for a table seeded before this
  *    rule, version 1 when the deploy wrote it;
- * 2. same as the catalog's policy now: nothing is written;
- * 3. else write the catalog's policy as the newest version, author "cdk deploy", with its diff
- *    against the live policy (a person's edit stays in the history), conditionally: a put that
- *    lands in between makes it read again and retry;
- * 4. record the catalog's policy as deployed, conditionally on the revision read in 1.
+ * 2. same as the catalog's policy now, and that deploy finished: nothing is written;
+ * 3. else record the catalog's policy as deployed but pending, conditionally on the revision read
+ *    in 1, before anything else: a deploy that dies after this leaves the mark, so the next one
+ *    (a rollback's Update with the previous policy, or the same deploy again) writes its policy
+ *    instead of finding it "unchanged" against an item that never saw the version written;
+ * 4. write the catalog's policy as the newest version, author "cdk deploy", with its diff against
+ *    the live policy (a person's edit stays in the history), conditionally: a put that lands in
+ *    between makes it read again and retry;
+ * 5. clear the mark, conditionally on the revision written in 3.
  */
 export async function seedPolicies(
   catalogPolicies: Record<string, Policy>,
@@ -51,14 +55,15 @@ export async function seedPolicies(
   for (const [environment, policy] of Object.entries(catalogPolicies)) {
     const deployed = await ports.deployed.get(environment);
     const previous = deployed?.policy ?? (await ports.deployed.firstSeeded(environment));
-    if (previous !== undefined && diffDocuments(previous, policy).length === 0) {
+    if (!deployed?.pending && previous !== undefined && diffDocuments(previous, policy).length === 0) {
       const live = await ports.policies.get(environment);
       if (!deployed) await ports.deployed.put(environment, policy, at);
       results.push({ environment, action: 'unchanged', version: live?.version ?? 0 });
       continue;
     }
+    const marked = await ports.deployed.put(environment, policy, at, deployed?.revision, { pending: true });
     const written = await writeVersion(environment, policy, at, ports.policies);
-    await ports.deployed.put(environment, policy, at, deployed?.revision);
+    await ports.deployed.put(environment, policy, at, marked.revision);
     results.push({ environment, ...written });
   }
   return results;

@@ -60,7 +60,9 @@ describe('seedPolicies on dynalite (decision 0026)', () => {
     // Assess
     expect(seeded).toEqual([{ environment: 'production', action: 'first', version: 1 }]);
     expect(await p.policies.get('production')).toMatchObject({ version: 1, updatedBy: DEPLOY_AUTHOR });
-    expect(await p.deployed.get('production')).toMatchObject({ revision: 1, policy: policy(20) });
+    // Two writes: the mark before the version (pending), then its clearing.
+    expect(await p.deployed.get('production')).toMatchObject({ revision: 2, policy: policy(20) });
+    expect((await p.deployed.get('production'))?.pending).toBeUndefined();
     // The deployed item is not a version and not listed as a policy.
     expect(await p.policies.history('production', 10)).toHaveLength(1);
     expect((await p.policies.list()).map((x) => x.environment)).toEqual(['production']);
@@ -99,7 +101,7 @@ describe('seedPolicies on dynalite (decision 0026)', () => {
     const history = await p.policies.history('production', 10);
     expect(history.map((v) => v.updatedBy)).toEqual([DEPLOY_AUTHOR, 'alice', 'cdk']);
     expect(history[0]?.changes).toEqual([{ path: 'bakeMinutes', before: 45, after: 30 }]);
-    expect(await p.deployed.get('production')).toMatchObject({ revision: 2, policy: policy(30) });
+    expect(await p.deployed.get('production')).toMatchObject({ revision: 3, policy: policy(30) });
   });
 
   it('a changed catalog policy equal to a person’s edit writes no version', async () => {
@@ -145,6 +147,66 @@ describe('seedPolicies on dynalite (decision 0026)', () => {
       [1, DEPLOY_AUTHOR],
     ]);
     expect(history[0]?.changes).toEqual([{ path: 'bakeMinutes', before: 45, after: 30 }]);
+  });
+
+  it('a deploy that dies between its writes, then the stack rolls back: the previous catalog policy is live again', async () => {
+    // Arrange: deployed with 20, then a deploy of 30 whose last write (the deployed record) fails.
+    const table = await freshTable();
+    const p = ports(table);
+    await seedPolicies({ production: policy(20) }, p);
+    let failRecord = true;
+    const dying: typeof p.deployed = Object.assign(Object.create(p.deployed), {
+      put: (...args: Parameters<typeof p.deployed.put>) => {
+        if (failRecord && !args[4]?.pending) {
+          failRecord = false;
+          throw Object.assign(new Error('socket hang up'), { name: 'UpshiftDependencyError' });
+        }
+        return p.deployed.put(...args);
+      },
+    });
+    await expect(seedPolicies({ production: policy(30) }, { ...p, deployed: dying })).rejects.toThrow(
+      /socket hang up/,
+    );
+    expect(await p.policies.get('production')).toMatchObject({ version: 2, policy: policy(30) });
+    expect(await p.deployed.get('production')).toMatchObject({ policy: policy(30), pending: true });
+    // Act: CloudFormation rolls back, sending an Update with the previous properties.
+    const rolledBack = await seedPolicies({ production: policy(20) }, p);
+    // Assess: 20 is the newest version (the history shows both), and the record is clean.
+    expect(rolledBack).toEqual([{ environment: 'production', action: 'changed', version: 3 }]);
+    expect(await p.policies.get('production')).toMatchObject({
+      version: 3,
+      policy: policy(20),
+      updatedBy: DEPLOY_AUTHOR,
+    });
+    const record = await p.deployed.get('production');
+    expect(record).toMatchObject({ policy: policy(20) });
+    expect(record?.pending).toBeUndefined();
+    // A later deploy of the same catalog writes nothing.
+    expect(await seedPolicies({ production: policy(20) }, p)).toEqual([
+      { environment: 'production', action: 'unchanged', version: 3 },
+    ]);
+  });
+
+  it('a deploy that died before its version was written is not "unchanged" when run again', async () => {
+    // Arrange: deployed with 20; a deploy of 30 dies after its mark, before the version (no rollback,
+    // as with `cdk deploy --no-rollback`).
+    const table = await freshTable();
+    const p = ports(table);
+    await seedPolicies({ production: policy(20) }, p);
+    const failing: PolicyStore = Object.assign(Object.create(p.policies), {
+      put: async () => {
+        throw Object.assign(new Error('throttled'), { name: 'UpshiftDependencyError' });
+      },
+    });
+    await expect(seedPolicies({ production: policy(30) }, { ...p, policies: failing })).rejects.toThrow(
+      /throttled/,
+    );
+    // Act: the same deploy again.
+    const again = await seedPolicies({ production: policy(30) }, p);
+    // Assess
+    expect(again).toEqual([{ environment: 'production', action: 'changed', version: 2 }]);
+    expect(await p.policies.get('production')).toMatchObject({ version: 2, policy: policy(30) });
+    expect((await p.deployed.get('production'))?.pending).toBeUndefined();
   });
 
   it('the deployed record is written conditionally on the revision read', async () => {
