@@ -37,12 +37,24 @@ export function createHandler(ports: SeedPoliciesPorts) {
     );
     if (problems.length) throw new InvalidDocument("the catalog's policies", problems);
     const seeded = await seedPolicies(policies, ports);
-    return {
-      PhysicalResourceId: SEED_POLICIES_ID,
-      // Attributes are strings: one line per environment, e.g. "production first v1".
-      Data: { Seeded: seeded.map((s) => `${s.environment} ${s.action} v${s.version}`).join('\n') },
-    };
+    return { PhysicalResourceId: SEED_POLICIES_ID, Data: seedCounts(seeded) };
   });
+}
+
+/**
+ * The resource's attributes: how many environments each outcome had, as strings (CloudFormation's
+ * attributes are). Counts only, whatever the number of environments: the whole response to
+ * CloudFormation must stay under 4,096 bytes, which one line per environment would outgrow.
+ */
+export function seedCounts(seeded: { action: 'first' | 'changed' | 'unchanged' | 'same' }[]) {
+  const count = (action: string) => String(seeded.filter((s) => s.action === action).length);
+  return {
+    Environments: String(seeded.length),
+    First: count('first'),
+    Changed: count('changed'),
+    Unchanged: count('unchanged'),
+    Same: count('same'),
+  };
 }
 
 /** The one wiring of this handler: its ports from the AWS adapters (the local twin passes its own). */

@@ -68,13 +68,32 @@ describe('the SeedPolicies custom resource handler', () => {
     // Assess
     expect(created).toEqual({
       PhysicalResourceId: SEED_POLICIES_ID,
-      Data: { Seeded: 'production first v1' },
+      Data: { Environments: '1', First: '1', Changed: '0', Unchanged: '0', Same: '0' },
     });
     expect(updated).toEqual({
       PhysicalResourceId: SEED_POLICIES_ID,
-      Data: { Seeded: 'production unchanged v1' },
+      Data: { Environments: '1', First: '0', Changed: '0', Unchanged: '1', Same: '0' },
     });
     expect(m.live.get('production')?.updatedBy).toBe('cdk deploy');
+  });
+
+  it("answers with counts only, so the response stays under CloudFormation's 4,096 bytes for any catalog", async () => {
+    // Arrange: 300 environments with long names (one line each would be ~15 KB).
+    const m = memory();
+    const names = Array.from({ length: 300 }, (_, i) => `environment-with-a-rather-long-name-${i}`);
+    const policies = Object.fromEntries(names.map((n) => [n, { bakeMinutes: 20 }]));
+    // Act
+    const out = await createHandler(m)(
+      { RequestType: 'Create', ResourceProperties: { PoliciesJson: JSON.stringify(policies) } },
+      context,
+    );
+    // Assess: every environment seeded, and the answer does not grow with them.
+    expect(m.live.size).toBe(300);
+    expect(out).toEqual({
+      PhysicalResourceId: SEED_POLICIES_ID,
+      Data: { Environments: '300', First: '300', Changed: '0', Unchanged: '0', Same: '0' },
+    });
+    expect(Buffer.byteLength(JSON.stringify(out))).toBeLessThan(200);
   });
 
   it('Delete writes nothing and keeps the physical id', async () => {
