@@ -64,6 +64,10 @@ describe('the canary demo (infra/examples/canary-demo)', () => {
     expect(create).toContain('"action\\":\\"UpdateFunctionCode\\"');
     expect(create).toContain('"Publish\\":true');
     expect(create).toContain('"service\\":\\"Lambda\\"');
+    // Changed code (a new asset key) updates the resource: Update makes the same call, and the
+    // published version's number is the physical id, so the new version replaces the old output.
+    expect(resource?.Properties.Update).toEqual(resource?.Properties.Create);
+    expect(create).toContain('"physicalResourceId\\":{\\"responsePath\\":\\"Version\\"}');
     const versionId = built.sample.getLogicalId(built.sample.version1.node.defaultChild as never);
     expect(resource?.DependsOn).toContain(versionId);
     expect(handlerSource(2)).not.toBe(handlerSource(1));

@@ -104,19 +104,25 @@ export class SampleFunctionStack extends Stack {
         resources: [publisherLogs.logGroupArn],
       }),
     );
-    const publish = new cr.AwsCustomResource(this, 'PublishVersion2', {
-      onCreate: {
-        service: 'Lambda',
-        action: 'UpdateFunctionCode',
-        parameters: {
-          FunctionName: this.function.functionName,
-          S3Bucket: code.s3BucketName,
-          S3Key: code.s3ObjectKey,
-          Publish: true,
-        },
-        physicalResourceId: cr.PhysicalResourceId.fromResponse('Version'),
-        outputPaths: ['Version'],
+    // The same call on Create and on Update: version 2's code changed means a new asset key, so
+    // CloudFormation updates this resource, and the call publishes a new version. Its number is the
+    // physical id, so a new number is a replacement, and the Version output follows it (the old
+    // version stays, as published versions do; Delete calls nothing).
+    const publishVersion2: cr.AwsSdkCall = {
+      service: 'Lambda',
+      action: 'UpdateFunctionCode',
+      parameters: {
+        FunctionName: this.function.functionName,
+        S3Bucket: code.s3BucketName,
+        S3Key: code.s3ObjectKey,
+        Publish: true,
       },
+      physicalResourceId: cr.PhysicalResourceId.fromResponse('Version'),
+      outputPaths: ['Version'],
+    };
+    const publish = new cr.AwsCustomResource(this, 'PublishVersion2', {
+      onCreate: publishVersion2,
+      onUpdate: publishVersion2,
       policy: cr.AwsCustomResourcePolicy.fromStatements([
         new iam.PolicyStatement({
           actions: ['lambda:UpdateFunctionCode'],
