@@ -124,12 +124,16 @@ export class UpshiftMonitoring extends Construct {
       description: 'Encrypts the Upshift operations topic; CloudWatch alarms may use it to publish.',
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    // The key policy SNS documents for CloudWatch alarms publishing to an encrypted topic, without
+    // conditions: AWS documents no aws:SourceAccount/aws:SourceArn in the KMS request CloudWatch
+    // makes here, and a condition on a key absent from the request would silently drop every alarm
+    // notification. The key encrypts this topic only, and the topic's own policy (below) admits
+    // only this account's alarms (decision 0025).
     key.addToResourcePolicy(
       new iam.PolicyStatement({
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
-        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
       }),
     );
     this.topic = new sns.Topic(this, 'OperationsTopic', {

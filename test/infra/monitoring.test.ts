@@ -200,7 +200,8 @@ describe('UpshiftMonitoring (infra/monitoring.ts)', () => {
           Match.objectLike({
             Principal: { Service: 'cloudwatch.amazonaws.com' },
             Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-            Condition: { StringEquals: { 'aws:SourceAccount': '111122223333' } },
+            // The documented form: no condition (none documented in CloudWatch's KMS request).
+            Condition: Match.absent(),
           }),
         ]),
       },
