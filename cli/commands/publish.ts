@@ -1,5 +1,7 @@
 import { defaultEnvironment, targetFor } from '../../shared/domain/catalog';
 import * as published from '../../shared/domain/events/version-published';
+import type { WorkflowRecord } from '../../shared/domain/workflow';
+import type { WorkflowStore } from '../../shared/ports';
 import type { AwsDeps } from '../aws/cli-api';
 import { type Flags, str, UsageError } from './shared';
 import { endOfWait, follow, printWorkflow, waitOptions } from './state';
@@ -76,6 +78,50 @@ async function artifactFor(
 }
 
 /**
+ * How much earlier than the CLI's clock a workflow may say it started (Intake stamps it with the
+ * Lambda's clock): the listing since the publish starts this much before it.
+ */
+export const CLOCK_SKEW_MS = 5 * 60_000;
+/** The listing's end: any start time. */
+const ANY_TIME_AFTER = '9999-12-31T23:59:59.999Z';
+
+/** Intake's skip of a second delivery (`DUPLICATE`, its first reason, recorded as it starts). */
+const isDuplicateDelivery = (r: WorkflowRecord) => r.reasons[0]?.code === 'DUPLICATE';
+
+/** The workflow Intake's `DUPLICATE` message names as already handling the version. */
+function claimOwner(r: WorkflowRecord): string | undefined {
+  return /is already handled by (\S+)$/.exec(r.reasons[0]?.message ?? '')?.[1];
+}
+
+/**
+ * The workflow an event started, by the event id Intake records, among every workflow started
+ * since `since` (all pages of the listing, so a busy minute cannot hide it). EventBridge may
+ * deliver one event twice: the second delivery is a workflow of its own, with the same event id,
+ * that Intake skips as a `DUPLICATE`; the workflow that does the work is the one shown. When only
+ * a duplicate is recorded so far, the workflow holding the version decides: started by this same
+ * event, it is ours (not listed yet, or shown once recorded); started by another event, this
+ * event's own workflow is the duplicate (the version was already in flight).
+ */
+export async function workflowOfEvent(
+  workflows: WorkflowStore,
+  eventId: string,
+  since?: Date,
+): Promise<WorkflowRecord | undefined> {
+  const from = since ? { from: new Date(since.getTime() - CLOCK_SKEW_MS).toISOString() } : {};
+  const mine = (await workflows.listStarted({ ...from, to: ANY_TIME_AFTER })).filter(
+    (r) => r.eventId === eventId,
+  );
+  const own = mine.find((r) => !isDuplicateDelivery(r));
+  const duplicate = mine[0];
+  if (own || !duplicate) return own;
+  const owner = claimOwner(duplicate);
+  if (!owner) return duplicate;
+  const holder = await workflows.get(owner);
+  if (!holder) return undefined; // claimed, not recorded yet: the next poll reads it
+  return holder.eventId === eventId ? holder : duplicate;
+}
+
+/**
  * Finds the workflow the event started (by the id PutEvents gave it, which Intake records) and
  * shows it: at its end locally; on a deployed stack after following it (each new history line as
  * it comes) until it ends or `--timeout MINUTES` passes (0: show it as soon as it is recorded).
@@ -89,7 +135,9 @@ export async function showStarted(
   deps: AwsDeps,
   wait: ReturnType<typeof waitOptions>,
 ): Promise<number> {
-  const findMine = async () => (await ws.stores.workflows.list(20)).find((r) => r.eventId === eventId);
+  // The twin's clock is its own (a kept state, a sped-up clock): locally every workflow is read.
+  const since = ws.live ? new Date() : undefined;
+  const findMine = () => workflowOfEvent(ws.stores.workflows, eventId, since);
   if (!ws.live) {
     printWorkflow(await findMine(), flags, out, { evidence: false, execution: 'unknown' });
     return 0;

@@ -228,6 +228,108 @@ describe('upshift --stack NAME publish', () => {
   });
 });
 
+describe('publish --stack finds the workflow its event started', () => {
+  const item = (r: WorkflowRecord) => ({
+    pk: `WORKFLOW#${r.workflowId}`,
+    sk: 'RECORD',
+    ...r,
+    gsi1pk: 'WORKFLOWS',
+    gsi1sk: `${r.startedAt}#${r.workflowId}`,
+  });
+  const other = (i: number): WorkflowRecord => ({
+    ...completed,
+    workflowId: `wf-other-${String(i).padStart(2, '0')}`,
+    component: 'search',
+    eventId: `evt-other-${i}`,
+  });
+  const duplicateOf = (owner: string, workflowId = 'wf-dup'): WorkflowRecord => ({
+    ...completed,
+    workflowId,
+    outcome: 'SKIPPED',
+    reasons: [{ code: 'DUPLICATE', message: `checkout 1.4.0 in staging is already handled by ${owner}` }],
+    startedAt: '2026-12-02T10:00:01.000Z',
+    endedAt: '2026-12-02T10:00:02.000Z',
+  });
+
+  /** The gsi1 listing in pages of `size` (oldest first), as DynamoDB pages a Query. */
+  function listing(records: WorkflowRecord[], size: number) {
+    ddb.on(QueryCommand, { TableName: 'upshift-table', IndexName: 'gsi1' }).callsFake((input) => {
+      const sorted = [...records].sort((a, b) =>
+        `${a.startedAt}#${a.workflowId}`.localeCompare(`${b.startedAt}#${b.workflowId}`),
+      );
+      const ordered = input.ScanIndexForward === false ? sorted.reverse() : sorted;
+      const start = input.ExclusiveStartKey ? Number(input.ExclusiveStartKey.at) : 0;
+      const limit = Math.min(size, input.Limit ?? size);
+      const page = ordered.slice(start, start + limit);
+      return {
+        Items: page.map(item),
+        ...(start + limit < ordered.length && input.Limit === undefined
+          ? { LastEvaluatedKey: { at: start + limit } }
+          : {}),
+      };
+    });
+    for (const r of records) {
+      ddb
+        .on(GetCommand, { TableName: 'upshift-table', Key: { pk: `WORKFLOW#${r.workflowId}`, sk: 'RECORD' } })
+        .resolves({ Item: { pk: `WORKFLOW#${r.workflowId}`, sk: 'RECORD', ...r } });
+    }
+  }
+
+  it('an event delivered twice: the working workflow, not the DUPLICATE skip, across more than 20 workflows', async () => {
+    // Arrange: the duplicate delivery started after the real one; 25 other workflows since.
+    eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'evt-1234' }] });
+    const others = Array.from({ length: 25 }, (_, i) => ({
+      ...other(i),
+      startedAt: `2026-12-02T10:01:${String(i).padStart(2, '0')}.000Z`,
+    }));
+    listing([completed, duplicateOf('wf-01'), ...others], 10);
+    // Act
+    const { code, text, err } = await cli([...publishArgs, '--json']);
+    // Assess
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    expect(JSON.parse(text)).toMatchObject({ workflowId: 'wf-01', outcome: 'COMPLETED' });
+    // The listing is read from a little before the publish, every page, oldest first.
+    const queries = ddb.commandCalls(QueryCommand).map((c) => c.args[0].input);
+    expect(queries[0]).toMatchObject({
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :pk AND gsi1sk BETWEEN :from AND :to',
+      ScanIndexForward: true,
+    });
+    expect(queries.some((q) => q.ExclusiveStartKey)).toBe(true);
+  });
+
+  it('only the duplicate recorded yet: the workflow holding the version is read, and shown when it is this event’s', async () => {
+    // Arrange: the listing has only the skip; the holder (same event) is read by its id.
+    eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'evt-1234' }] });
+    listing([duplicateOf('wf-01'), ...Array.from({ length: 21 }, (_, i) => other(i))], 100);
+    ddb
+      .on(GetCommand, { TableName: 'upshift-table', Key: { pk: 'WORKFLOW#wf-01', sk: 'RECORD' } })
+      .resolves({ Item: { pk: 'WORKFLOW#wf-01', sk: 'RECORD', ...completed } });
+    // Act
+    const { code, text } = await cli([...publishArgs, '--json']);
+    // Assess
+    expect(code).toBe(0);
+    expect(JSON.parse(text)).toMatchObject({ workflowId: 'wf-01', outcome: 'COMPLETED' });
+  });
+
+  it('a version already in flight under another event: this event’s own DUPLICATE workflow is shown', async () => {
+    // Arrange
+    eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'evt-1234' }] });
+    const earlier = { ...completed, workflowId: 'wf-earlier', eventId: 'evt-earlier' };
+    listing([earlier, duplicateOf('wf-earlier')], 100);
+    // Act
+    const { code, text } = await cli([...publishArgs, '--json']);
+    // Assess
+    expect(code).toBe(0);
+    expect(JSON.parse(text)).toMatchObject({
+      workflowId: 'wf-dup',
+      outcome: 'SKIPPED',
+      reasons: [{ code: 'DUPLICATE' }],
+    });
+  });
+});
+
 describe('upshift --stack NAME rollback', () => {
   it('sends Rollback Requested with the caller as requester', async () => {
     // Arrange
