@@ -3,6 +3,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { Catalog } from '../shared/domain/catalog';
@@ -19,6 +20,10 @@ export interface PromotionWavesProps {
   bus: events.IEventBus;
   /** The reconciler, which ends soaks and publishes the next stage. */
   reconciler: lambda.Function;
+  /**
+   * The pipeline's dead-letter queue (encrypted, TLS only): the rules' deliveries that failed, and
+   * Promote's invocations that still failed after Lambda's two retries (its onFailure).
+   */
   deadLetters: sqs.IQueue;
 }
 
@@ -32,7 +37,7 @@ export function hasPromotion(catalog: Pick<Catalog, 'components'>): boolean {
  * `promotionInputs`), which keeps each wave in the table, and the reconciler's grant to publish
  * the next stage when a soak ends. Least privilege: GetItem and UpdateItem on the table (UpdateItem
  * also creates the wave's items, conditionally; nothing is deleted), no index, and PutEvents on
- * the Upshift bus only.
+ * the Upshift bus only; SendMessage on the pipeline's dead-letter queue for what it could not do.
  */
 export class PromotionWaves extends Construct {
   readonly promote: lambda.Function;
@@ -51,6 +56,13 @@ export class PromotionWaves extends Construct {
       }),
     );
     bus.grantPutEventsTo(this.promote);
+    // Invoked asynchronously by the rules: an invocation that failed is retried twice by Lambda,
+    // then goes to the dead-letter queue (with the event and the error), which the self-monitoring
+    // alarms on (infra/monitoring.ts watches every queue of the stack), instead of being dropped.
+    this.promote.configureAsyncInvoke({
+      retryAttempts: 2,
+      onFailure: new destinations.SqsDestination(props.deadLetters),
+    });
     // The reconciler already reads and updates the table and queries its index; ending a soak
     // adds the next stage's Version Published (and coordinated rollbacks).
     bus.grantPutEventsTo(props.reconciler);

@@ -945,6 +945,14 @@ export class LocalStack {
    */
   private tickForSoak(event: BusEvent): void {
     this.tickForSoakAt(String(event.detail.nextCheckAt));
+    // A stage held by `after` is announced once, when it begins to wait; a change of any wave (the
+    // one it waits for) is when its recheck can find something new: its pending item ticks then.
+    // Counted as a tick while it reads, so that a drain does not end before it.
+    this.soakTicks++;
+    void this.resumeSoaks().finally(() => {
+      this.soakTicks--;
+      if (this.running.size === 0 && this.soakTicks === 0) this.releaseIdle ??= this.scheduler.freeze();
+    });
   }
 
   /** Soaks a kept state left pending (the first 100): the schedule fires at each one's end. */

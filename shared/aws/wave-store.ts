@@ -1,5 +1,5 @@
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { StageArtifacts, Wave } from '../domain/waves';
+import { type StageArtifacts, WAVE_RETENTION_DAYS, type Wave, waveExpiresAt } from '../domain/waves';
 import type { DuePage, WaveSoak, WaveStore } from '../ports';
 import { call, isConditionFailure, queryDue, queryIndex, strip } from './dynamo-store';
 
@@ -28,7 +28,9 @@ export const SOAKS_PENDING = 'SOAKS#PENDING';
  * caller read, so two deliveries of events about one wave never lose an update (the loser reads
  * again and re-applies its event, which the pure transitions make idempotent). Only GetItem,
  * UpdateItem and Query: UpdateItem also creates an item, conditionally, so the functions that
- * write waves need no PutItem or DeleteItem.
+ * write waves need no PutItem or DeleteItem. An ended wave, its closed soaks and its links carry
+ * `expiresAt` (the table's TTL attribute) WAVE_RETENTION_DAYS after the wave ended; the head and
+ * the waves still running are kept.
  */
 export class DynamoWaveStore implements WaveStore {
   constructor(
@@ -58,7 +60,13 @@ export class DynamoWaveStore implements WaveStore {
   }
 
   save(wave: Wave): Promise<boolean> {
-    return this.write({ ...wave, rev: wave.rev + 1 }, 'rev = :seen', { ':seen': wave.rev }, {});
+    const expiresAt = waveExpiresAt(wave);
+    return this.write(
+      { ...wave, rev: wave.rev + 1 },
+      'rev = :seen',
+      { ':seen': wave.rev },
+      expiresAt === undefined ? {} : { expiresAt },
+    );
   }
 
   private async write(
@@ -67,7 +75,8 @@ export class DynamoWaveStore implements WaveStore {
     values: Record<string, unknown>,
     extra: Record<string, unknown>,
   ): Promise<boolean> {
-    const { waveId: _id, ...attributes } = { ...wave, ...extra } as Record<string, unknown>;
+    const { waveId: _id, expiresAt: _x, ...fields } = { ...wave } as Record<string, unknown>;
+    const attributes = { ...fields, ...extra };
     const entries = Object.entries(attributes).filter(([, v]) => v !== undefined);
     try {
       await call('UpdateItem', () =>
@@ -188,10 +197,14 @@ export class DynamoWaveStore implements WaveStore {
         new UpdateCommand({
           TableName: this.table,
           Key: waveKeys.soak(waveId, environment),
-          UpdateExpression: 'SET #status = :done, closedAt = :at REMOVE gsi1pk, gsi1sk',
+          UpdateExpression: 'SET #status = :done, closedAt = :at, expiresAt = :x REMOVE gsi1pk, gsi1sk',
           ConditionExpression: 'attribute_exists(pk)',
           ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':done': 'DONE', ':at': at },
+          ExpressionAttributeValues: {
+            ':done': 'DONE',
+            ':at': at,
+            ':x': Math.floor(Date.parse(at) / 1000) + WAVE_RETENTION_DAYS * 86_400,
+          },
         }),
       ),
     ).catch((error) => {
@@ -225,6 +238,34 @@ export class DynamoWaveStore implements WaveStore {
     return out.Item?.artifacts as StageArtifacts | undefined;
   }
 
+  /**
+   * The links of an ended wave expire with it: each stage's link it reached and its release link,
+   * each only while it still names this wave (a newer wave that took a link over keeps it).
+   */
+  async expireLinks(wave: Wave, expiresAt: number): Promise<void> {
+    const keys = [
+      ...wave.stages
+        .filter((s) => s.status !== 'PENDING' && s.status !== 'STOPPED')
+        .map((s) => waveKeys.stage(wave.component, s.environment, wave.version)),
+      ...(wave.release ? [waveKeys.release(wave.release, wave.component)] : []),
+    ];
+    for (const key of keys) {
+      await call('UpdateItem', () =>
+        this.db.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: key,
+            UpdateExpression: 'SET expiresAt = :x',
+            ConditionExpression: 'waveId = :id',
+            ExpressionAttributeValues: { ':x': expiresAt, ':id': wave.waveId },
+          }),
+        ),
+      ).catch((error) => {
+        if (!isConditionFailure(error)) throw error;
+      });
+    }
+  }
+
   private async readWaveId(key: { pk: string; sk: string }): Promise<string | undefined> {
     const out = await call('GetItem', () =>
       this.db.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true })),
@@ -242,7 +283,8 @@ export class DynamoWaveStore implements WaveStore {
         new UpdateCommand({
           TableName: this.table,
           Key: key,
-          UpdateExpression: 'SET waveId = :id',
+          // A link taken over by a running wave no longer expires with the wave that had it.
+          UpdateExpression: 'SET waveId = :id REMOVE expiresAt',
           ExpressionAttributeValues: { ':id': waveId },
         }),
       ),

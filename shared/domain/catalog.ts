@@ -289,9 +289,15 @@ export function parseCatalog(document: unknown, label = 'catalog'): Catalog {
   const first = [...(result.success ? [] : describeIssues(result.error)), ...parsed.problems];
   if (!result.success || first.length) throw new InvalidDocument(label, first);
   const catalog: Catalog = { ...result.data, policies: parsed.policies };
-  // The default promotion policy is stored with each component it applies to (docs/waves.md).
+  // The default promotion policy is stored with each component it applies to (docs/waves.md); its
+  // problems are reported at `promotion`, the default's own path.
+  const inheritsPromotion = new Set<string>();
   if (catalog.promotion) {
-    for (const component of Object.values(catalog.components)) component.promotion ??= catalog.promotion;
+    for (const [name, component] of Object.entries(catalog.components)) {
+      if (component.promotion) continue;
+      component.promotion = catalog.promotion;
+      inheritsPromotion.add(name);
+    }
   }
   const problems: string[] = [];
   for (const [componentName, component] of Object.entries(catalog.components)) {
@@ -326,7 +332,11 @@ export function parseCatalog(document: unknown, label = 'catalog'): Catalog {
     }
   }
   problems.push(
-    ...promotionProblems(catalog.components, (env) => policyOf(catalog.policies, env)?.trustedSources),
+    ...promotionProblems(
+      catalog.components,
+      (env) => policyOf(catalog.policies, env)?.trustedSources,
+      inheritsPromotion,
+    ),
   );
   if (problems.length) throw new InvalidDocument(label, [...new Set(problems)]);
   return catalog;

@@ -42,6 +42,18 @@ export const MAX_SOAK_MINUTES = 7 * 24 * 60;
 /** How often a stage held by `after` looks again at the wave it waits for. */
 export const AFTER_RECHECK_MINUTES = 1;
 
+/** How long a stage waits for the waves it comes after, by default, before the wave halts (AFTER_TIMEOUT). */
+export const DEFAULT_AFTER_TIMEOUT_MINUTES = 24 * 60;
+
+/**
+ * How long a claim to send a coordinated rollback holds: the sender that claimed it sends it and
+ * marks it sent; after this, a sender that finds it still unsent (a crash) may claim it again.
+ */
+export const ROLLBACK_CLAIM_MINUTES = 5;
+
+/** How long a wave (and its closed soaks and links) is kept after it ended: the table's TTL. */
+export const WAVE_RETENTION_DAYS = 90;
+
 const environmentName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected an environment name');
 const componentName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected a component name');
 const minutes = z
@@ -67,6 +79,8 @@ export const promotionPolicySchema = strictObject({
   coordinatedRollback: z.boolean().default(false),
   /** Components whose wave of the same release must have completed a stage before this one promotes to it. */
   after: z.array(componentName).default([]),
+  /** Minutes a soaked stage waits for the waves it comes after before the wave halts (AFTER_TIMEOUT). */
+  afterTimeoutMinutes: minutes.default(DEFAULT_AFTER_TIMEOUT_MINUTES),
 });
 export type PromotionPolicy = z.infer<typeof promotionPolicySchema>;
 
@@ -86,19 +100,24 @@ export function soakMinutesFor(policy: Pick<PromotionPolicy, 'soakMinutes'>, env
 /**
  * What is wrong with the promotion policies of a catalog, by path: an order naming an environment
  * the component lacks or twice, an `after` naming an unknown component, itself, or a cycle, and
- * an environment whose policy trusts listed sources but not the promotion's.
+ * an environment whose policy trusts listed sources but not the promotion's. A component in
+ * `inherited` has the catalog's default policy: its problems are the default's, at `promotion`,
+ * saying which component the default does not fit.
  */
 export function promotionProblems(
   components: Readonly<
     Record<string, { environments: Record<string, unknown>; promotion?: PromotionPolicy }>
   >,
   trustedSourcesOf: (environment: string) => readonly string[] | undefined,
+  inherited: ReadonlySet<string> = new Set(),
 ): string[] {
   const problems: string[] = [];
   for (const [name, component] of Object.entries(components)) {
     const policy = component.promotion;
     if (!policy) continue;
-    const at = `components.${name}.promotion`;
+    const fromDefault = inherited.has(name);
+    const at = fromDefault ? 'promotion' : `components.${name}.promotion`;
+    const forWhom = fromDefault ? ` (the default policy of ${name})` : '';
     const environments = Object.keys(component.environments);
     const order = promotionOrder(policy, environments);
     for (const [i, env] of (policy.order ?? []).entries()) {
@@ -119,7 +138,7 @@ export function promotionProblems(
       }
     }
     for (const [i, other] of policy.after.entries()) {
-      if (other === name) problems.push(`${at}.after[${i}]: a component cannot wait for itself`);
+      if (other === name) problems.push(`${at}.after[${i}]: a component cannot wait for itself${forWhom}`);
       else if (!Object.hasOwn(components, other))
         problems.push(`${at}.after[${i}]: no component "${other}" in the catalog`);
     }
@@ -193,8 +212,23 @@ export interface WaveStage {
   reasons?: Reason[];
   /** The latest thing said about the stage (waiting for a window, an approval, another wave). */
   note?: string;
-  /** A coordinated rollback of this environment: requested, and sent once `sent`. */
-  rollback?: { toVersion?: string; reason: string; requestedAt: string; sent: boolean };
+  /**
+   * A coordinated rollback of this environment: requested, claimed by the one sender that sends it
+   * (`claimedAt`, for ROLLBACK_CLAIM_MINUTES), and `sent` after PutEvents; `note` when it was not
+   * sent because the wave's version no longer serves there.
+   */
+  rollback?: {
+    toVersion?: string;
+    reason: string;
+    requestedAt: string;
+    sent: boolean;
+    claimedAt?: string;
+    note?: string;
+  };
+  /** The stage's Version Published was put on the bus (a PUBLISHED stage without it is published again). */
+  publishSent?: boolean;
+  /** When the stage began to wait for the waves it comes after (AFTER_TIMEOUT counts from it). */
+  waitingSince?: string;
 }
 
 export interface Wave {
@@ -207,6 +241,8 @@ export interface Wave {
   stages: WaveStage[];
   coordinatedRollback: boolean;
   after: string[];
+  /** Minutes a stage may wait for `after` (absent on waves written before it: the default). */
+  afterTimeoutMinutes?: number;
   startedAt: string;
   updatedAt: string;
   endedAt?: string;
@@ -262,6 +298,7 @@ export function startWave(input: {
     stages,
     coordinatedRollback: input.policy.coordinatedRollback,
     after: [...input.policy.after],
+    afterTimeoutMinutes: input.policy.afterTimeoutMinutes,
     startedAt: input.at,
     updatedAt: input.at,
     rev: 0,
@@ -478,7 +515,12 @@ export function endSoak(wave: Wave, environment: string, findings: SoakFindings)
   const stage = wave.stages[index];
   const next = wave.stages[index + 1];
   if (!stage || !next) return unchanged(wave);
-  if (stage.status === 'PASSED' && next.status === 'PUBLISHED' && wave.status === 'ACTIVE') {
+  if (
+    stage.status === 'PASSED' &&
+    next.status === 'PUBLISHED' &&
+    !next.publishSent &&
+    wave.status === 'ACTIVE'
+  ) {
     return { wave, changed: false, effects: [{ type: 'publish', environment: next.environment }] };
   }
   if (stage.status !== 'SOAKING' && stage.status !== 'WAITING') return unchanged(wave);
@@ -510,12 +552,17 @@ export function endSoak(wave: Wave, environment: string, findings: SoakFindings)
     const theirs = findings.afterWaves[other];
     if (!theirs) continue;
     const theirStage = theirs.stages.find((s) => s.environment === next.environment);
-    const done = theirStage && ['SOAKING', 'WAITING', 'PASSED', 'COMPLETED'].includes(theirStage.status);
+    // Their wave does not go there (its order lacks the environment, or it started past it):
+    // nothing of theirs to wait for in that environment.
+    if (!theirStage) continue;
+    const done = ['SOAKING', 'WAITING', 'PASSED', 'COMPLETED'].includes(theirStage.status);
     if (done) continue;
     if (theirs.status !== 'ACTIVE') {
       const why = theirs.status === 'SUPERSEDED' ? `was superseded` : `halted`;
+      const passed: WaveStage = { ...stage, status: 'PASSED' };
+      delete passed.waitingSince;
       return halt(
-        withStage(wave, index, { ...stage, status: 'PASSED' }, at),
+        withStage(wave, index, passed, at),
         environment,
         [
           {
@@ -527,16 +574,41 @@ export function endSoak(wave: Wave, environment: string, findings: SoakFindings)
         { rollback: false, includeHere: false },
       );
     }
+    const since = stage.waitingSince ?? at;
+    const timeout = wave.afterTimeoutMinutes ?? DEFAULT_AFTER_TIMEOUT_MINUTES;
+    const deadline = addMinutes(since, timeout);
+    if (at >= deadline) {
+      const passed: WaveStage = { ...stage, status: 'PASSED' };
+      delete passed.waitingSince;
+      return halt(
+        withStage(wave, index, passed, at),
+        environment,
+        [
+          {
+            code: 'AFTER_TIMEOUT',
+            message: `${other}'s wave ${theirs.waveId} of release ${wave.release} did not complete ${next.environment} within ${timeout} minutes (waiting since ${since}); ${wave.component} comes after it`,
+          },
+        ],
+        at,
+        { rollback: false, includeHere: false },
+      );
+    }
     const note = `waiting for ${other} (wave ${theirs.waveId}) to complete ${next.environment}`;
-    const recheckAt = addMinutes(at, AFTER_RECHECK_MINUTES);
+    // Looked at again in a minute, or at the deadline if that comes first.
+    const left = (Date.parse(deadline) - Date.parse(at)) / 60_000;
+    const recheckAt = addMinutes(at, Math.min(AFTER_RECHECK_MINUTES, left));
+    const changed = stage.status !== 'WAITING' || stage.note !== note;
     return {
-      wave: withStage(wave, index, { ...stage, status: 'WAITING', note }, at),
-      changed: stage.status !== 'WAITING' || stage.note !== note,
+      wave: changed
+        ? withStage(wave, index, { ...stage, status: 'WAITING', note, waitingSince: since }, at)
+        : wave,
+      changed,
       effects: [{ type: 'recheck', environment, at: recheckAt }],
     };
   }
   const passed: WaveStage = { ...stage, status: 'PASSED' };
   delete passed.note;
+  delete passed.waitingSince;
   const promoted = withStage(wave, index, passed, at);
   return {
     wave: withStage(promoted, index + 1, { ...next, status: 'PUBLISHED', publishedAt: at }, at),
@@ -588,13 +660,35 @@ export function publishFailed(wave: Wave, environment: string, reason: Reason, a
   return halt(failed, environment, [reason], at, { rollback: false, includeHere: false });
 }
 
-/** Marks a stage's coordinated rollback sent. */
-export function rollbackSent(wave: Wave, environment: string, at: string): Transition {
+/**
+ * Marks a stage's coordinated rollback sent, with the version it was sent to (or, with `note`,
+ * why it was not: the wave's version no longer serves there).
+ */
+export function rollbackSent(
+  wave: Wave,
+  environment: string,
+  at: string,
+  outcome: { toVersion?: string; note?: string } = {},
+): Transition {
   const index = wave.stages.findIndex((s) => s.environment === environment);
   const stage = wave.stages[index];
   if (!stage?.rollback || stage.rollback.sent) return unchanged(wave);
+  const { claimedAt: _claim, ...rest } = stage.rollback;
   return {
-    wave: withStage(wave, index, { ...stage, rollback: { ...stage.rollback, sent: true } }, at),
+    wave: withStage(
+      wave,
+      index,
+      {
+        ...stage,
+        rollback: {
+          ...rest,
+          ...(outcome.toVersion ? { toVersion: outcome.toVersion } : {}),
+          ...(outcome.note ? { note: outcome.note } : {}),
+          sent: true,
+        },
+      },
+      at,
+    ),
     changed: true,
     effects: [],
   };
@@ -603,6 +697,67 @@ export function rollbackSent(wave: Wave, environment: string, at: string): Trans
 /** Rollbacks decided but not yet sent (a crash between the write and PutEvents leaves them). */
 export function unsentRollbacks(wave: Wave): WaveStage[] {
   return wave.stages.filter((s) => s.rollback && !s.rollback.sent);
+}
+
+/** When a claim on a rollback taken at `claimedAt` lapses. */
+export function rollbackClaimLapses(claimedAt: string): string {
+  return addMinutes(claimedAt, ROLLBACK_CLAIM_MINUTES);
+}
+
+/**
+ * Claims a stage's unsent coordinated rollback for one sender (written conditionally on the
+ * wave's revision, so of two concurrent senders one wins): unchanged when it is sent, or claimed
+ * by another sender less than ROLLBACK_CLAIM_MINUTES ago.
+ */
+export function claimRollback(wave: Wave, environment: string, now: string): Transition {
+  const index = wave.stages.findIndex((s) => s.environment === environment);
+  const stage = wave.stages[index];
+  const rollback = stage?.rollback;
+  if (!stage || !rollback || rollback.sent) return unchanged(wave);
+  if (rollback.claimedAt && now < rollbackClaimLapses(rollback.claimedAt)) return unchanged(wave);
+  return {
+    wave: withStage(wave, index, { ...stage, rollback: { ...rollback, claimedAt: now } }, now),
+    changed: true,
+    effects: [],
+  };
+}
+
+/** Gives a claim back (its PutEvents failed), so the next attempt need not wait for it to lapse. */
+export function releaseRollback(wave: Wave, environment: string, claimedAt: string): Transition {
+  const index = wave.stages.findIndex((s) => s.environment === environment);
+  const stage = wave.stages[index];
+  const rollback = stage?.rollback;
+  if (!stage || !rollback || rollback.sent || rollback.claimedAt !== claimedAt) return unchanged(wave);
+  const { claimedAt: _claim, ...rest } = rollback;
+  return {
+    wave: withStage(wave, index, { ...stage, rollback: rest }, wave.updatedAt),
+    changed: true,
+    effects: [],
+  };
+}
+
+/** Marks a PUBLISHED stage's Version Published as put on the bus. */
+export function publishSent(wave: Wave, environment: string, at: string): Transition {
+  const index = wave.stages.findIndex((s) => s.environment === environment);
+  const stage = wave.stages[index];
+  if (stage?.status !== 'PUBLISHED' || stage.publishSent) return unchanged(wave);
+  return { wave: withStage(wave, index, { ...stage, publishSent: true }, at), changed: true, effects: [] };
+}
+
+/** The first stage completed (SOAKING or later): the wave may move the component's head. */
+export function firstStageCompleted(wave: Wave): boolean {
+  const first = wave.stages[0];
+  return (
+    !!first &&
+    ['SOAKING', 'WAITING', 'PASSED', 'COMPLETED'].includes(first.status) &&
+    first.outcome === 'COMPLETED'
+  );
+}
+
+/** When an ended wave's items expire (the table's TTL, epoch seconds), or undefined while it runs. */
+export function waveExpiresAt(wave: Pick<Wave, 'endedAt'>): number | undefined {
+  if (!wave.endedAt) return undefined;
+  return Math.floor(Date.parse(wave.endedAt) / 1000) + WAVE_RETENTION_DAYS * 86_400;
 }
 
 /**

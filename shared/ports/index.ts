@@ -549,8 +549,10 @@ export interface WaveStore {
   scheduleSoak(soak: WaveSoak): Promise<void>;
   listDueSoaks(now: string, limit: number, start?: Record<string, unknown>): Promise<DuePage<WaveSoak>>;
   listPendingSoaks(limit: number): Promise<WaveSoak[]>;
-  /** Takes the soak off the due list (idempotent). */
+  /** Takes the soak off the due list (idempotent); a closed soak expires WAVE_RETENTION_DAYS later. */
   closeSoak(waveId: string, environment: string, at: string): Promise<void>;
+  /** An ended wave's stage and release links expire at `expiresAt` (epoch seconds), while they name it. */
+  expireLinks(wave: Wave, expiresAt: number): Promise<void>;
   /** The later stages' artifacts a Version Published named (`metadata.artifacts`), by its event id. */
   saveEventArtifacts(eventId: string, artifacts: StageArtifacts, expiresAt: number): Promise<void>;
   eventArtifacts(eventId: string): Promise<StageArtifacts | undefined>;

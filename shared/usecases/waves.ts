@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { alarmName, targetFor } from '../domain/catalog';
+import { InvalidStepInput } from '../domain/errors';
 import * as rollbackRequested from '../domain/events/rollback-requested';
 import {
   outcomeSchema,
@@ -12,11 +13,17 @@ import { limits } from '../domain/limits';
 import { compareVersions } from '../domain/semver';
 import {
   applyStageEvent,
+  claimRollback,
   endSoak,
+  firstStageCompleted,
+  isNewerWave,
   PROMOTION_SOURCE,
   promotedArtifact,
   promotionOrder,
   publishFailed,
+  publishSent,
+  releaseRollback,
+  rollbackClaimLapses,
   rollbackSent,
   type StageEvent,
   stageArtifactsSchema,
@@ -27,6 +34,8 @@ import {
   WAVE_UPDATED,
   type Wave,
   type WaveEffect,
+  type WaveStage,
+  waveExpiresAt,
   waveIdFor,
   waveInputDetailTypes,
 } from '../domain/waves';
@@ -63,18 +72,58 @@ export const waveInputSchema = z.object({
 });
 export type WaveInput = z.infer<typeof waveInputSchema>;
 
-/** What the Promote function takes: Upshift's upgrade events, and CI's Version Published. */
-export const promoteInputSchema = z.union([waveInputSchema, published.schema]);
+/**
+ * What the Promote function takes: any event of its two rules (Upshift's upgrade events, and every
+ * Version Published on the bus), routed by its detail-type before the event's own schema parses
+ * it, so that each problem names its field.
+ */
+export const promoteInputSchema = z.looseObject({
+  'detail-type': z.string({ error: "expected the event's detail-type" }),
+});
 export type PromoteInput = z.infer<typeof promoteInputSchema>;
+
+/**
+ * The part of a Version Published that Promote reads: its id, its time and `metadata.artifacts`.
+ * The rest is Intake's to judge (it records a malformed event as INVALID, naming the field).
+ */
+export const artifactsInputSchema = z.object({
+  id: z.string({ error: 'expected the event id' }).min(1, 'expected the event id'),
+  time: z.iso.datetime({ offset: true, error: 'expected an ISO 8601 time' }),
+  detail: z.looseObject({
+    metadata: z
+      .looseObject({ artifacts: z.unknown().optional() }, { error: 'expected an object' })
+      .optional(),
+  }),
+});
+export type ArtifactsInput = z.infer<typeof artifactsInputSchema>;
 
 /** How long the later stages' artifacts a Version Published named are kept. */
 const EVENT_ARTIFACTS_DAYS = 90;
 
-/** Routes one input of the Promote function to its use case. */
-export async function promote(input: PromoteInput, ports: WavePorts) {
-  return input['detail-type'] === published.detailType
-    ? keepStageArtifacts(input as published.VersionPublished, ports)
-    : onUpgradeEvent(input as WaveInput, ports);
+/** What Promote did with a Version Published (a malformed one is reported, not thrown: Intake's INVALID). */
+export interface KeptArtifacts {
+  kept: boolean;
+  problems?: string[];
+}
+
+/**
+ * Routes one input of the Promote function to its use case, by detail-type. A Version Published
+ * Promote cannot read is reported (`problems`, each naming its field) and left alone: it is not
+ * Promote's failure, and Intake reports the same event as INVALID. An upgrade event of Upshift's
+ * own that does not parse is a bug, and fails with InvalidStepInput naming the field.
+ */
+export async function promote(
+  input: PromoteInput,
+  ports: WavePorts,
+): Promise<KeptArtifacts | { waveId?: string; changed: boolean }> {
+  if (input['detail-type'] === published.detailType) {
+    const parsed = artifactsInputSchema.safeParse(input);
+    if (!parsed.success) return { kept: false, problems: describeIssues(parsed.error) };
+    return keepStageArtifacts(parsed.data, ports);
+  }
+  const parsed = waveInputSchema.safeParse(input);
+  if (!parsed.success) throw new InvalidStepInput('Promote', describeIssues(parsed.error));
+  return onUpgradeEvent(parsed.data, ports);
 }
 
 /**
@@ -84,14 +133,17 @@ export async function promote(input: PromoteInput, ports: WavePorts) {
  * parse is reported and kept nowhere; the promotion then says what is missing.
  */
 export async function keepStageArtifacts(
-  event: published.VersionPublished,
+  event: ArtifactsInput,
   ports: Pick<WavePorts, 'waves'>,
-): Promise<{ kept: boolean; problems?: string[] }> {
+): Promise<KeptArtifacts> {
   const raw = event.detail.metadata?.artifacts;
   if (raw === undefined) return { kept: false };
   const parsed = stageArtifactsSchema.safeParse(raw);
   if (!parsed.success) {
-    return { kept: false, problems: describeIssues(parsed.error).map((p) => `metadata.artifacts.${p}`) };
+    return {
+      kept: false,
+      problems: describeIssues(parsed.error).map((p) => `detail.metadata.artifacts.${p}`),
+    };
   }
   const expiresAt = Math.floor(Date.parse(event.time) / 1000) + EVENT_ARTIFACTS_DAYS * 86_400;
   await ports.waves.saveEventArtifacts(event.id, parsed.data, expiresAt);
@@ -117,11 +169,16 @@ const MAX_ATTEMPTS = 8;
 /**
  * An Upshift upgrade event reaches the wave of its stage.
  * 1. find the wave from the stage's link (component, environment, version); an upgrade CI started
- *    in an environment its component promotes from starts a new wave (superseding an older one);
+ *    in an environment its component promotes from starts a new wave (its Upgrade Started, or a
+ *    COMPLETED that arrived first; an upgrade that ended otherwise starts none);
  * 2. apply the event to the stage (pure, idempotent: duplicates and late events change nothing);
  * 3. persist with a write conditional on the revision read (re-read and re-apply on a race),
  *    the soak's due item first, so a crash never leaves a soaking stage without one;
- * 4. send what the change asks for: coordinated rollbacks, and `Promotion Wave Updated`.
+ * 4. send what the wave asks for: coordinated rollbacks not yet sent (also when this delivery
+ *    changed nothing: a retry after a failed PutEvents), and `Promotion Wave Updated`;
+ * 5. once the wave's first stage completed, it becomes the component's head and supersedes an
+ *    older wave (or is superseded by a newer one that completed first); repeated on every
+ *    delivery of that completion, so a crash half-way is repaired by the retry.
  */
 export async function onUpgradeEvent(
   input: WaveInput,
@@ -135,7 +192,8 @@ export async function onUpgradeEvent(
   if (!event) return { changed: false };
   let waveId = await ports.waves.findStage(d.component, d.environment, d.version);
   let started = false;
-  if (!waveId && (event.kind === 'started' || event.kind === 'ended')) {
+  const starts = event.kind === 'started' || (event.kind === 'ended' && event.outcome === 'COMPLETED');
+  if (!waveId && starts) {
     waveId = await startWaveFor(
       { component: d.component, environment: d.environment, version: d.version, workflowId: d.workflowId },
       at,
@@ -145,10 +203,14 @@ export async function onUpgradeEvent(
   }
   if (!waveId) return { changed: false };
   const result = await update(waveId, (wave) => applyStageEvent(wave, d.environment as string, event), ports);
-  if (result) await afterChange(result, ports, at);
-  else if (started) {
-    const wave = await ports.waves.get(waveId);
-    if (wave) await announce(wave, ports, at);
+  let wave = result?.wave ?? (await ports.waves.get(waveId));
+  if (!wave) return { waveId, changed: false };
+  if (result) wave = await afterChange(result, ports, at);
+  else if (unsentRollbacks(wave).length)
+    wave = await afterChange({ wave, changed: false, effects: [] }, ports, at);
+  else if (started) await announce(wave, ports, at);
+  if (d.environment === wave.stages[0]?.environment && firstStageCompleted(wave)) {
+    await takeHead(wave, ports, at);
   }
   return { waveId, changed: !!result || started };
 }
@@ -189,9 +251,11 @@ function stageEventOf(input: WaveInput, at: string): StageEvent | undefined {
 
 /**
  * A new wave, when CI (not a promotion, not a rollback) upgraded a component in an environment it
- * promotes from. A version not newer than the component's newest wave starts none, unless that
- * wave has ended (a version published again after its wave halted). The newer wave supersedes the
- * older one; both are found through the component's head item, moved conditionally.
+ * promotes from. A version older than the component's head (its newest wave whose first stage
+ * completed) starts none; nor does the head's own version while that wave is ACTIVE (a version
+ * published again after its wave ended starts a new wave). The wave is written first and its
+ * stage's link last: a crash in between leaves no link, so the retry writes them again (the
+ * wave's id is the workflow's: the second create finds it written and goes on).
  */
 async function startWaveFor(
   stage: { component: string; environment: string; version: string; workflowId: string },
@@ -228,22 +292,49 @@ async function startWaveFor(
     at,
   });
   await ports.waves.create(wave);
-  await ports.waves.linkStage(stage.component, stage.environment, stage.version, wave.waveId);
   if (wave.release) await ports.waves.linkRelease(wave.release, stage.component, wave.waveId);
-  if (head?.waveId !== wave.waveId) {
-    await ports.waves.setHead(stage.component, { waveId: wave.waveId, version: wave.version }, head?.waveId);
-    if (head) {
-      const older = await update(head.waveId, (w) => supersede(w, wave, at), ports);
-      if (older) await afterChange(older, ports, at);
-    }
-  }
+  await ports.waves.linkStage(stage.component, stage.environment, stage.version, wave.waveId);
   return wave.waveId;
 }
 
 /**
+ * The wave's first stage completed: it becomes the component's head, conditionally on the head it
+ * read. An older wave that held it is superseded first (so a crash before the head moved leaves
+ * the head to move on the retry); a newer wave that completed its first stage before this one
+ * supersedes this one instead, whatever order the two ran in. A wave that halted meanwhile (its
+ * version misbehaved) supersedes nothing. A failed newer version never stops an older good wave:
+ * only its first stage's completion moves the head.
+ */
+async function takeHead(wave: Wave, ports: WavePorts, at: string): Promise<void> {
+  if (wave.status !== 'ACTIVE' && wave.status !== 'COMPLETED') return;
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const head = await ports.waves.head(wave.component);
+    if (head?.waveId === wave.waveId) return;
+    if (head && isNewerWave(head, wave)) {
+      const mine = await update(wave.waveId, (w) => supersede(w, head, at), ports);
+      if (mine) await afterChange(mine, ports, at);
+      return;
+    }
+    if (head) {
+      const older = await update(head.waveId, (w) => supersede(w, wave, at), ports);
+      if (older) await afterChange(older, ports, at);
+    }
+    if (
+      await ports.waves.setHead(wave.component, { waveId: wave.waveId, version: wave.version }, head?.waveId)
+    ) {
+      return;
+    }
+    // Another wave moved the head meanwhile: read it again and compare.
+  }
+  throw new Error(`wave ${wave.waveId}: the head of ${wave.component} moved ${MAX_ATTEMPTS} times in a row`);
+}
+
+/**
  * Reads the wave, applies `change`, and writes it if it changed, conditional on the revision read;
- * on a lost race, reads again. Soak and recheck items are registered before the write. Returns the
- * transition written, or undefined when nothing changed (or there is no such wave).
+ * on a lost race, reads again. Due items (a soak, a recheck, a rollback to send) are registered
+ * before the write, also when the change writes nothing but asks for one (a stage still WAITING
+ * moves its recheck). Returns the transition written, or one that changed nothing but has
+ * effects; undefined when nothing changed (or there is no such wave).
  */
 async function update(
   waveId: string,
@@ -254,44 +345,42 @@ async function update(
     const wave = await ports.waves.get(waveId);
     if (!wave) return undefined;
     const t = change(wave);
-    if (!t.changed) return t.effects.length ? t : undefined;
     for (const effect of t.effects) {
-      if (effect.type === 'soak' || effect.type === 'recheck') {
-        await ports.waves.scheduleSoak({
-          waveId,
-          environment: effect.environment,
-          component: wave.component,
-          until: effect.type === 'soak' ? effect.until : effect.at,
-        });
-      }
+      if (effect.type === 'publish') continue;
+      await ports.waves.scheduleSoak({
+        waveId,
+        environment: effect.environment,
+        component: wave.component,
+        // A rollback's due item is the reconciler's retry, should no sender get it out by then.
+        until:
+          effect.type === 'soak'
+            ? effect.until
+            : effect.type === 'recheck'
+              ? effect.at
+              : rollbackClaimLapses(t.wave.updatedAt),
+      });
     }
+    if (!t.changed) return t.effects.length ? t : undefined;
     if (await ports.waves.save(t.wave)) return { ...t, wave: { ...t.wave, rev: t.wave.rev + 1 } };
   }
   throw new Error(`wave ${waveId}: ${MAX_ATTEMPTS} writes lost their race in a row`);
 }
 
-/** What a written change asks for: rollbacks decided and not yet sent, then the announcement. */
+/**
+ * What a change asks for: rollbacks decided and not yet sent, the expiry of an ended wave's
+ * links, then the announcement (only when something changed).
+ */
 async function afterChange(t: Transition, ports: WavePorts, at: string): Promise<Wave> {
   let wave = t.wave;
-  for (const stage of unsentRollbacks(wave)) {
-    await ports.events.publish([
-      {
-        source: PROMOTION_SOURCE,
-        detailType: rollbackRequested.detailType,
-        time: at,
-        detail: rollbackRequested.detail.parse({
-          component: wave.component,
-          environment: stage.environment,
-          ...(stage.rollback?.toVersion ? { toVersion: stage.rollback.toVersion } : {}),
-          reason: (stage.rollback?.reason ?? 'coordinated rollback').slice(0, limits.reasonChars),
-          requestedBy: PROMOTION_SOURCE,
-          metadata: { wave: wave.waveId },
-        }),
-      },
-    ]);
-    const sent = await update(wave.waveId, (w) => rollbackSent(w, stage.environment, at), ports);
-    if (sent) wave = sent.wave;
+  let sent = 0;
+  if (unsentRollbacks(wave).length) {
+    const result = await sendRollbacks(wave, ports, at);
+    wave = result.wave;
+    sent = result.sent;
   }
+  const expiresAt = waveExpiresAt(wave);
+  if (t.changed && expiresAt !== undefined) await ports.waves.expireLinks(wave, expiresAt);
+  if (!t.changed && !sent) return wave;
   const nextCheckAt = t.effects.find(
     (e): e is Extract<WaveEffect, { type: 'soak' | 'recheck' }> => e.type === 'soak' || e.type === 'recheck',
   );
@@ -302,6 +391,91 @@ async function afterChange(t: Transition, ports: WavePorts, at: string): Promise
     nextCheckAt ? (nextCheckAt.type === 'soak' ? nextCheckAt.until : nextCheckAt.at) : undefined,
   );
   return wave;
+}
+
+/**
+ * Sends the wave's coordinated rollbacks not yet sent, each once: claimed first with a write
+ * conditional on the wave's revision (of two senders, one wins; a claim lapses after
+ * ROLLBACK_CLAIM_MINUTES, so a sender that crashed is replaced), then `Rollback Requested` with
+ * the version to return to, then marked sent. A failed PutEvents gives the claim back and fails
+ * the invocation, whose retry sends it. `pending`: rollbacks another sender holds.
+ */
+async function sendRollbacks(
+  start: Wave,
+  ports: WavePorts,
+  at: string,
+): Promise<{ wave: Wave; sent: number; pending: WaveStage[] }> {
+  let wave = start;
+  let sent = 0;
+  for (const stage of unsentRollbacks(start)) {
+    const now = ports.clock.now().toISOString();
+    const claim = await update(wave.waveId, (w) => claimRollback(w, stage.environment, now), ports);
+    if (!claim) continue;
+    const claimed = claim.wave.stages.find((s) => s.environment === stage.environment) ?? stage;
+    const target = await rollbackVersion(claim.wave, claimed, ports);
+    if ('toVersion' in target) {
+      try {
+        await ports.events.publish([
+          {
+            source: PROMOTION_SOURCE,
+            detailType: rollbackRequested.detailType,
+            time: at,
+            detail: rollbackRequested.detail.parse({
+              component: wave.component,
+              environment: stage.environment,
+              toVersion: target.toVersion,
+              reason: (claimed.rollback?.reason ?? 'coordinated rollback').slice(0, limits.reasonChars),
+              requestedBy: PROMOTION_SOURCE,
+              metadata: { wave: wave.waveId },
+            }),
+          },
+        ]);
+      } catch (error) {
+        await update(wave.waveId, (w) => releaseRollback(w, stage.environment, now), ports).catch(
+          () => undefined,
+        );
+        throw error;
+      }
+    }
+    const done = await update(wave.waveId, (w) => rollbackSent(w, stage.environment, at, target), ports);
+    if (done) wave = done.wave;
+    if ('toVersion' in target) sent++;
+  }
+  const latest = (await ports.waves.get(wave.waveId)) ?? wave;
+  const pending = unsentRollbacks(latest);
+  // Every rollback is out: their due items (the reconciler's retry) are no longer needed.
+  if (!pending.length) {
+    for (const stage of start.stages.filter((s) => s.rollback)) {
+      await ports.waves.closeSoak(wave.waveId, stage.environment, at);
+    }
+  }
+  return { wave: latest, sent, pending };
+}
+
+/**
+ * The version a coordinated rollback returns to: the one that served before the wave, as the
+ * wave recorded it; else, while the wave's version still serves there, the registry's previous
+ * one. Always a version, so that a rollback sent twice returns to the same place (Intake skips
+ * the second, ALREADY_AT_VERSION) instead of stepping one version further back.
+ */
+async function rollbackVersion(
+  wave: Wave,
+  stage: WaveStage,
+  ports: Pick<WavePorts, 'registry'>,
+): Promise<{ toVersion: string } | { note: string }> {
+  if (stage.rollback?.toVersion) return { toVersion: stage.rollback.toVersion };
+  const entry = await ports.registry.get(wave.component, stage.environment);
+  if (!entry)
+    return { note: `not sent: no version of ${wave.component} is recorded in ${stage.environment}` };
+  if (entry.current.version !== wave.version) {
+    return {
+      note: `not sent: ${stage.environment} runs ${entry.current.version}, no longer the wave's ${wave.version}`,
+    };
+  }
+  const before = entry.previous?.version;
+  return before && before !== wave.version
+    ? { toVersion: before }
+    : { note: `not sent: no version before ${wave.version} is recorded in ${stage.environment}` };
 }
 
 /** `Promotion Wave Updated`: the wave's state, and when the reconciler looks at it next. */
@@ -329,16 +503,20 @@ async function announce(wave: Wave, ports: Pick<WavePorts, 'events'>, at: string
 }
 
 /**
- * The reconciler's part: a soak (or a recheck of a stage held by `after`) is due.
- * 1. read the wave, the component's alarms in that environment (DescribeAlarms), and the waves
+ * The reconciler's part: a soak (a recheck of a stage held by `after`, or a coordinated rollback
+ * to send) is due.
+ * 1. coordinated rollbacks still unsent are sent (the item stays due while another sender holds
+ *    one, until its claim lapses);
+ * 2. read the wave, the component's alarms in that environment (DescribeAlarms), and the waves
  *    of the same release it comes after;
- * 2. decide (pure): halt on an alarm in ALARM, hold for `after`, or promote;
- * 3. persist (conditional on the revision);
- * 4. publish the next stage's Version Published (source upshift.promotion, the wave's id in its
- *    metadata) after linking the stage to the wave; send coordinated rollbacks; announce;
- * 5. take the soak off the due list, unless it was moved to a later recheck.
- * Every step can run again: a stage left PUBLISHED is published again, which Intake's dedupe
- * turns into a DUPLICATE the wave ignores.
+ * 3. decide (pure): halt on an alarm in ALARM, hold for `after` (until its deadline), or promote;
+ * 4. persist (conditional on the revision);
+ * 5. publish the next stage's Version Published (source upshift.promotion, the wave's id in its
+ *    metadata) after linking the stage to the wave, and mark it sent; send coordinated
+ *    rollbacks; announce what changed;
+ * 6. take the soak off the due list, unless it was moved to a later recheck.
+ * Every step can run again: a stage left PUBLISHED and not marked sent is published again (Intake
+ * would see the same version in that environment as a DUPLICATE the wave ignores).
  */
 export async function finishSoak(soak: WaveSoak, ports: SoakPorts): Promise<boolean> {
   const at = ports.clock.now().toISOString();
@@ -346,6 +524,20 @@ export async function finishSoak(soak: WaveSoak, ports: SoakPorts): Promise<bool
   if (!wave) {
     await ports.waves.closeSoak(soak.waveId, soak.environment, at);
     return false;
+  }
+  if (unsentRollbacks(wave).length) {
+    const { wave: latest, sent, pending } = await sendRollbacks(wave, ports, at);
+    if (sent) await announce(latest, ports, at);
+    const claimed = pending.map((s) => s.rollback?.claimedAt).filter((c): c is string => !!c);
+    if (pending.length) {
+      const until = claimed.length ? rollbackClaimLapses(claimed.sort()[0] as string) : at;
+      await ports.waves.scheduleSoak({ ...soak, until });
+      return sent > 0;
+    }
+    if (latest.status !== 'ACTIVE') {
+      await ports.waves.closeSoak(soak.waveId, soak.environment, at);
+      return sent > 0;
+    }
   }
   const component = await ports.catalog.getComponent(wave.component);
   const names = (component?.alarms ?? []).map((a) => alarmName(wave.component, soak.environment, a.id));
@@ -367,15 +559,21 @@ export async function finishSoak(soak: WaveSoak, ports: SoakPorts): Promise<bool
   for (const effect of t.effects) {
     if (effect.type !== 'publish') continue;
     const refused = await publishStage(t.wave, effect.environment, ports, at);
-    if (refused)
-      done =
-        (await update(soak.waveId, (w) => publishFailed(w, effect.environment, refused, at), ports)) ?? done;
+    const marked = await update(
+      soak.waveId,
+      (w) =>
+        refused ? publishFailed(w, effect.environment, refused, at) : publishSent(w, effect.environment, at),
+      ports,
+    );
+    // A failed publication halts the wave: announce it even when the promotion itself wrote nothing.
+    if (marked && refused) done = { ...marked, effects: [...done.effects, ...marked.effects] };
+    else if (marked) done = { ...done, wave: marked.wave };
   }
   await afterChange(done, ports, at);
   if (!t.effects.some((e) => e.type === 'recheck')) {
     await ports.waves.closeSoak(soak.waveId, soak.environment, at);
   }
-  return true;
+  return t.changed || done !== t;
 }
 
 /**

@@ -40,7 +40,14 @@ describe('PromotionWaves (infra/waves.ts)', () => {
     );
     const statements = statementsOf(stack, waves.promote.role as never);
     // Assess
-    expect(actions).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem', 'events:PutEvents']);
+    expect(actions).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:UpdateItem',
+      'events:PutEvents',
+      'sqs:GetQueueAttributes',
+      'sqs:GetQueueUrl',
+      'sqs:SendMessage',
+    ]);
     const dynamo = statements.find((s) => JSON.stringify(s.Action).includes('dynamodb:'));
     expect(dynamo?.Resource).toEqual({ 'Fn::GetAtt': [id(table), 'Arn'] });
     const put = statements.find((s) => JSON.stringify(s.Action).includes('events:PutEvents'));
@@ -72,6 +79,24 @@ describe('PromotionWaves (infra/waves.ts)', () => {
     });
     expect(rulePatterns.promotionInputs['detail-type']).toContain('Upgrade Completed');
     expect(rulePatterns.promotionInputs.source).toEqual(['upshift']);
+  });
+
+  it("Promote's invocations that failed after Lambda's two retries go to the dead-letter queue", () => {
+    // Prepare
+    const { stack, waves, deadLetters, id } = build();
+    // Act
+    const template = Template.fromStack(stack);
+    const send = statementsOf(stack, waves.promote.role as never).find((s) =>
+      JSON.stringify(s.Action).includes('sqs:SendMessage'),
+    );
+    // Assess
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: id(waves.promote) },
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [id(deadLetters), 'Arn'] } } },
+    });
+    expect(send?.Resource).toEqual({ 'Fn::GetAtt': [id(deadLetters), 'Arn'] });
+    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
   });
 
   it('the reconciler, which ends soaks, may put events on the Upshift bus', () => {
