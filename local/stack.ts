@@ -122,6 +122,8 @@ export class LocalStack {
   private reconcileTicking = false;
   /** Reconciler ticks scheduled for promotion waves' soaks: virtual time passes until they fire. */
   private soakTicks = 0;
+  /** The instants a soak's tick is scheduled at: one tick ends every soak due by then. */
+  private readonly soakTickTimes = new Set<number>();
   private closed = false;
   private saving = false;
   private readonly runningExecutions = new Map<string, { name: string; startDate: number; input: string }>();
@@ -965,11 +967,13 @@ export class LocalStack {
     const due = Date.parse(nextCheckAt);
     if (!rule || !Number.isFinite(due)) return;
     const tickAt = this.events.nextScheduledFire(rule.name, due - 1);
-    if (!tickAt) return;
+    if (!tickAt || this.soakTickTimes.has(tickAt.getTime())) return;
+    this.soakTickTimes.add(tickAt.getTime());
     this.soakTicks++;
     this.releaseIdle?.();
     this.releaseIdle = undefined;
     this.scheduler.at(tickAt.getTime(), () => {
+      this.soakTickTimes.delete(tickAt.getTime());
       this.soakTicks--;
       if (this.closed) return;
       this.events.fireSchedule(rule.name);

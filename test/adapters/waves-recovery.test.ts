@@ -1,6 +1,7 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import demoCatalog from '../../catalog/demo.catalog.json';
+import { createHandler } from '../../functions/promote/handler';
 import { type LocalDynamo, startDynalite } from '../../local/dynalite';
 import { dynamoStores, type Stores } from '../../shared/aws/dynamo-store';
 import { waveKeys } from '../../shared/aws/wave-store';
@@ -436,6 +437,26 @@ describe('Promote on a Version Published it cannot read', () => {
     expect((badMap as { problems: string[] }).problems.join('\n')).toContain(
       'detail.metadata.artifacts.staging.functionVersion',
     );
+  });
+
+  it('the Promote handler answers the malformed event of the Version Published rule without an error', async () => {
+    // Prepare: what the artifacts rule delivers when CI sends an event Intake finds INVALID
+    const h = harness('malformed-handler', {});
+    const event = {
+      version: '0',
+      id: 'e3',
+      'detail-type': 'Version Published',
+      source: 'ci.github',
+      account: '123456789012',
+      time: T0,
+      region: 'eu-west-1',
+      resources: [],
+      detail: { component: 'checkout', version: 'not-a-version', metadata: 'oops' },
+    };
+    // Act
+    const out = await createHandler(h.ports)(event, { awsRequestId: 'r', functionName: 'Promote' } as never);
+    // Assess
+    expect(out).toEqual({ kept: false, problems: ['detail.metadata: expected an object'] });
   });
 
   it("an upgrade event of Upshift's own that does not parse fails, naming the field", async () => {
