@@ -618,22 +618,22 @@ export function endSoak(wave: Wave, environment: string, findings: SoakFindings)
 }
 
 /**
- * A newer version's wave supersedes an older ACTIVE one of the same component: the older stops
- * promoting (its stages not reached are STOPPED; one in flight finishes, but promotes no further).
+ * A newer version's wave supersedes an older ACTIVE one of the same component, once the newer
+ * wave's first stage completed (the use case's head step): the older stops promoting (its stages
+ * not reached are STOPPED; one in flight finishes, but promotes no further).
  */
 export function supersede(wave: Wave, by: { waveId: string; version: string }, at: string): Transition {
   if (wave.status !== 'ACTIVE' || wave.waveId === by.waveId) return unchanged(wave);
   if (compareVersions(by.version, wave.version) <= 0) return unchanged(wave);
-  const stages = wave.stages.map(
-    (s): WaveStage =>
-      s.status === 'PENDING' || s.status === 'WAITING' || s.status === 'SOAKING'
-        ? {
-            ...s,
-            status: s.status === 'PENDING' ? 'STOPPED' : 'COMPLETED',
-            note: `superseded by ${by.version} (${by.waveId})`,
-          }
-        : s,
-  );
+  const stages = wave.stages.map((s): WaveStage => {
+    if (s.status !== 'PENDING' && s.status !== 'WAITING' && s.status !== 'SOAKING') return s;
+    const { waitingSince: _since, ...rest } = s;
+    return {
+      ...rest,
+      status: s.status === 'PENDING' ? 'STOPPED' : 'COMPLETED',
+      note: `superseded by ${by.version} (${by.waveId})`,
+    };
+  });
   return {
     wave: {
       ...wave,
