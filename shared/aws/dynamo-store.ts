@@ -7,6 +7,7 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  type QueryCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { Catalog, Component } from '../domain/catalog';
@@ -89,6 +90,23 @@ export function strip<T extends Record<string, unknown>>(
   if (!item) return undefined;
   const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, taskToken: _t, approverIds: _a, ...rest } = item;
   return rest as T;
+}
+
+/** Every item a Query matches, page after page (each LastEvaluatedKey is the next ExclusiveStartKey). */
+export async function queryAll(
+  db: DynamoDBDocumentClient,
+  input: Omit<QueryCommandInput, 'ExclusiveStartKey'>,
+): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await call('Query', () =>
+      db.send(new QueryCommand({ ...input, ...(start ? { ExclusiveStartKey: start } : {}) })),
+    );
+    items.push(...(out.Items ?? []));
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return items;
 }
 
 /** One page of the gsi1 listing under `partition`, oldest or newest first. */
@@ -225,23 +243,12 @@ export class DynamoCatalogStore implements CatalogStore {
   /** Every component of the catalog in the table, by name (the CLI's `status` on a deployed stack). */
   async listComponents(): Promise<Record<string, Component>> {
     const all: Record<string, Component> = {};
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await call('Query', () =>
-        this.db.send(
-          new QueryCommand({
-            TableName: this.table,
-            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :c)',
-            ExpressionAttributeValues: { ':pk': 'CATALOG', ':c': 'COMPONENT#' },
-            ...(start ? { ExclusiveStartKey: start } : {}),
-          }),
-        ),
-      );
-      for (const item of out.Items ?? []) {
-        all[String(item.sk).slice('COMPONENT#'.length)] = item.component as Component;
-      }
-      start = out.LastEvaluatedKey;
-    } while (start);
+    const items = await queryAll(this.db, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :c)',
+      ExpressionAttributeValues: { ':pk': 'CATALOG', ':c': 'COMPONENT#' },
+    });
+    for (const item of items) all[String(item.sk).slice('COMPONENT#'.length)] = item.component as Component;
     return all;
   }
 
@@ -285,26 +292,13 @@ export class DynamoPolicyStore implements PolicyStore {
   }
 
   async list(): Promise<StoredPolicy[]> {
-    const all: StoredPolicy[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await call('Query', () =>
-        this.db.send(
-          new QueryCommand({
-            TableName: this.table,
-            IndexName: GSI1,
-            KeyConditionExpression: 'gsi1pk = :pk',
-            ExpressionAttributeValues: { ':pk': 'POLICIES' },
-            ...(start ? { ExclusiveStartKey: start } : {}),
-          }),
-        ),
-      );
-      all.push(
-        ...(out.Items ?? []).map((i) => strip<StoredPolicy & Record<string, unknown>>(i) as StoredPolicy),
-      );
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return all;
+    const items = await queryAll(this.db, {
+      TableName: this.table,
+      IndexName: GSI1,
+      KeyConditionExpression: 'gsi1pk = :pk',
+      ExpressionAttributeValues: { ':pk': 'POLICIES' },
+    });
+    return items.map((i) => strip<StoredPolicy & Record<string, unknown>>(i) as StoredPolicy);
   }
 
   async put(
@@ -899,34 +893,21 @@ export class DynamoWorkflowStore implements WorkflowStore {
    * with the start time (`<startedAt>#<id>`), so the key condition reads only those.
    */
   async listStarted(range: { from?: string; to: string }): Promise<WorkflowRecord[]> {
-    const all: WorkflowRecord[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await call('Query', () =>
-        this.db.send(
-          new QueryCommand({
-            TableName: this.table,
-            IndexName: GSI1,
-            KeyConditionExpression: range.from
-              ? 'gsi1pk = :pk AND gsi1sk BETWEEN :from AND :to'
-              : 'gsi1pk = :pk AND gsi1sk < :to',
-            // '#' sorts before every character of an id: `<to>#` ends before the first id at `to`.
-            ExpressionAttributeValues: {
-              ':pk': 'WORKFLOWS',
-              ':to': `${range.to}#`,
-              ...(range.from ? { ':from': range.from } : {}),
-            },
-            ScanIndexForward: true,
-            ...(start ? { ExclusiveStartKey: start } : {}),
-          }),
-        ),
-      );
-      all.push(
-        ...(out.Items ?? []).map((i) => strip<WorkflowRecord & Record<string, unknown>>(i) as WorkflowRecord),
-      );
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return all;
+    const items = await queryAll(this.db, {
+      TableName: this.table,
+      IndexName: GSI1,
+      KeyConditionExpression: range.from
+        ? 'gsi1pk = :pk AND gsi1sk BETWEEN :from AND :to'
+        : 'gsi1pk = :pk AND gsi1sk < :to',
+      // '#' sorts before every character of an id: `<to>#` ends before the first id at `to`.
+      ExpressionAttributeValues: {
+        ':pk': 'WORKFLOWS',
+        ':to': `${range.to}#`,
+        ...(range.from ? { ':from': range.from } : {}),
+      },
+      ScanIndexForward: true,
+    });
+    return items.map((i) => strip<WorkflowRecord & Record<string, unknown>>(i) as WorkflowRecord);
   }
 }
 

@@ -8,7 +8,6 @@ import demoCatalog from '../../catalog/demo.catalog.json';
 import type { AwsDeps } from '../../cli/aws/cli-api';
 import { exportAudit } from '../../cli/commands/export';
 import { metrics } from '../../cli/commands/metrics';
-import { main } from '../../cli/main';
 import { type LocalDynamo, startDynalite } from '../../local/dynalite';
 import { LocalStack } from '../../local/stack';
 import {
@@ -20,22 +19,8 @@ import {
 } from '../../shared/domain/audit-export';
 import { parseCatalog } from '../../shared/domain/catalog';
 import { deliveryMetrics } from '../../shared/domain/metrics';
+import { runCli as cli } from '../support/cli';
 import { knownHistory, knownWindow } from '../support/history';
-
-async function cli(args: string[]): Promise<{ code: number; text: string; err: string }> {
-  let text = '';
-  let err = '';
-  const code = await main(
-    args,
-    (s) => {
-      text += s;
-    },
-    (s) => {
-      err += s;
-    },
-  );
-  return { code, text, err };
-}
 
 /**
  * A small RFC 4180 reader: records end with CRLF, fields with commas; a quoted field may hold

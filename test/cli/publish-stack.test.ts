@@ -5,8 +5,8 @@ import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-d
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { loadCatalog } from '../../cli/catalog-file';
-import { main } from '../../cli/main';
 import type { WorkflowRecord } from '../../shared/domain/workflow';
+import { runCli as cli } from '../support/cli';
 
 const cfn = mockClient(CloudFormationClient);
 const eventBridge = mockClient(EventBridgeClient);
@@ -14,21 +14,6 @@ const sts = mockClient(STSClient);
 const ddb = mockClient(DynamoDBDocumentClient);
 const arn = 'arn:aws:sts::123456789012:assumed-role/Deployer/alice';
 const checkout = loadCatalog(undefined).components.checkout;
-
-async function cli(args: string[]) {
-  let text = '';
-  let err = '';
-  const code = await main(
-    args,
-    (s) => {
-      text += s;
-    },
-    (s) => {
-      err += s;
-    },
-  );
-  return { code, text, err };
-}
 
 const completed: WorkflowRecord = {
   workflowId: 'wf-01',

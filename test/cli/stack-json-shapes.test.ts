@@ -13,9 +13,9 @@ import { publish } from '../../cli/commands/publish';
 import { rollback } from '../../cli/commands/rollback';
 import type { Flags } from '../../cli/commands/shared';
 import { status, workflows } from '../../cli/commands/state';
-import { main } from '../../cli/main';
 import { type LocalDynamo, startDynalite } from '../../local/dynalite';
 import { LocalStack } from '../../local/stack';
+import { runCli as cli } from '../support/cli';
 
 /**
  * The same data read locally (`--state DIR`) and through `--stack NAME` must print the same. The
@@ -38,14 +38,6 @@ let mocks: ReturnType<typeof mockAws>;
 let tableName = '';
 let dynamo: LocalDynamo;
 const local: Record<string, { code: number; text: string }> = {};
-
-async function cli(args: string[]) {
-  let text = '';
-  const code = await main(args, (s) => {
-    text += s;
-  });
-  return { code, text };
-}
 
 function capture() {
   let text = '';

@@ -2,22 +2,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../cli/main';
-
-async function cli(args: string[]) {
-  let text = '';
-  let err = '';
-  const code = await main(
-    args,
-    (s) => {
-      text += s;
-    },
-    (s) => {
-      err += s;
-    },
-  );
-  return { code, text, err };
-}
+import { runCli as cli } from '../support/cli';
 
 describe('upshift verify', () => {
   it('--json: the verdict and each check’s kind, severity, numbers and reasons', async () => {

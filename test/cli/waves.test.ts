@@ -3,22 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import demoCatalog from '../../catalog/demo.catalog.json';
-import { main } from '../../cli/main';
-
-async function cli(args: string[]): Promise<{ code: number; text: string; err: string }> {
-  let text = '';
-  let err = '';
-  const code = await main(
-    args,
-    (s) => {
-      text += s;
-    },
-    (s) => {
-      err += s;
-    },
-  );
-  return { code, text, err };
-}
+import { runCli as cli } from '../support/cli';
 
 describe('upshift waves', () => {
   it('lists the waves of a state and shows one, as text and as JSON', async () => {
