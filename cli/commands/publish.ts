@@ -88,9 +88,15 @@ const ANY_TIME_AFTER = '9999-12-31T23:59:59.999Z';
 /** Intake's skip of a second delivery (`DUPLICATE`, its first reason, recorded as it starts). */
 const isDuplicateDelivery = (r: WorkflowRecord) => r.reasons[0]?.code === 'DUPLICATE';
 
-/** The workflow Intake's `DUPLICATE` message names as already handling the version. */
+/**
+ * The workflow holding the version, as Intake's `DUPLICATE` reason records it (`holder`). Records
+ * written before that field existed only name it in the message: the pattern reads those, and only
+ * those (a fallback for old records; nothing new depends on the message's wording).
+ */
 function claimOwner(r: WorkflowRecord): string | undefined {
-  return /is already handled by (\S+)$/.exec(r.reasons[0]?.message ?? '')?.[1];
+  const reason = r.reasons[0];
+  if (reason?.holder) return reason.holder.workflowId;
+  return /is already handled by (\S+)$/.exec(reason?.message ?? '')?.[1];
 }
 
 /**

@@ -164,6 +164,7 @@ export async function intake(input: IntakeInput, ports: IntakePorts): Promise<In
         {
           code: 'DUPLICATE',
           message: `${c.component} ${c.version} in ${environment} is already handled by ${claim.workflowId}`,
+          holder: { workflowId: claim.workflowId },
         },
       ],
       { ...c, environment },

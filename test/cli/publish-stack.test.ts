@@ -227,11 +227,18 @@ describe('publish --stack finds the workflow its event started', () => {
     component: 'search',
     eventId: `evt-other-${i}`,
   });
+  /** Intake's skip, naming the holder in its `holder` field (the message's wording is for people). */
   const duplicateOf = (owner: string, workflowId = 'wf-dup'): WorkflowRecord => ({
     ...completed,
     workflowId,
     outcome: 'SKIPPED',
-    reasons: [{ code: 'DUPLICATE', message: `checkout 1.4.0 in staging is already handled by ${owner}` }],
+    reasons: [
+      {
+        code: 'DUPLICATE',
+        message: 'checkout 1.4.0 in staging: another workflow has it',
+        holder: { workflowId: owner },
+      },
+    ],
     startedAt: '2026-12-02T10:00:01.000Z',
     endedAt: '2026-12-02T10:00:02.000Z',
   });
@@ -288,6 +295,24 @@ describe('publish --stack finds the workflow its event started', () => {
     // Arrange: the listing has only the skip; the holder (same event) is read by its id.
     eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'evt-1234' }] });
     listing([duplicateOf('wf-01'), ...Array.from({ length: 21 }, (_, i) => other(i))], 100);
+    ddb
+      .on(GetCommand, { TableName: 'upshift-table', Key: { pk: 'WORKFLOW#wf-01', sk: 'RECORD' } })
+      .resolves({ Item: { pk: 'WORKFLOW#wf-01', sk: 'RECORD', ...completed } });
+    // Act
+    const { code, text } = await cli([...publishArgs, '--json']);
+    // Assess
+    expect(code).toBe(0);
+    expect(JSON.parse(text)).toMatchObject({ workflowId: 'wf-01', outcome: 'COMPLETED' });
+  });
+
+  it('a skip recorded before the holder field: the holder named in its message is read', async () => {
+    // Arrange: only the message names the holder (Intake's wording then), no `holder` field.
+    eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'evt-1234' }] });
+    const legacy: WorkflowRecord = {
+      ...duplicateOf('unused'),
+      reasons: [{ code: 'DUPLICATE', message: 'checkout 1.4.0 in staging is already handled by wf-01' }],
+    };
+    listing([legacy], 100);
     ddb
       .on(GetCommand, { TableName: 'upshift-table', Key: { pk: 'WORKFLOW#wf-01', sk: 'RECORD' } })
       .resolves({ Item: { pk: 'WORKFLOW#wf-01', sk: 'RECORD', ...completed } });

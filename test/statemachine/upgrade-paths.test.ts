@@ -217,10 +217,15 @@ describe('the upgrade state machine, run locally on the real ASL', () => {
   it('SKIPPED as a duplicate, and for an older version', async () => {
     const s = await open();
     const event = versionPublished({ version: '1.1.0', environment: 'development' });
-    await s.run(event);
+    const first = await s.run(event);
     const again = await s.run(event);
     expect(again.record?.outcome).toBe('SKIPPED');
-    expect(again.record?.reasons[0]?.code).toBe('DUPLICATE');
+    // The reason names the workflow holding the version as a field, not only in its message.
+    expect(again.record?.reasons[0]).toMatchObject({
+      code: 'DUPLICATE',
+      holder: { workflowId: first.record?.workflowId },
+    });
+    expect(first.record?.workflowId).toBeTruthy();
     const older = await s.run(versionPublished({ version: '0.9.0', environment: 'development' }));
     expect(older.record?.outcome).toBe('SKIPPED');
     expect(older.record?.reasons[0]?.code).toBe('VERSION_NOT_NEWER');

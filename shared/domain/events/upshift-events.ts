@@ -25,7 +25,16 @@ export const outcomes = [
 export const outcomeSchema = z.enum(outcomes);
 export type Outcome = z.infer<typeof outcomeSchema>;
 
-export const reasonSchema = z.object({ code: z.string(), message: z.string() });
+/**
+ * A reason: a code, a message for people, and, for a `DUPLICATE`, the workflow holding the version
+ * (`holder`, optional so reasons recorded before it was added still parse; for programs, not the
+ * message text).
+ */
+export const reasonSchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  holder: z.object({ workflowId: z.string() }).optional(),
+});
 export type Reason = z.infer<typeof reasonSchema>;
 
 export const detailTypes = {
