@@ -110,8 +110,20 @@ export class DynamoWaveStore implements WaveStore {
     return this.readWaveId(waveKeys.stage(component, environment, version));
   }
 
-  linkStage(component: string, environment: string, version: string, waveId: string): Promise<void> {
-    return this.link(waveKeys.stage(component, environment, version), waveId);
+  async linkStage(
+    component: string,
+    environment: string,
+    version: string,
+    waveId: string,
+    seen?: string,
+  ): Promise<boolean> {
+    try {
+      await this.link(waveKeys.stage(component, environment, version), waveId, seen);
+      return true;
+    } catch (error) {
+      if (seen && isConditionFailure(error)) return false;
+      throw error;
+    }
   }
 
   async head(component: string): Promise<{ waveId: string; version: string } | undefined> {
@@ -156,8 +168,8 @@ export class DynamoWaveStore implements WaveStore {
     return this.readWaveId(waveKeys.release(release, component));
   }
 
-  linkRelease(release: string, component: string, waveId: string): Promise<void> {
-    return this.link(waveKeys.release(release, component), waveId);
+  async linkRelease(release: string, component: string, waveId: string): Promise<void> {
+    await this.link(waveKeys.release(release, component), waveId);
   }
 
   async scheduleSoak(soak: WaveSoak): Promise<void> {
@@ -275,9 +287,11 @@ export class DynamoWaveStore implements WaveStore {
 
   /**
    * The latest wave to reach a stage (or a release) owns its link: a version published again
-   * after its wave halted starts a new wave, which the events of its new workflow must find.
+   * after its wave ended starts a new wave, which the events of its new workflow must find. With
+   * `seen`, the write is conditional on the link still naming `seen` (or already `waveId`, a
+   * second delivery), so a new wave takes over only the ended wave's link it read.
    */
-  private async link(key: { pk: string; sk: string }, waveId: string): Promise<void> {
+  private async link(key: { pk: string; sk: string }, waveId: string, seen?: string): Promise<void> {
     await call('UpdateItem', () =>
       this.db.send(
         new UpdateCommand({
@@ -285,7 +299,8 @@ export class DynamoWaveStore implements WaveStore {
           Key: key,
           // A link taken over by a running wave no longer expires with the wave that had it.
           UpdateExpression: 'SET waveId = :id REMOVE expiresAt',
-          ExpressionAttributeValues: { ':id': waveId },
+          ...(seen ? { ConditionExpression: 'waveId IN (:seen, :id)' } : {}),
+          ExpressionAttributeValues: { ':id': waveId, ...(seen ? { ':seen': seen } : {}) },
         }),
       ),
     );

@@ -258,6 +258,19 @@ export function waveIdFor(workflowId: string): string {
   return `wave-${workflowId}`;
 }
 
+/**
+ * Whether an upgrade of `workflowId` in `environment` may start a new wave although the stage's
+ * link names `wave`: the wave ended (HALTED, SUPERSEDED or COMPLETED) and the upgrade is not the
+ * one the wave recorded there. A stage of an ended wave that recorded no workflow (published,
+ * never started) may still be the promotion's own: the caller starts a new wave only for an
+ * upgrade CI started, and otherwise leaves the event to the ended wave.
+ */
+export function releasesStage(wave: Wave, environment: string, workflowId: string): boolean {
+  if (wave.status === 'ACTIVE') return false;
+  const stage = wave.stages.find((s) => s.environment === environment);
+  return stage?.workflowId !== workflowId;
+}
+
 /** Starts a wave at the environment CI published to (the order's stages before it are not in it). */
 export function startWave(input: {
   waveId: string;

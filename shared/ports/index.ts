@@ -537,7 +537,17 @@ export interface WaveStore {
   list(limit: number): Promise<Wave[]>;
   /** Which wave a component's version belongs to in an environment (the stage's link). */
   findStage(component: string, environment: string, version: string): Promise<string | undefined>;
-  linkStage(component: string, environment: string, version: string, waveId: string): Promise<void>;
+  /**
+   * Links the stage to `waveId`. With `seen`, only while the link still names `seen` (or already
+   * `waveId`): a new wave taking a stage over from an ended one. False when another wave has it.
+   */
+  linkStage(
+    component: string,
+    environment: string,
+    version: string,
+    waveId: string,
+    seen?: string,
+  ): Promise<boolean>;
   /** The component's newest wave. */
   head(component: string): Promise<{ waveId: string; version: string } | undefined>;
   /** Moves the head to `head` if it is still `seen` (or absent when `seen` is undefined). */

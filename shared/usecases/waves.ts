@@ -23,6 +23,7 @@ import {
   publishFailed,
   publishSent,
   releaseRollback,
+  releasesStage,
   rollbackClaimLapses,
   rollbackSent,
   type StageEvent,
@@ -193,13 +194,20 @@ export async function onUpgradeEvent(
   let waveId = await ports.waves.findStage(d.component, d.environment, d.version);
   let started = false;
   const starts = event.kind === 'started' || (event.kind === 'ended' && event.outcome === 'COMPLETED');
-  if (!waveId && starts) {
-    waveId = await startWaveFor(
+  // A link to an ended wave does not capture another workflow: CI publishing the version again
+  // (after fixing what halted it) starts a new wave, which takes the link over.
+  const linked = waveId && starts ? await ports.waves.get(waveId) : undefined;
+  if (starts && (!waveId || (linked && releasesStage(linked, d.environment, d.workflowId)))) {
+    const fresh = await startWaveFor(
       { component: d.component, environment: d.environment, version: d.version, workflowId: d.workflowId },
       at,
       ports,
+      waveId,
     );
-    started = waveId !== undefined;
+    if (fresh) {
+      waveId = fresh;
+      started = true;
+    }
   }
   if (!waveId) return { changed: false };
   const result = await update(waveId, (wave) => applyStageEvent(wave, d.environment as string, event), ports);
@@ -253,14 +261,17 @@ function stageEventOf(input: WaveInput, at: string): StageEvent | undefined {
  * A new wave, when CI (not a promotion, not a rollback) upgraded a component in an environment it
  * promotes from. A version older than the component's head (its newest wave whose first stage
  * completed) starts none; nor does the head's own version while that wave is ACTIVE (a version
- * published again after its wave ended starts a new wave). The wave is written first and its
- * stage's link last: a crash in between leaves no link, so the retry writes them again (the
- * wave's id is the workflow's: the second create finds it written and goes on).
+ * published again by CI after its wave ended, HALTED, SUPERSEDED or COMPLETED, starts a new
+ * wave). The wave is written first and its stage's link last: a crash in between leaves the link
+ * as it was (none, or the ended wave's), so the retry writes them again (the wave's id is the
+ * workflow's: the second create finds it written and goes on). `replacing`: the ended wave whose
+ * link the new wave takes over, with a write conditional on the link still naming it.
  */
 async function startWaveFor(
   stage: { component: string; environment: string; version: string; workflowId: string },
   at: string,
   ports: WavePorts,
+  replacing?: string,
 ): Promise<string | undefined> {
   const component = await ports.catalog.getComponent(stage.component);
   const policy = component?.promotion;
@@ -293,7 +304,19 @@ async function startWaveFor(
   });
   await ports.waves.create(wave);
   if (wave.release) await ports.waves.linkRelease(wave.release, stage.component, wave.waveId);
-  await ports.waves.linkStage(stage.component, stage.environment, stage.version, wave.waveId);
+  const linked = await ports.waves.linkStage(
+    stage.component,
+    stage.environment,
+    stage.version,
+    wave.waveId,
+    replacing,
+  );
+  if (!linked) {
+    // Another wave took the stage over since it was read: the retry reads the link again.
+    throw new Error(
+      `wave ${wave.waveId}: the link of ${stage.component} ${stage.version} in ${stage.environment} no longer names ${replacing}`,
+    );
+  }
   return wave.waveId;
 }
 

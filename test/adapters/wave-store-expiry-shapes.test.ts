@@ -102,5 +102,26 @@ describe('DynamoWaveStore: expiry (the table TTL attribute)', () => {
       UpdateExpression: 'SET waveId = :id REMOVE expiresAt',
       ExpressionAttributeValues: { ':id': 'wave-2' },
     });
+    expect(ddb.commandCalls(UpdateCommand)[0]?.args[0].input.ConditionExpression).toBeUndefined();
+  });
+
+  it('linkStage from an ended wave: conditional on the link still naming it (or already the new wave)', async () => {
+    // Prepare: the first takeover wins; the second finds the link named by a third wave
+    ddb
+      .on(UpdateCommand)
+      .resolvesOnce({})
+      .rejectsOnce(new ConditionalCheckFailedException({ message: 'failed', $metadata: {} }));
+    // Act
+    const taken = await store.linkStage('checkout', 'development', '1.1.0', 'wave-2', 'wave-1');
+    const lost = await store.linkStage('checkout', 'development', '1.1.0', 'wave-3', 'wave-1');
+    // Assess
+    expect(ddb.commandCalls(UpdateCommand)[0]?.args[0].input).toEqual({
+      TableName: 'upshift',
+      Key: { pk: 'WAVESTAGE#checkout#development#1.1.0', sk: 'LINK' },
+      UpdateExpression: 'SET waveId = :id REMOVE expiresAt',
+      ConditionExpression: 'waveId IN (:seen, :id)',
+      ExpressionAttributeValues: { ':id': 'wave-2', ':seen': 'wave-1' },
+    });
+    expect([taken, lost]).toEqual([true, false]);
   });
 });

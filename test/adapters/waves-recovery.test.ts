@@ -332,6 +332,130 @@ describe('the head and superseding', () => {
   });
 });
 
+describe('a version published again after its wave ended', () => {
+  it('CI publishing 1.2.0 again after it halted in staging starts a new wave, which takes the link over and proceeds', async () => {
+    // Prepare: 1.2.0 completed in development and FAILED in staging: its wave halted there
+    const h = harness('again', soakless);
+    await completedInDevelopment(h.ports, 'again', 'g1', '1.2.0');
+    await tick(h.ports, T0);
+    const old = { component: 'again', version: '1.2.0' };
+    await onUpgradeEvent(
+      upgradeEvent('Upgrade Started', { ...old, workflowId: 'g1-stg', environment: 'staging' }),
+      h.ports,
+    );
+    await onUpgradeEvent(
+      upgradeEvent('Upgrade Failed', {
+        ...old,
+        workflowId: 'g1-stg',
+        environment: 'staging',
+        outcome: 'FAILED',
+      }),
+      h.ports,
+    );
+    const halted = await stores.waves.get('wave-g1');
+    // Act: CI publishes 1.2.0 to development again (a new workflow, its event naming the later
+    // stages' artifacts again); its start is delivered twice
+    await stores.waves.saveEventArtifacts(
+      'ev-g2',
+      {
+        staging: { type: 'lambda', functionName: 'checkout-staging', functionVersion: '13' },
+        production: { type: 'lambda', functionName: 'checkout-production', functionVersion: '10' },
+      },
+      0,
+    );
+    const again = { ...old, workflowId: 'g2', environment: 'development' };
+    const at = h.advance(30);
+    const first = await onUpgradeEvent(upgradeEvent('Upgrade Started', again, at), h.ports);
+    const duplicate = await onUpgradeEvent(upgradeEvent('Upgrade Started', again, at), h.ports);
+    // A late duplicate of the halted wave's own development completion changes neither wave
+    const late = await onUpgradeEvent(
+      upgradeEvent('Upgrade Completed', {
+        ...old,
+        workflowId: 'g1',
+        environment: 'development',
+        outcome: 'COMPLETED',
+      }),
+      h.ports,
+    );
+    await onUpgradeEvent(upgradeEvent('Upgrade Completed', { ...again, outcome: 'COMPLETED' }, at), h.ports);
+    await tick(h.ports, h.advance(1));
+    const staging = { ...old, workflowId: 'g2-stg', environment: 'staging' };
+    const stagingLink = await stores.waves.findStage('again', 'staging', '1.2.0');
+    await onUpgradeEvent(upgradeEvent('Upgrade Started', staging, h.advance(1)), h.ports);
+    await onUpgradeEvent(
+      upgradeEvent('Upgrade Completed', { ...staging, outcome: 'COMPLETED' }, h.advance(1)),
+      h.ports,
+    );
+    await tick(h.ports, h.advance(1));
+    // Assess
+    expect(halted?.status).toBe('HALTED');
+    expect(first).toEqual({ waveId: 'wave-g2', changed: true });
+    expect(duplicate).toEqual({ waveId: 'wave-g2', changed: false });
+    expect(late.changed).toBe(false);
+    expect(stagingLink).toBe('wave-g2');
+    expect(await stores.waves.findStage('again', 'development', '1.2.0')).toBe('wave-g2');
+    expect((await stores.waves.get('wave-g1'))?.stages.map((s) => s.status)).toEqual(
+      halted?.stages.map((s) => s.status),
+    );
+    expect((await stores.waves.get('wave-g2'))?.stages.map((s) => s.status)).toEqual([
+      'PASSED',
+      'PASSED',
+      'PUBLISHED',
+    ]);
+    expect(await stores.waves.head('again')).toEqual({ waveId: 'wave-g2', version: '1.2.0' });
+    expect(h.published().map((p) => [p.environment, (p.metadata as { wave: string }).wave])).toEqual([
+      ['staging', 'wave-g1'],
+      ['staging', 'wave-g2'],
+      ['production', 'wave-g2'],
+    ]);
+    // The link a new wave took over no longer expires with the halted wave
+    expect(await rawItem(waveKeys.stage('again', 'development', '1.2.0'))).not.toHaveProperty('expiresAt');
+  });
+
+  it("a promotion of the same version into an ended wave's stage starts no wave; CI publishing it after COMPLETED does", async () => {
+    // Prepare: 1.2.0's wave COMPLETED (development, then staging)
+    const h = harness('again-done', { order: ['development', 'staging'], soakMinutes: 0 });
+    await completedInDevelopment(h.ports, 'again-done', 'k1', '1.2.0');
+    await tick(h.ports, T0);
+    const staging = {
+      workflowId: 'k1-stg',
+      component: 'again-done',
+      environment: 'staging',
+      version: '1.2.0',
+    };
+    await onUpgradeEvent(upgradeEvent('Upgrade Started', staging), h.ports);
+    await onUpgradeEvent(upgradeEvent('Upgrade Completed', { ...staging, outcome: 'COMPLETED' }), h.ports);
+    const completed = await stores.waves.get('wave-k1');
+    // Act: an upgrade of the version started by a promotion (not CI) in development
+    const ciRequest = h.ports.workflows.get;
+    h.ports.workflows.get = async (id) => {
+      const record = await ciRequest(id);
+      if (id !== 'k2' || !record) return record;
+      return {
+        ...record,
+        evidence: { request: { ...(record.evidence.request as object), source: 'upshift.promotion' } },
+      } as never;
+    };
+    const promoted = await onUpgradeEvent(
+      upgradeEvent('Upgrade Started', { ...staging, workflowId: 'k2', environment: 'development' }),
+      h.ports,
+    );
+    h.ports.workflows.get = ciRequest;
+    // ... and CI publishes it to development again
+    const ci = await onUpgradeEvent(
+      upgradeEvent('Upgrade Started', { ...staging, workflowId: 'k3', environment: 'development' }),
+      h.ports,
+    );
+    // Assess
+    expect(completed?.status).toBe('COMPLETED');
+    expect(promoted).toEqual({ waveId: 'wave-k1', changed: false });
+    expect(await stores.waves.get('wave-k2')).toBeUndefined();
+    expect(ci).toEqual({ waveId: 'wave-k3', changed: true });
+    expect((await stores.waves.get('wave-k3'))?.status).toBe('ACTIVE');
+    expect(await stores.waves.findStage('again-done', 'development', '1.2.0')).toBe('wave-k3');
+  });
+});
+
 describe('publishing a stage', () => {
   it('is marked sent; a PutEvents that failed is published again, one that succeeded never', async () => {
     // Prepare
