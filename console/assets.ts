@@ -193,7 +193,7 @@ const script = String.raw`
       var ended = r.data.workflows.filter(function (w) { return w.status !== 'RUNNING'; });
       show([
         el('h2', { text: 'Upgrades' }),
-        table('In flight', ['Upgrade', 'Environment', 'Stage', 'Traffic %', 'Started'], inflight.map(function (w) { return [w.component + ' ' + w.version, w.environment, w.stage + ' ' + w.stageStatus, w.trafficPercent === null ? '' : w.trafficPercent + '%', w.startedAt]; })),
+        table('In flight', ['Upgrade', 'Environment', 'Stage', 'Traffic %', 'Started'], inflight.map(function (w) { return [w.component + ' ' + w.version, w.environment, w.stage + ' ' + w.stageStatus, w.trafficPercent === null ? (w.trafficUnavailable || '') : w.trafficPercent + '%', w.startedAt]; })),
         table('History', ['Upgrade', 'Environment', 'Outcome', 'Reasons', 'Ended'], ended.map(function (w) { return [w.component + ' ' + w.version, w.environment, w.outcome, w.reasons.map(function (x) { return x.code + ': ' + x.message; }).join('; '), w.endedAt]; })),
       ], 'Upgrades');
     });

@@ -6,6 +6,7 @@ import {
   refusalFor,
 } from '../../shared/domain/approvals';
 import { NotFound } from '../../shared/domain/errors';
+import { unlocate } from '../../shared/domain/target-location';
 import type { WorkflowRecord } from '../../shared/domain/workflow';
 import type {
   ApprovalRecord,
@@ -226,11 +227,10 @@ async function listWorkflows(request: ApiRequest, ports: ApprovalsApiPorts) {
   for (const r of records) {
     const last = r.history.at(-1);
     const deployment = r.evidence.deployment as { deploymentId?: string } | undefined;
-    let trafficPercent: number | null = null;
-    if (r.status === 'RUNNING' && deployment?.deploymentId && ports.deployments) {
-      const info = await ports.deployments.getDeployment(deployment.deploymentId).catch(() => undefined);
-      trafficPercent = info?.trafficPercent ?? null;
-    }
+    const { trafficPercent, trafficUnavailable } =
+      r.status === 'RUNNING' && deployment?.deploymentId
+        ? await trafficOf(deployment.deploymentId, ports)
+        : { trafficPercent: null, trafficUnavailable: null };
     rows.push({
       workflowId: r.workflowId,
       component: r.component ?? null,
@@ -242,12 +242,48 @@ async function listWorkflows(request: ApiRequest, ports: ApprovalsApiPorts) {
       stage: last?.stage ?? null,
       stageStatus: last?.status ?? null,
       trafficPercent,
+      trafficUnavailable,
       startedAt: r.startedAt,
       endedAt: r.endedAt ?? null,
       history: r.history,
     });
   }
   return { workflows: rows };
+}
+
+/** Said instead of a traffic % for a shift in another account (decision 0028). */
+export const TRAFFIC_IN_ANOTHER_ACCOUNT = 'traffic not available for targets in another account';
+
+/**
+ * The traffic % of a shift in flight, or why it is not shown. A deployment in a target's account
+ * (a located id) is not read: this API's role may not assume the target roles, which can deploy,
+ * and the API serves the console (decision 0028). A failed read says what failed.
+ */
+async function trafficOf(
+  deploymentId: string,
+  ports: ApprovalsApiPorts,
+): Promise<{ trafficPercent: number | null; trafficUnavailable: string | null }> {
+  const { location } = unlocate(deploymentId);
+  if (location) {
+    return {
+      trafficPercent: null,
+      trafficUnavailable: `${TRAFFIC_IN_ANOTHER_ACCOUNT} (${location.account})`,
+    };
+  }
+  if (!ports.deployments) return { trafficPercent: null, trafficUnavailable: 'traffic is not read here' };
+  try {
+    const info = await ports.deployments.getDeployment(deploymentId);
+    if (info.trafficPercent !== undefined)
+      return { trafficPercent: info.trafficPercent, trafficUnavailable: null };
+    // CodeDeploy's GetDeployment has a status and instance counts, no traffic percentage.
+    return { trafficPercent: null, trafficUnavailable: `no traffic % reported (deployment ${info.status})` };
+  } catch (error) {
+    const e = error as { name?: string; message?: string };
+    return {
+      trafficPercent: null,
+      trafficUnavailable: `traffic could not be read: ${e.name ?? 'Error'}: ${e.message ?? String(error)}`,
+    };
+  }
 }
 
 async function listWaves(request: ApiRequest, ports: ApprovalsApiPorts) {

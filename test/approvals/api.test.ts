@@ -254,3 +254,70 @@ describe('the decision API answers', () => {
     expect(answers.filter((x) => x.token === 'secret-token-quorum')).toHaveLength(1);
   });
 });
+
+describe('the upgrades list: traffic of a shift in flight, or why it is not shown', () => {
+  it('a target in another account is not read and says so; a read that fails says what failed', async () => {
+    // Arrange: three shifts in flight; the deployer reads only deployments of the pipeline's account.
+    const asked: string[] = [];
+    const deployments = {
+      getDeployment: async (deploymentId: string) => {
+        asked.push(deploymentId);
+        if (deploymentId === 'd-GONE') {
+          throw Object.assign(new Error('There is no deployment with the ID d-GONE'), {
+            name: 'DeploymentDoesNotExistException',
+          });
+        }
+        return { deploymentId, status: 'InProgress' as const };
+      },
+    };
+    const api = createHandler({
+      approvals: stores.approvals,
+      workflows: stores.workflows,
+      callbacks,
+      clock,
+      deployments,
+    });
+    const shifts = {
+      'wf-traffic-away': 'd-AWAY@111122223333:eu-central-1:upshift-checkout-production',
+      'wf-traffic-here': 'd-HERE',
+      'wf-traffic-gone': 'd-GONE',
+    };
+    for (const [workflowId, deploymentId] of Object.entries(shifts)) {
+      await stores.workflows.create({
+        workflowId,
+        status: 'RUNNING',
+        reasons: [],
+        startedAt: '2026-12-02T10:20:00Z',
+        history: [],
+        evidence: { deployment: { deploymentId } },
+      });
+    }
+    const request = event('GET', '/api/workflows', alice);
+    request.queryStringParameters = { limit: '100' };
+    // Act
+    const out = (await api(request, {} as never)) as APIGatewayProxyStructuredResultV2;
+    // Assess
+    const rows = JSON.parse(String(out.body)).workflows as {
+      workflowId: string;
+      trafficPercent: number | null;
+      trafficUnavailable: string | null;
+    }[];
+    const row = (id: string) => rows.find((r) => r.workflowId === id);
+    expect(out.statusCode).toBe(200);
+    expect(row('wf-traffic-away')).toMatchObject({
+      trafficPercent: null,
+      trafficUnavailable: 'traffic not available for targets in another account (111122223333)',
+    });
+    expect(row('wf-traffic-here')).toMatchObject({
+      trafficPercent: null,
+      trafficUnavailable: 'no traffic % reported (deployment InProgress)',
+    });
+    expect(row('wf-traffic-gone')).toMatchObject({
+      trafficPercent: null,
+      trafficUnavailable:
+        'traffic could not be read: DeploymentDoesNotExistException: There is no deployment with the ID d-GONE',
+    });
+    // The deployment in the other account was never asked for (no AssumeRole, no AccessDenied).
+    expect(asked.sort()).toEqual(['d-GONE', 'd-HERE']);
+  });
+});

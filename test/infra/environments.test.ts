@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App } from 'aws-cdk-lib';
+import { App, type CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import demoCatalog from '../../catalog/demo.catalog.json';
@@ -213,6 +213,19 @@ describe('environments apart: a target in another account (decision 0028)', () =
         Condition: { ArnEquals: { 'aws:PrincipalArn': principals } },
       },
     ]);
+  });
+
+  it('the approvals API may not assume a target role: no grant, no trust (its display says so, decision 0028)', () => {
+    const apiRole = result.built.stateless.approvals.apiFunction.role;
+    if (!apiRole) throw new Error('the approvals API has no role');
+    const apiRoleId = result.built.stateless.getLogicalId(apiRole.node.defaultChild as CfnElement);
+    const apiPolicies = Object.values(stateless.findResources('AWS::IAM::Policy')).filter((p) =>
+      (p.Properties.Roles as unknown[]).some((r) => JSON.stringify(r) === JSON.stringify({ Ref: apiRoleId })),
+    );
+    expect(apiPolicies.length).toBeGreaterThan(0);
+    expect(JSON.stringify(apiPolicies)).toContain('codedeploy:GetDeployment');
+    expect(JSON.stringify(apiPolicies)).not.toContain('sts:');
+    expect(JSON.stringify(target.toJSON())).not.toContain('ApprovalsApi');
   });
 
   it('allows the environment role only its own group, function versions and alarms', () => {
