@@ -166,3 +166,51 @@ export function latencySummary(values: ArrayLike<number>): {
 function round1(x: number): number {
   return Math.round(x * 10) / 10;
 }
+
+/**
+ * The exact one-sided binomial test: P(X ≥ k) for X ~ Binomial(n, p), the p-value for "the true
+ * rate is above p" after k failures in n trials (R's `binom.test(k, n, p, alternative =
+ * "greater")`). The terms are summed from k upwards, the first in log space, so n in the
+ * thousands neither overflows nor loses the far tail.
+ */
+export function binomialUpperTail(k: number, n: number, p: number): number {
+  if (!Number.isInteger(k) || !Number.isInteger(n) || n < 0) {
+    throw new RangeError(`binomialUpperTail: k and n must be integers with n ≥ 0; got k=${k}, n=${n}`);
+  }
+  if (!(p >= 0 && p <= 1)) throw new RangeError(`binomialUpperTail: p must be in [0, 1]; got ${p}`);
+  if (k <= 0) return 1;
+  if (k > n) return 0;
+  if (p === 0) return 0;
+  if (p === 1) return 1;
+  // log C(n, k), summed over the shorter side.
+  const m = Math.min(k, n - k);
+  let logChoose = 0;
+  for (let i = 1; i <= m; i++) logChoose += Math.log((n - m + i) / i);
+  const logQ = Math.log1p(-p);
+  let term = Math.exp(logChoose + k * Math.log(p) + (n - k) * logQ);
+  let sum = term;
+  const odds = p / (1 - p);
+  for (let j = k; j < n; j++) {
+    term *= ((n - j) / (j + 1)) * odds;
+    sum += term;
+    if (term < sum * 1e-17) break;
+  }
+  return Math.min(1, sum);
+}
+
+/**
+ * The fewest trials with which the one-sided binomial test at level alpha can reject "rate ≤ p"
+ * at all (every trial a failure: p^n < alpha). Infinity when p = 1 (nothing is above it); 1 when
+ * p = 0 (one failure is already above it).
+ */
+export function binomialMinTrials(p: number, alpha: number): number {
+  if (!(p >= 0 && p <= 1)) throw new RangeError(`binomialMinTrials: p must be in [0, 1]; got ${p}`);
+  if (!(alpha > 0 && alpha < 1))
+    throw new RangeError(`binomialMinTrials: alpha must be in (0, 1); got ${alpha}`);
+  if (p === 0) return 1;
+  if (p === 1) return Number.POSITIVE_INFINITY;
+  let n = Math.max(1, Math.floor(Math.log(alpha) / Math.log(p)));
+  while (p ** n >= alpha) n++;
+  while (n > 1 && p ** (n - 1) < alpha) n--;
+  return n;
+}
