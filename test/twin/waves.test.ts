@@ -321,6 +321,59 @@ describe('promotion waves through the twin', () => {
     ).toBeGreaterThan(10);
   }, 180_000);
 
+  it('a version halted at staging (its approval expired) and published there again by CI starts a new wave, which proceeds', async () => {
+    // Prepare: staging asks a person for every upgrade, whose approval expires in an hour; nobody
+    // answers the first time
+    const s = await open(
+      promoting({ soakMinutes: { development: 0, staging: 10 } }, (doc) => {
+        doc.policies.staging = {
+          ...doc.policies.staging,
+          autoApproveUpTo: 'NONE',
+          approvalTimeoutMinutes: 60,
+        };
+      }),
+    );
+    await s.run(fromCi('1.1.0'));
+    await s.drain();
+    const halted = await waveOf(s, '1.1.0');
+    // Act: CI publishes 1.1.0 to staging again (EXPIRED lets Intake take it), and a person answers
+    s.options.autoAnswer = APPROVER;
+    const again = versionPublished({ version: '1.1.0', environment: 'staging' });
+    const { record } = await s.run({
+      ...again,
+      detail: {
+        ...again.detail,
+        artifact: {
+          type: 'lambda',
+          functionName: 'checkout-development',
+          functionVersion: lambdaVersionOf('1.1.0'),
+        },
+      },
+    });
+    await s.drain();
+    // Assess: the halted wave stays as it was; a new wave began at staging and reached production
+    expect(halted?.status).toBe('HALTED');
+    expect(halted?.halted?.reasons[0]?.code).toBe('STAGE_EXPIRED');
+    expect(record?.source).not.toBe(PROMOTION_SOURCE);
+    const waves = (await s.stores.waves.list(20)).filter((w) => w.version === '1.1.0');
+    expect(waves).toHaveLength(2);
+    const fresh = waves.find((w) => w.waveId !== halted?.waveId);
+    expect((await s.stores.waves.get(String(halted?.waveId)))?.stages).toEqual(halted?.stages);
+    expect(fresh?.status).toBe('COMPLETED');
+    expect(fresh?.stages.map((st) => [st.environment, st.status])).toEqual([
+      ['staging', 'PASSED'],
+      ['production', 'COMPLETED'],
+    ]);
+    expect(stage(fresh, 'staging')?.workflowId).toBe(record?.workflowId);
+    expect(await s.stores.waves.findStage('checkout', 'staging', '1.1.0')).toBe(fresh?.waveId);
+    expect(
+      promotions(s, 'Version Published').map((d) => [d.environment, (d.metadata as { wave: string }).wave]),
+    ).toEqual([
+      ['staging', halted?.waveId],
+      ['production', fresh?.waveId],
+    ]);
+  }, 180_000);
+
   it('every event delivered twice: the wave ends the same, each stage deployed once', async () => {
     // Prepare: EventBridge's at-least-once delivery on every rule (Promote's, the state machine's).
     // Out-of-order delivery is covered by the domain's tests: the twin delivers a delayed event
