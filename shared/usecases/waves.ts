@@ -171,7 +171,9 @@ const MAX_ATTEMPTS = 8;
  * An Upshift upgrade event reaches the wave of its stage.
  * 1. find the wave from the stage's link (component, environment, version); an upgrade CI started
  *    in an environment its component promotes from starts a new wave (its Upgrade Started, or a
- *    COMPLETED that arrived first; an upgrade that ended otherwise starts none);
+ *    COMPLETED that arrived first; an upgrade that ended otherwise starts none), also when the
+ *    link names an ended wave that did not record this workflow there (the version published
+ *    again: the new wave takes the link over);
  * 2. apply the event to the stage (pure, idempotent: duplicates and late events change nothing);
  * 3. persist with a write conditional on the revision read (re-read and re-apply on a race),
  *    the soak's due item first, so a crash never leaves a soaking stage without one;

@@ -334,7 +334,10 @@ describe('the head and superseding', () => {
 
 describe('a version published again after its wave ended', () => {
   it('CI publishing 1.2.0 again after it halted in staging starts a new wave, which takes the link over and proceeds', async () => {
-    // Prepare: 1.2.0 completed in development and FAILED in staging: its wave halted there
+    // Prepare: 1.2.0 completed in development and FAILED in staging: its wave halted there. (The
+    // use case alone: Intake's dedupe decides beforehand whether CI's upgrade runs at all, and
+    // keeps 1.2.0's claim in development after it COMPLETED there; the twin's test publishes to
+    // the environment where the version failed.)
     const h = harness('again', soakless);
     await completedInDevelopment(h.ports, 'again', 'g1', '1.2.0');
     await tick(h.ports, T0);
