@@ -75,9 +75,7 @@ export function benchEvent(
  * (34 of 1,000 in a burst). With 40, one or two stray failures stay within it and three reject:
  * p ≈ 2 × 10⁻⁵ per healthy upgrade, while a version failing 10 % is still caught by a probe with
  * p ≈ 0.78, as with 15 samples (0.79). (20 samples, 1 / maxErrorRate, still rejected 1 of 1,000
- * healthy upgrades, and catch the 10 % version with p ≈ 0.61 only.) Those figures were the
- * point estimate's: the ceiling is now a binomial test (docs/decisions/0036), under which 15
- * samples no longer reject healthy upgrades and a 40-sample probe catches 10 % with p ≈ 0.10.
+ * healthy upgrades, and catch the 10 % version with p ≈ 0.61 only.)
  */
 export function largeCatalog(n: number): Catalog {
   const demo = structuredClone(demoCatalog) as unknown as {
