@@ -1,13 +1,7 @@
 import type { Probe, ProbeKind, Severity } from './catalog';
 import type { Policy, SeverityAction } from './policy';
 import { bodyText, firstDifference, type JsonType, jsonTypeOf, securityFindings } from './probes';
-import {
-  binomialMinTrials,
-  binomialUpperTail,
-  latencySummaryOfSorted,
-  mannWhitneySorted,
-  proportionIncreasePValue,
-} from './statistics';
+import { latencySummaryOfSorted, mannWhitneySorted, proportionIncreasePValue } from './statistics';
 
 /** One answer to one probe request. */
 export interface ProbeSample {
@@ -84,15 +78,8 @@ export interface CheckResult {
   code?: string;
   candidate?: SideNumbers;
   baseline?: SideNumbers;
-  /** The test's p-value, when the check is a test (errors: the regression z-test's). */
+  /** The test's p-value, when the check is a test. */
   p?: number;
-  /**
-   * errors: the exact one-sided binomial test's p-value for "the candidate's error rate is above
-   * the ceiling", P(X ≥ errors | n, maxErrorRate).
-   */
-  pCeiling?: number;
-  /** The significance level the row's tests ran at (the verdict's Bonferroni share). */
-  alpha?: number;
   /** Mann-Whitney's common-language effect size (P(candidate slower)), for latency. */
   effect?: number;
   reasons: string[];
@@ -325,18 +312,6 @@ function judgeProbe(
   return rows;
 }
 
-/**
- * The error-rate check: two tests at the verdict's share of the significance level.
- * - Ceiling: an exact one-sided binomial test of "the candidate's error rate is above
- *   maxErrorRate", FAIL when P(X ≥ errors | n, maxErrorRate) < alpha. The observed rate alone is
- *   not evidence: one stray failure in 15 answers is 6.7 % and happens to a version failing 5 %
- *   of requests with p = 0.54. With fewer answers than the test needs to reject at all (even n
- *   failures of n: maxErrorRate^n ≥ alpha) the row is INCONCLUSIVE (CEILING_UNTESTABLE) and names
- *   that number: the check cannot pass what it could never fail.
- * - Regression: the rate rose by more than maxErrorRateIncrease over the current version's and a
- *   one-sided two-proportion z-test says the rise is significant.
- * docs/decisions/0036-error-ceiling-as-a-test.md.
- */
 function errorsRow(
   c: readonly ProbeSample[],
   b: readonly ProbeSample[],
@@ -344,20 +319,17 @@ function errorsRow(
   row: CheckResult,
 ): CheckResult {
   const t = ctx.thresholds;
-  const alpha = ctx.alphaErrors;
   const cErr = countFailed(c);
   const bErr = countFailed(b);
-  const n = c.length;
-  const cRate = cErr / n;
+  const cRate = cErr / c.length;
   const reasons: string[] = [];
   let code: string | undefined;
   const underLoad = row.kind === 'load' ? ' under load' : '';
-  const ceiling = ceilingTest(cErr, n, t.maxErrorRate, alpha);
-  const sample = c.find((s) => !s.ok);
-  if (ceiling.above) {
+  if (cRate > t.maxErrorRate) {
     code = 'ERROR_RATE_TOO_HIGH';
+    const sample = c.find((s) => !s.ok);
     reasons.push(
-      `candidate ${ctx.candidateVersion} failed ${cErr} of ${n} requests${underLoad} (${pct(cRate)}), significantly above the ${pct(t.maxErrorRate)} ceiling (binomial p=${fmtP(ceiling.p)} < α=${fmtP(alpha)})${
+      `candidate ${ctx.candidateVersion} failed ${cErr} of ${c.length} requests${underLoad} (${pct(cRate)}); the ceiling is ${pct(t.maxErrorRate)}${
         sample?.error ? `; e.g. ${sample.error}` : ''
       }`,
     );
@@ -365,56 +337,26 @@ function errorsRow(
   let p: number | undefined;
   if (ctx.hasBaseline) {
     const bRate = bErr / b.length;
-    p = proportionIncreasePValue(cErr, n, bErr, b.length);
-    if (cRate - bRate > t.maxErrorRateIncrease && p < alpha) {
+    p = proportionIncreasePValue(cErr, c.length, bErr, b.length);
+    if (cRate - bRate > t.maxErrorRateIncrease && p < ctx.alphaErrors) {
       code ??= 'ERROR_RATE_REGRESSION';
       reasons.push(
         `error rate${underLoad} rose from ${pct(bRate)} to ${pct(cRate)} (z-test p=${fmtP(p)}; allowed +${pct(t.maxErrorRateIncrease)})`,
       );
     }
   }
-  let status: CheckStatus = code ? 'FAIL' : 'PASS';
-  if (!code && ceiling.untestable) {
-    status = 'INCONCLUSIVE';
-    code = 'CEILING_UNTESTABLE';
-    reasons.push(
-      `${cErr}/${n} errors${underLoad}: ${n} answers cannot show a rate above the ${pct(t.maxErrorRate)} ceiling at α=${fmtP(alpha)}; the probe needs at least ${ceiling.minSamples} samples`,
-    );
-  }
   if (!reasons.length) {
-    const versus = `binomial p=${fmtP(ceiling.p)} against the ${pct(t.maxErrorRate)} ceiling, α=${fmtP(alpha)}`;
     reasons.push(
-      `${cErr}/${n} errors${underLoad} (${pct(cRate)}${cRate > t.maxErrorRate ? `, above the ceiling but not significantly: ${versus}` : `; ${versus}`})${
-        ctx.hasBaseline ? ` (current ${bErr}/${b.length})` : ''
-      }`,
+      `${cErr}/${c.length} errors${underLoad}${ctx.hasBaseline ? ` (current ${bErr}/${b.length})` : ''}`,
     );
   }
   return {
     ...row,
-    status,
+    status: code ? 'FAIL' : 'PASS',
     ...(code ? { code } : {}),
     ...(p !== undefined ? { p: roundP(p) } : {}),
-    pCeiling: roundP(ceiling.p),
-    alpha: roundP(alpha),
     reasons: clip(reasons),
   };
-}
-
-/**
- * The ceiling's one-sided exact binomial test: `above` when the errors are significantly more
- * than the ceiling allows; `untestable` when n is below the fewest samples with which the test
- * could reject at all. A ceiling of 1 (100 %) allows everything: never above, never untestable.
- */
-export function ceilingTest(
-  errors: number,
-  n: number,
-  ceiling: number,
-  alpha: number,
-): { p: number; above: boolean; untestable: boolean; minSamples: number } {
-  const p = binomialUpperTail(errors, n, ceiling);
-  const minSamples = binomialMinTrials(ceiling, alpha);
-  if (ceiling >= 1) return { p, above: false, untestable: false, minSamples };
-  return { p, above: p < alpha, untestable: n < minSamples, minSamples };
 }
 
 function latencyRow(
