@@ -25,7 +25,7 @@ describe('upshift verify', () => {
     expect(json.verdict).toBe('FAIL');
     expect(json.baseline).toBe('2.0.0');
     const shape = json.checks.find((c) => c.check === 'shape' && c.status === 'FAIL');
-    expect(shape).toMatchObject({ kind: 'functional', severity: 'error', candidate: { n: 10 } });
+    expect(shape).toMatchObject({ kind: 'functional', severity: 'error', candidate: { n: 40 } });
     expect(shape?.reasons[0]).toContain('"total"');
     expect(new Set(json.checks.map((c) => c.kind))).toEqual(
       new Set(['functional', 'performance', 'security']),

@@ -80,7 +80,7 @@ describe('verification on the twin with the demo catalog', () => {
     expect(good.result.verdict).toBe('PASS');
     expect(good.result.findings.map((f) => f.code)).not.toContain('NO_PROBER');
     expect(good.result.checks?.find((c) => c.check === 'errors')?.candidate).toMatchObject({
-      n: 10,
+      n: 40,
       errors: 0,
     });
     const bad = await verifyOnTwin(stack, {
@@ -91,7 +91,7 @@ describe('verification on the twin with the demo catalog', () => {
     expect(bad.result.verdict).toBe('FAIL');
     expect(bad.result.findings[0]?.message).toContain('HTTP 500 (expected 200)');
     expect(bad.result.checks?.find((c) => c.check === 'errors')?.baseline).toMatchObject({
-      n: 10,
+      n: 40,
       errors: 0,
     });
   });
