@@ -332,10 +332,9 @@ export const webhookHeaders = {
   idempotency: 'Idempotency-Key',
 } as const;
 
-/** The webhook's JSON body, schema version 1 (docs/ci-feedback.md). */
-export function webhookBody(notice: FeedbackNotice): string {
-  return JSON.stringify({
-    schemaVersion: '1',
+/** What every channel's body says of a notice, in this order (GitHub's payload: 9 of its 10 properties). */
+function noticeFields(notice: FeedbackNotice) {
+  return {
     deliveryId: notice.deliveryId,
     type: notice.type,
     workflowId: notice.workflowId,
@@ -345,6 +344,14 @@ export function webhookBody(notice: FeedbackNotice): string {
     outcome: notice.outcome || null,
     reasons: notice.reasons,
     time: notice.time,
+  };
+}
+
+/** The webhook's JSON body, schema version 1 (docs/ci-feedback.md). */
+export function webhookBody(notice: FeedbackNotice): string {
+  return JSON.stringify({
+    schemaVersion: '1',
+    ...noticeFields(notice),
     ...(notice.approvalId ? { approvalId: notice.approvalId } : {}),
     ...(notice.deferUntil ? { deferUntil: notice.deferUntil } : {}),
   });
@@ -417,17 +424,7 @@ export function classifyHttpStatus(status: number): 'delivered' | 'retry' | 'rej
 export function githubDispatchBody(notice: FeedbackNotice, eventTypePrefix: string) {
   return {
     event_type: `${eventTypePrefix}-${noticeSlug(notice)}`.slice(0, 100),
-    client_payload: {
-      deliveryId: notice.deliveryId,
-      type: notice.type,
-      workflowId: notice.workflowId,
-      component: notice.component,
-      environment: notice.environment,
-      version: notice.version,
-      outcome: notice.outcome || null,
-      reasons: notice.reasons,
-      time: notice.time,
-    },
+    client_payload: noticeFields(notice),
   };
 }
 
